@@ -1,0 +1,3 @@
+module github.com/replayhook/replayhook
+
+go 1.26.8

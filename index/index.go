@@ -1,0 +1,109 @@
+// Package index holds replayhook's state: the user → recent sessions index
+// (the SDK's UserSessionIndex, bounded), the per-session activity store (the
+// SDK's ContextStore), the delivery dedupe record, anonymous-id aliases and
+// identity-drift tracking. Every store is an interface with an in-memory
+// implementation; every in-memory store is bounded by configuration.
+package index
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/replayhook/replayhook/normalize"
+)
+
+// ErrUnavailable means the store cannot serve the call right now (e.g. a
+// remote backend is down). The HTTP layer answers 503 so vendors retry.
+var ErrUnavailable = errors.New("store unavailable")
+
+// SessionKey identifies a session's activity bucket. Sessions are always
+// scoped by product: the same session id in two products is two sessions.
+type SessionKey struct {
+	ProductID string
+	SessionID string
+}
+
+// SessionRef is one user → session link, as the lookup API returns it.
+type SessionRef struct {
+	SessionID string `json:"session_id"`
+	ProductID string `json:"product_id"`
+	// LastSeenAt is unix seconds (float, as in the SDK), newest event time of
+	// the session for this user, clamped to the server clock.
+	LastSeenAt float64 `json:"last_seen_at"`
+}
+
+// User is what the index knows about one user.
+type User struct {
+	Email    string
+	Sessions []SessionRef // newest first
+}
+
+// UserIndex maps user ids to their recent sessions.
+//
+// Ids are trimmed of surrounding white space on write and on read; case is
+// kept. Refs are unique per (product_id, session_id), sorted newest first,
+// capped per user, and refs older than the lookback are dropped on every read
+// and write. last_seen_at never moves backwards. Reads never create entries.
+type UserIndex interface {
+	// Link records that userID was active in ref's session at ref.LastSeenAt.
+	// A non-empty email replaces the remembered one.
+	Link(ctx context.Context, userID, email string, ref SessionRef, now time.Time) error
+	// Lookup returns the user's refs still inside the lookback, newest first,
+	// and ok=false when the user is unknown (or has no ref left).
+	Lookup(ctx context.Context, userID string, now time.Time) (u User, ok bool, err error)
+	// Forget drops the user's refs and email; it reports whether the user existed.
+	Forget(ctx context.Context, userID string) (bool, error)
+	// Len is the number of users held.
+	Len() int
+}
+
+// StoredAction is an action with the event time of the payload it came in.
+type StoredAction struct {
+	normalize.SlimAction
+	// At is the payload's event time (unix s, clamped to the server clock),
+	// used for lookback filtering like the SDK's forwarded_at.
+	At float64 `json:"-"`
+}
+
+// Session is one session's stored activity.
+type Session struct {
+	ProductID string
+	SessionID string
+	UserID    string // last non-empty user id seen on the session
+	Email     string // last non-empty email seen on the session
+	Summary   string // latest summary text, "" if none
+	Actions   []StoredAction
+	LastAt    float64 // newest event time (unix s)
+}
+
+// ActivityStore keeps actions and the latest summary per session, bounded in
+// sessions and in actions per session (the newest are kept).
+type ActivityStore interface {
+	// AddActions appends p's actions to key's session; at is p's event time.
+	AddActions(ctx context.Context, key SessionKey, p *normalize.ActionsPayload, at float64) error
+	// SetSummary replaces key's summary.
+	SetSummary(ctx context.Context, key SessionKey, summary string, at float64) error
+	// Get returns a copy of the session; ok=false when unknown. Never allocates an entry.
+	Get(ctx context.Context, key SessionKey) (s Session, ok bool, err error)
+	// Len is the number of sessions held.
+	Len() int
+}
+
+// Deduper remembers deliveries already stored, bounded by count and age.
+//
+// Claim marks key as in flight or stored and reports whether it was new;
+// a caller that fails to store must Release the key so the vendor's retry
+// is not taken for a duplicate.
+type Deduper interface {
+	Claim(ctx context.Context, key string, now time.Time) (bool, error)
+	Release(ctx context.Context, key string) error
+	Len() int
+}
+
+// Aliases remembers which user an anonymous id belongs to (bounded).
+type Aliases interface {
+	Remember(ctx context.Context, id normalize.Identity, now time.Time) error
+	Resolve(ctx context.Context, anonymousID string, now time.Time) (normalize.Identity, bool, error)
+	Len() int
+}

@@ -131,3 +131,14 @@ func (r *Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// FieldsError is an ErrInvalidPayload that names the fields at fault; the
+// HTTP layer returns them in the 422 body's "fields".
+type FieldsError struct {
+	Fields normalize.FieldErrors
+}
+
+func (e *FieldsError) Error() string { return "invalid payload: " + e.Fields.Error() }
+
+// Unwrap makes errors.Is(err, ErrInvalidPayload) true.
+func (e *FieldsError) Unwrap() error { return ErrInvalidPayload }

@@ -1,0 +1,174 @@
+package index
+
+import (
+	"cmp"
+	"hash/maphash"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Sharding of the in-memory stores. Each store is split into shards, each an
+// LRU under its own mutex, so that concurrent requests for different keys
+// rarely wait on each other. The shard sizes add up to exactly the store's
+// bound, so the store never holds more than its bound in total; the price is
+// that a shard may evict while others still have room (with a seeded hash
+// the shards fill evenly, so this costs little).
+const (
+	maxShards = 32
+	// minPerShard keeps small stores in few shards, so that a store of 100
+	// entries behaves like one LRU of 100, not 32 LRUs of 3.
+	minPerShard = 256
+)
+
+// shard is one LRU and the lock that guards it. simplelru is not safe for
+// concurrent use: every access, including Get (which reorders), happens
+// under mu.
+type shard[K comparable, V any] struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[K, V]
+	_   [48]byte // keep neighbouring shards' locks on separate cache lines
+}
+
+// shards is a bounded map split into LRU shards by a seeded hash of the key.
+// The seed is random per store, so ids chosen by outsiders cannot be aimed
+// at one shard.
+type shards[K comparable, V any] struct {
+	list      []shard[K, V]
+	seed      maphash.Seed
+	evictions atomic.Uint64
+}
+
+// newShards builds shards holding at most total entries together. A total
+// below 1 is raised to 1 (configuration never allows it).
+func newShards[K comparable, V any](total int) *shards[K, V] {
+	total = max(total, 1)
+	n := min(maxShards, max(1, total/minPerShard))
+	s := &shards[K, V]{list: make([]shard[K, V], n), seed: maphash.MakeSeed()}
+	for i := range s.list {
+		size := total / n
+		if i < total%n {
+			size++
+		}
+		lru, err := simplelru.NewLRU[K, V](size, nil)
+		if err != nil { // unreachable: size >= 1 since total >= n
+			panic(err)
+		}
+		s.list[i].lru = lru
+	}
+	return s
+}
+
+// of returns the shard that holds k.
+func (s *shards[K, V]) of(k K) *shard[K, V] {
+	if len(s.list) == 1 {
+		return &s.list[0]
+	}
+	return &s.list[maphash.Comparable(s.seed, k)%uint64(len(s.list))]
+}
+
+// add stores k → v in sh (whose lock the caller holds), counting an eviction
+// when it pushed out the shard's least recently used entry.
+func (s *shards[K, V]) add(sh *shard[K, V], k K, v V) {
+	if sh.lru.Add(k, v) {
+		s.evictions.Add(1)
+	}
+}
+
+// len is the number of entries in all shards. Each shard is counted under
+// its lock; the sum is never above the store's bound.
+func (s *shards[K, V]) len() int {
+	n := 0
+	for i := range s.list {
+		sh := &s.list[i]
+		sh.mu.Lock()
+		n += sh.lru.Len()
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// exportLRU converts every entry with conv (under its shard's lock, so conv
+// may read mutable values) and returns the results least recently used
+// first. Within a shard the order is exact; across shards, entries are
+// interleaved by their relative position in their shard's LRU, which is a
+// close approximation of the global order since the shards fill evenly.
+// conv returns false to leave an entry out.
+func exportLRU[K comparable, V any, R any](s *shards[K, V], conv func(k K, v V) (R, bool)) []R {
+	type ranked struct {
+		rank float64
+		rec  R
+	}
+	var all []ranked
+	for i := range s.list {
+		sh := &s.list[i]
+		sh.mu.Lock()
+		keys := sh.lru.Keys() // oldest first
+		for j, k := range keys {
+			v, _ := sh.lru.Peek(k)
+			if r, ok := conv(k, v); ok {
+				all = append(all, ranked{rank: (float64(j) + 0.5) / float64(len(keys)), rec: r})
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortStableFunc(all, func(a, b ranked) int { return cmp.Compare(a.rank, b.rank) })
+	out := make([]R, len(all))
+	for i := range all {
+		out[i] = all[i].rec
+	}
+	return out
+}
+
+// cleanID trims surrounding white space, the way ids are compared
+// everywhere in replayhook (case is kept).
+func cleanID(s string) string { return strings.TrimSpace(s) }
+
+// ownID returns a copy of id that shares no memory with the caller's
+// string, so a stored id never keeps a larger buffer (a request body) alive.
+func ownID(id string) string { return strings.Clone(id) }
+
+// unixSeconds is t as float unix seconds, the SDK's time format.
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// cutoffSeconds is the oldest time (unix s) still inside a window of d
+// before now; -Inf when d <= 0, which means "no age limit".
+func cutoffSeconds(now time.Time, d time.Duration) float64 {
+	if d <= 0 {
+		return math.Inf(-1)
+	}
+	return unixSeconds(now) - d.Seconds()
+}
+
+// eventSeconds makes a time received from outside safe to store: NaN and
+// the infinities become 0 (unknown), negative times become 0.
+func eventSeconds(t float64) float64 {
+	if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
+		return 0
+	}
+	return t
+}
+
+// unixNanos is t as unix nanoseconds, clamped to [0, now] so that a time
+// read from a snapshot can neither overflow nor lie in the future.
+func unixNanos(t, now time.Time) int64 {
+	switch {
+	case t.After(now):
+		return now.UnixNano()
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fresh reports whether something stamped at (unix ns) is still inside a
+// window of d before now (unix ns): its age is at most d. A window <= 0
+// never expires.
+func fresh(at, now int64, d time.Duration) bool {
+	return d <= 0 || now-at <= int64(d)
+}

@@ -1,0 +1,296 @@
+package index
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"time"
+)
+
+// UserLimits bounds a MemoryUsers.
+type UserLimits struct {
+	// Lookback is how long a session ref stays visible after its
+	// last_seen_at; <= 0 means refs never expire (only the caps apply).
+	Lookback time.Duration
+	// MaxSessionsPerUser caps the refs kept per user (the newest are kept).
+	MaxSessionsPerUser int
+	// MaxUsers caps the users held; the least recently used user is
+	// evicted first.
+	MaxUsers int
+}
+
+// MemoryUsers is the in-memory UserIndex: the SDK's UserSessionIndex,
+// bounded in users (LRU) and in sessions per user, safe for concurrent use.
+//
+// Per user it keeps the refs newest first, unique per (product_id,
+// session_id), at most MaxSessionsPerUser of them, and the last non-empty
+// email; the email lives and dies with the user's entry. A bound below 1 is
+// taken as 1.
+type MemoryUsers struct {
+	lookback time.Duration
+	perUser  int
+	users    *shards[string, userEntry]
+}
+
+// userEntry is what is stored per user. refs is never modified after it is
+// stored (copy-on-write), so it may be read outside the shard lock.
+type userEntry struct {
+	email string
+	refs  []SessionRef // newest first, unique per (ProductID, SessionID)
+}
+
+var _ UserIndex = (*MemoryUsers)(nil)
+
+// NewMemoryUsers returns an empty index bounded by l.
+func NewMemoryUsers(l UserLimits) *MemoryUsers {
+	return &MemoryUsers{
+		lookback: l.Lookback,
+		perUser:  max(l.MaxSessionsPerUser, 1),
+		users:    newShards[string, userEntry](l.MaxUsers),
+	}
+}
+
+// Link records that userID was active in ref's session at ref.LastSeenAt.
+//
+// userID, ref.SessionID and ref.ProductID are trimmed; an empty user or
+// session id after trimming makes Link a no-op. ref.LastSeenAt is clamped to
+// now (no ref lies in the future) and never moves an existing ref's
+// last_seen_at backwards; a NaN time makes Link a no-op. Refs older than the
+// lookback are dropped, the new one included: linking only expired activity
+// creates no user. A non-empty email (trimmed) replaces the remembered one.
+// Linking makes the user the most recently used. It never fails.
+func (m *MemoryUsers) Link(_ context.Context, userID, email string, ref SessionRef, now time.Time) error {
+	userID = cleanID(userID)
+	ref.SessionID = cleanID(ref.SessionID)
+	ref.ProductID = cleanID(ref.ProductID)
+	if userID == "" || ref.SessionID == "" || math.IsNaN(ref.LastSeenAt) {
+		return nil
+	}
+	nowS := unixSeconds(now)
+	ref.LastSeenAt = max(min(ref.LastSeenAt, nowS), 0)
+	m.link(userID, cleanID(email), []SessionRef{ref}, cutoffSeconds(now, m.lookback))
+	return nil
+}
+
+// link merges refs (trimmed, non-empty, clamped, newest first) into the
+// user's entry, under the shard lock.
+func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float64) {
+	sh := m.users.of(userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old, found := sh.lru.Peek(userID)
+	cur := old.refs
+	for _, r := range refs {
+		cur = insertRef(cur, r, cutoff, m.perUser)
+	}
+	if len(cur) == 0 {
+		if found {
+			sh.lru.Remove(userID)
+		}
+		return
+	}
+	e := userEntry{email: old.email, refs: cur}
+	if email != "" && email != old.email {
+		e.email = ownID(email)
+	}
+	if !found {
+		userID = ownID(userID)
+	}
+	m.users.add(sh, userID, e)
+}
+
+// insertRef returns a new slice holding old's refs that are not older than
+// cutoff plus r, newest first, unique per (ProductID, SessionID), at most
+// limit long. old (sorted and unique) is not modified. When old already
+// holds r's session, the ref keeps the newer of the two times and its stored
+// strings. On equal times the ref just linked comes first.
+func insertRef(old []SessionRef, r SessionRef, cutoff float64, limit int) []SessionRef {
+	match := -1
+	for i := range old {
+		if old[i].SessionID == r.SessionID && old[i].ProductID == r.ProductID {
+			match = i
+			r = SessionRef{SessionID: old[i].SessionID, ProductID: old[i].ProductID, LastSeenAt: max(r.LastSeenAt, old[i].LastSeenAt)}
+			break
+		}
+	}
+	if match < 0 {
+		r.SessionID, r.ProductID = ownID(r.SessionID), ownID(r.ProductID)
+	}
+	keepNew := r.LastSeenAt >= cutoff
+	n := 0
+	if keepNew {
+		n++
+	}
+	for i := range old {
+		if i != match && old[i].LastSeenAt >= cutoff {
+			n++
+		}
+	}
+	n = min(n, limit)
+	if n == 0 {
+		return nil
+	}
+	out := make([]SessionRef, 0, n)
+	placed := !keepNew
+	for i := 0; i < len(old) && len(out) < n; i++ {
+		if i == match || old[i].LastSeenAt < cutoff {
+			continue
+		}
+		if !placed && r.LastSeenAt >= old[i].LastSeenAt {
+			out = append(out, r)
+			placed = true
+			if len(out) == n {
+				break
+			}
+		}
+		out = append(out, old[i])
+	}
+	if !placed && len(out) < n {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Lookup returns a copy of the user's refs not older than the lookback,
+// newest first, and the remembered email. ok is false when the user is
+// unknown or has no ref left; a user whose refs have all expired is removed.
+// userID is trimmed. Lookup never creates an entry; finding the user makes
+// it the most recently used. It never fails.
+func (m *MemoryUsers) Lookup(_ context.Context, userID string, now time.Time) (User, bool, error) {
+	userID = cleanID(userID)
+	if userID == "" {
+		return User{}, false, nil
+	}
+	cutoff := cutoffSeconds(now, m.lookback)
+	sh := m.users.of(userID)
+	sh.mu.Lock()
+	e, found := sh.lru.Get(userID)
+	if !found {
+		sh.mu.Unlock()
+		return User{}, false, nil
+	}
+	live := 0
+	for _, r := range e.refs {
+		if r.LastSeenAt >= cutoff {
+			live++
+		}
+	}
+	switch {
+	case live == 0:
+		sh.lru.Remove(userID)
+		sh.mu.Unlock()
+		return User{}, false, nil
+	case live < len(e.refs): // drop expired refs on read too
+		kept := make([]SessionRef, 0, live)
+		for _, r := range e.refs {
+			if r.LastSeenAt >= cutoff {
+				kept = append(kept, r)
+			}
+		}
+		e.refs = kept
+		sh.lru.Add(userID, e) // present: replaces in place, evicts nothing
+	}
+	sh.mu.Unlock()
+	// e.refs is immutable once stored: copy it outside the lock.
+	return User{Email: e.email, Sessions: slices.Clone(e.refs)}, true, nil
+}
+
+// Forget drops the user's refs and email and reports whether the user was
+// held. userID is trimmed. It never fails.
+func (m *MemoryUsers) Forget(_ context.Context, userID string) (bool, error) {
+	userID = cleanID(userID)
+	if userID == "" {
+		return false, nil
+	}
+	sh := m.users.of(userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.lru.Remove(userID), nil
+}
+
+// Len is the number of users held, at most MaxUsers. It counts users whose
+// refs have expired but who were not read or written since.
+func (m *MemoryUsers) Len() int { return m.users.len() }
+
+// Evictions is the number of users evicted so far to stay within MaxUsers
+// (not counting Forget or expiry).
+func (m *MemoryUsers) Evictions() uint64 { return m.users.evictions.Load() }
+
+// UserRecord is one user in a snapshot of a MemoryUsers.
+type UserRecord struct {
+	UserID   string       `json:"user_id"`
+	Email    string       `json:"email,omitempty"`
+	Sessions []SessionRef `json:"sessions"` // newest first
+}
+
+// Export returns every user with at least one ref inside the lookback at
+// now, least recently used first (exact within a shard, interleaved by
+// relative LRU position across shards), with only those refs.
+func (m *MemoryUsers) Export(now time.Time) []UserRecord {
+	cutoff := cutoffSeconds(now, m.lookback)
+	return exportLRU(m.users, func(id string, e userEntry) (UserRecord, bool) {
+		rec := UserRecord{UserID: id, Email: e.email}
+		for _, r := range e.refs {
+			if r.LastSeenAt >= cutoff {
+				rec.Sessions = append(rec.Sessions, r)
+			}
+		}
+		return rec, len(rec.Sessions) > 0
+	})
+}
+
+// Import links every record as Link would, in order: records are expected
+// least recently used first (Export's order), so that the last record ends
+// up the most recently used and, when the records exceed MaxUsers, the
+// oldest are the ones evicted. Ids are trimmed, refs with an empty session
+// id or a NaN time are skipped, future times are clamped to now, expired
+// refs are dropped and the caps apply. A record for a user already held is
+// merged into it. Importing the same records twice changes nothing.
+func (m *MemoryUsers) Import(recs []UserRecord, now time.Time) {
+	nowS := unixSeconds(now)
+	cutoff := cutoffSeconds(now, m.lookback)
+	for _, rec := range recs {
+		id := cleanID(rec.UserID)
+		if id == "" {
+			continue
+		}
+		refs := make([]SessionRef, 0, len(rec.Sessions))
+		for _, r := range rec.Sessions {
+			r.SessionID, r.ProductID = cleanID(r.SessionID), cleanID(r.ProductID)
+			if r.SessionID == "" || math.IsNaN(r.LastSeenAt) {
+				continue
+			}
+			r.LastSeenAt = max(min(r.LastSeenAt, nowS), 0)
+			if r.LastSeenAt >= cutoff {
+				refs = append(refs, r)
+			}
+		}
+		// Newest first, and only the newest per-user cap of them, so a
+		// hostile record with many refs costs O(cap²) at most.
+		slices.SortStableFunc(refs, func(a, b SessionRef) int { return cmp.Compare(b.LastSeenAt, a.LastSeenAt) })
+		refs = dedupeRefs(refs, m.perUser)
+		// Link oldest first so that, on equal times, the order is kept.
+		slices.Reverse(refs)
+		m.link(id, cleanID(rec.Email), refs, cutoff)
+	}
+}
+
+// dedupeRefs keeps the first ref per (ProductID, SessionID) of refs (sorted
+// newest first), at most limit of them, reusing refs' array.
+func dedupeRefs(refs []SessionRef, limit int) []SessionRef {
+	type key struct{ product, session string }
+	seen := make(map[key]bool, min(len(refs), limit))
+	out := refs[:0]
+	for _, r := range refs {
+		if len(out) == limit {
+			break
+		}
+		k := key{r.ProductID, r.SessionID}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -107,3 +107,23 @@ type Aliases interface {
 	Resolve(ctx context.Context, anonymousID string, now time.Time) (normalize.Identity, bool, error)
 	Len() int
 }
+
+// Rejection is one rejected delivery, for people debugging a vendor setup.
+// It never holds the body or a secret.
+type Rejection struct {
+	At         time.Time `json:"at"`
+	Source     string    `json:"source"`
+	Code       string    `json:"code"`
+	Reason     string    `json:"reason"`
+	DeliveryID string    `json:"delivery_id,omitempty"`
+	ClientIP   string    `json:"client_ip"`
+	BodyBytes  int64     `json:"body_bytes"`
+	RequestID  string    `json:"request_id,omitempty"`
+}
+
+// RejectedLog keeps the most recent rejected deliveries (bounded).
+type RejectedLog interface {
+	Add(ctx context.Context, r Rejection) error
+	// Recent returns up to limit rejections, newest first.
+	Recent(ctx context.Context, limit int) ([]Rejection, error)
+}

@@ -1,0 +1,386 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+)
+
+// IngestResult is the 200 body of POST /webhooks/{source}.
+type IngestResult struct {
+	Status        string `json:"status"` // accepted | duplicate | ignored
+	Source        string `json:"source"`
+	Payloads      int    `json:"payloads"`
+	MissingUserID int    `json:"missing_user_id"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// handleIngest reads the raw body within the limit and runs the pipeline.
+func (s *Server) handleIngest(c echo.Context) error {
+	name := c.Param("source")
+	c.Set(ctxSource, name)
+	src, ok := s.deps.Sources[name]
+	if !ok {
+		c.Set(ctxSource, "(unknown)") // never log an attacker-chosen path as a source
+		err := apiErr(http.StatusNotFound, CodeUnknownSource, "no source is configured under this name")
+		s.rejected(c, nil, 0, err)
+		return err
+	}
+	body, err := readBody(c.Request(), s.cfg.Server.MaxBodyBytes)
+	if err != nil {
+		s.rejected(c, src, c.Request().ContentLength, err)
+		return err
+	}
+	res, err := s.Ingest(c.Request().Context(), src, c.Request().Header, body)
+	if err != nil {
+		s.rejected(c, src, int64(len(body)), err)
+		return err
+	}
+	setOutcome(c, res.Status, res.Reason)
+	if res.MissingUserID > 0 {
+		c.Set(ctxMissingUser, res.MissingUserID)
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// rejected reports a rejected delivery to the observers and the rejected
+// log. Only metadata is kept: never the body or a header value that could
+// carry a secret.
+func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
+	code := codeOf(err)
+	name, provider := "(unknown)", ""
+	if src != nil {
+		name, provider = src.Name, src.ProviderName
+	}
+	s.observe(func(o Observer) { o.Delivery(name, provider, code) })
+	if s.deps.Rejected == nil || code == CodeUnavailable {
+		return
+	}
+	var reason string
+	var ae *APIError
+	if errors.As(err, &ae) {
+		reason = ae.Message
+	}
+	id, _ := c.Get(ctxRequestID).(string)
+	_ = s.deps.Rejected.Add(context.WithoutCancel(c.Request().Context()), index.Rejection{
+		At: s.deps.Now(), Source: name, Code: code, Reason: reason, DeliveryID: deliveryIDHeader(c.Request().Header),
+		ClientIP: c.RealIP(), BodyBytes: max(size, 0), RequestID: id,
+	})
+}
+
+// deliveryIDHeader returns a vendor delivery id header, if a sane one is present.
+func deliveryIDHeader(h http.Header) string {
+	for _, k := range []string{"Webhook-Id", "Svix-Id", "Request-Id", "X-Posthog-Event-Uuid"} {
+		if v := h.Get(k); saneID(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+func codeOf(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return CodeInternal
+}
+
+// readBody enforces the body limit from Content-Length before reading and
+// again while reading, so a lying or absent Content-Length cannot make the
+// server buffer more than limit bytes.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := &APIError{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge,
+		Message: fmt.Sprintf("body exceeds %d bytes", limit)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, &APIError{Status: http.StatusBadRequest, Code: CodeMalformedJSON,
+			Message: "could not read the request body", Internal: err}
+	}
+	if int64(len(buf)) > limit {
+		return nil, tooLarge
+	}
+	return buf, nil
+}
+
+// Ingest runs the pipeline for one delivery: verify → parse → normalize →
+// validate → dedupe → store. It returns an *APIError for every rejection.
+// A delivery it acknowledges (nil error) has been stored; one it cannot
+// store is a 503 and its dedupe claim is released so the vendor's retry is
+// processed again.
+func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, body []byte) (*IngestResult, error) {
+	now := s.deps.Now()
+	req := &providers.Request{Header: header, Body: body, Now: now}
+	if err := src.Provider.Verify(req); err != nil {
+		return nil, providerError(err)
+	}
+	d, err := src.Provider.Parse(req)
+	if err != nil {
+		return nil, providerError(err)
+	}
+	res := &IngestResult{Source: src.Name}
+
+	payloads := d.Payloads
+	if len(d.Events) > 0 {
+		payloads = append(payloads, normalize.Payloads(d.Events, now)...)
+	}
+	if err := s.prepare(ctx, src, payloads, d.Summaries, now); err != nil {
+		return nil, err
+	}
+	storable := 0
+	for i := range payloads {
+		if payloads[i].SessionID != nil {
+			storable++
+		}
+		if payloads[i].UserID == nil {
+			res.MissingUserID++
+		}
+	}
+	for i := range d.Summaries {
+		if d.Summaries[i].SessionID != nil {
+			storable++
+		}
+	}
+	res.Payloads = len(payloads)
+	if storable == 0 && len(d.Identities) == 0 {
+		res.Status = "ignored"
+		switch {
+		case d.Ignored != "":
+			res.Reason = d.Ignored
+		case len(payloads)+len(d.Summaries) > 0:
+			res.Reason = "no payload carries a session_id; replayhook never stores session-less activity under a shared key"
+		default:
+			res.Reason = "delivery carries no events"
+		}
+		s.observe(func(o Observer) { o.Delivery(src.Name, src.ProviderName, "ignored") })
+		return res, nil
+	}
+
+	key := dedupeKey(src.Name, d.ID, body)
+	fresh, err := s.deps.Dedupe.Claim(ctx, key, now)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if !fresh {
+		res.Status = "duplicate"
+		s.observe(func(o Observer) { o.Delivery(src.Name, src.ProviderName, "duplicate") })
+		return res, nil
+	}
+	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
+	if err != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, unavailable(err)
+	}
+	res.Status = "accepted"
+	s.observe(func(o Observer) {
+		o.Delivery(src.Name, src.ProviderName, "accepted")
+		for i := range payloads {
+			o.Payload(src.Name, src.ProviderName, &payloads[i], lates[i], now)
+		}
+	})
+	return res, nil
+}
+
+// prepare stamps source and product, trims ids, links anonymous ids to known
+// users, flags payloads without a user and validates everything.
+func (s *Server) prepare(ctx context.Context, src *Source, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, now time.Time) error {
+	for i := range payloads {
+		p := &payloads[i]
+		if err := stampProduct(src, &p.ProductID); err != nil {
+			return err
+		}
+		p.Source, p.Provider = src.Name, src.ProviderName
+		p.SessionID = cleanOpt(p.SessionID)
+		p.UserID = cleanOpt(p.UserID)
+		p.Email = cleanOpt(p.Email)
+		p.AnonymousID = normalize.CleanID(p.AnonymousID)
+		if p.UserID == nil && p.AnonymousID != "" && s.deps.Aliases != nil {
+			id, ok, err := s.deps.Aliases.Resolve(ctx, p.AnonymousID, now)
+			if err != nil {
+				return unavailable(err)
+			}
+			if ok {
+				p.UserID = normalize.OptStr(id.UserID)
+				if p.Email == nil {
+					p.Email = normalize.OptStr(id.Email)
+				}
+			}
+		}
+		p.Flags = nil
+		if p.UserID == nil {
+			p.Flags = []string{normalize.FlagMissingUserID}
+		}
+		if err := s.deps.Validator.Actions(p); err != nil {
+			return invalidPayload(err, i, len(payloads))
+		}
+	}
+	for i := range summaries {
+		sm := &summaries[i]
+		if err := stampProduct(src, &sm.ProductID); err != nil {
+			return err
+		}
+		sm.Source, sm.Provider = src.Name, src.ProviderName
+		sm.SessionID = cleanOpt(sm.SessionID)
+		if err := s.deps.Validator.Summary(sm); err != nil {
+			return invalidPayload(err, i, len(summaries))
+		}
+	}
+	return nil
+}
+
+func stampProduct(src *Source, product *string) error {
+	*product = normalize.CleanID(*product)
+	if src.ProductID == "" {
+		return nil
+	}
+	if *product != "" && *product != src.ProductID {
+		return apiErr(http.StatusUnprocessableEntity, CodeProductMismatch,
+			"payload product_id differs from the product configured for this source")
+	}
+	*product = src.ProductID
+	return nil
+}
+
+func cleanOpt(p *string) *string { return normalize.OptStr(normalize.CleanID(normalize.Str(p))) }
+
+// store writes payloads, summaries and identities. It returns, per payload,
+// whether it was late (event time older than the lookback on arrival): late
+// activity is stored for the session path but not linked to its user, since
+// the link would be outside the lookback already.
+func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, ids []normalize.Identity, now time.Time) ([]bool, error) {
+	lookback := s.cfg.Index.Lookback()
+	lates := make([]bool, len(payloads))
+	for i := range payloads {
+		p := &payloads[i]
+		if p.SessionID == nil {
+			continue
+		}
+		at := eventTime(p, now)
+		lates[i] = now.Sub(normalize.FromUnixSeconds(at)) > lookback
+		key := index.SessionKey{ProductID: p.ProductID, SessionID: *p.SessionID}
+		if err := s.deps.Activity.AddActions(ctx, key, p, at); err != nil {
+			return nil, err
+		}
+		if p.UserID != nil && !lates[i] {
+			ref := index.SessionRef{SessionID: key.SessionID, ProductID: key.ProductID, LastSeenAt: at}
+			if err := s.deps.Users.Link(ctx, *p.UserID, normalize.Str(p.Email), ref, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range summaries {
+		sm := &summaries[i]
+		if sm.SessionID == nil {
+			continue
+		}
+		at := clampTime(sm.ForwardedAt, now)
+		if err := s.deps.Activity.SetSummary(ctx, index.SessionKey{ProductID: sm.ProductID, SessionID: *sm.SessionID}, sm.Summary, at); err != nil {
+			return nil, err
+		}
+	}
+	if s.deps.Aliases != nil {
+		for _, id := range ids {
+			if err := s.deps.Aliases.Remember(ctx, id, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return lates, nil
+}
+
+// eventTime is the payload's newest action time (else its forwarded_at),
+// clamped to the server clock: a sender's clock never puts activity in the
+// future, and a missing time means "now".
+func eventTime(p *normalize.ActionsPayload, now time.Time) float64 {
+	var t float64
+	for i := range p.Actions {
+		t = max(t, p.Actions[i].TimestampStart, p.Actions[i].TimestampEnd)
+	}
+	if t == 0 {
+		t = p.ForwardedAt
+	}
+	return clampTime(t, now)
+}
+
+func clampTime(t float64, now time.Time) float64 {
+	n := normalize.UnixSeconds(now)
+	if t <= 0 || t > n {
+		return n
+	}
+	return t
+}
+
+func dedupeKey(source, id string, body []byte) string {
+	if id != "" {
+		return source + "\x00id\x00" + id
+	}
+	sum := sha256.Sum256(body)
+	return source + "\x00body\x00" + hex.EncodeToString(sum[:])
+}
+
+func providerError(err error) error {
+	msg := err.Error()
+	var fe *providers.FieldsError
+	switch {
+	case errors.Is(err, providers.ErrStaleTimestamp):
+		return apiErr(http.StatusUnauthorized, CodeStaleTimestamp, msg)
+	case errors.Is(err, providers.ErrInvalidSignature):
+		return apiErr(http.StatusUnauthorized, CodeInvalidSignature, msg)
+	case errors.Is(err, providers.ErrMalformedJSON):
+		return apiErr(http.StatusBadRequest, CodeMalformedJSON, msg)
+	case errors.As(err, &fe):
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: CodeInvalidPayload, Message: "payload fails validation", Fields: fe.Fields}
+	case errors.Is(err, providers.ErrInvalidPayload):
+		return apiErr(http.StatusUnprocessableEntity, CodeInvalidPayload, msg)
+	default:
+		// A provider that cannot tell what is wrong: treat as unusable input,
+		// never as a server error, and keep the detail out of the response.
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: CodeInvalidPayload, Message: "payload could not be processed", Internal: err}
+	}
+}
+
+func invalidPayload(err error, i, n int) error {
+	var fe normalize.FieldErrors
+	if !errors.As(err, &fe) {
+		return &APIError{Status: http.StatusUnprocessableEntity, Code: CodeInvalidPayload, Message: "payload fails validation", Internal: err}
+	}
+	if n > 1 {
+		prefixed := make(normalize.FieldErrors, len(fe))
+		for j, f := range fe {
+			prefixed[j] = normalize.FieldError{Field: fmt.Sprintf("payloads[%d].%s", i, f.Field), Reason: f.Reason}
+		}
+		fe = prefixed
+	}
+	return &APIError{Status: http.StatusUnprocessableEntity, Code: CodeInvalidPayload, Message: "payload fails validation", Fields: fe}
+}
+
+func unavailable(err error) error {
+	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the store is unavailable; retry later", RetryAfter: 5, Internal: err}
+}
+
+func (s *Server) observe(f func(Observer)) {
+	for _, o := range s.deps.Observers {
+		f(o)
+	}
+}

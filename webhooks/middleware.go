@@ -1,0 +1,140 @@
+package webhooks
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
+)
+
+// Context keys set by handlers and read by the access log.
+const (
+	ctxRequestID   = "request_id"
+	ctxOutcome     = "outcome"
+	ctxReason      = "reason"
+	ctxSource      = "source"
+	ctxMissingUser = "missing_user_id"
+	ctxInternalErr = "internal_error"
+	ctxTokenName   = "token"
+)
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+func setOutcome(c echo.Context, outcome, reason string) {
+	c.Set(ctxOutcome, outcome)
+	if reason != "" {
+		c.Set(ctxReason, reason)
+	}
+}
+
+// requestID accepts a sane incoming X-Request-Id (1–64 of [A-Za-z0-9._-])
+// or makes one, and echoes it on the response.
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(RequestIDHeader)
+		if !saneID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(ctxRequestID, id)
+		c.Response().Header().Set(RequestIDHeader, id)
+		return next(c)
+	}
+}
+
+func saneID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		ch := id[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// accessLog writes exactly one structured line per request. Rejected
+// deliveries and deliveries without a user id are logged at warning level
+// with their source and reason; 5xx at error level with the internal cause.
+// Bodies, secrets and raw paths (which hold user ids) are never logged: the
+// route template is.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		f := logrus.Fields{
+			"method":      req.Method,
+			"route":       c.Path(),
+			"status":      res.Status,
+			"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
+			"bytes_in":    req.ContentLength,
+			"bytes_out":   res.Size,
+			"request_id":  c.Get(ctxRequestID),
+			"remote_ip":   c.RealIP(),
+		}
+		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName} {
+			if v := c.Get(k); v != nil {
+				f[k] = v
+			}
+		}
+		level := logrus.InfoLevel
+		switch {
+		case res.Status >= 500:
+			level = logrus.ErrorLevel
+			if ie, ok := c.Get(ctxInternalErr).(error); ok && ie != nil {
+				f["error"] = ie.Error()
+			}
+		case c.Get(ctxSource) != nil && (res.Status >= 400 || c.Get(ctxMissingUser) != nil):
+			level = logrus.WarnLevel
+		}
+		if s.deps.Log != nil {
+			s.deps.Log.WithFields(f).Log(level, "request")
+		}
+		return nil
+	}
+}
+
+// recoverPanics turns a handler panic into a 500 (logged with its value)
+// instead of a dropped connection. A panic is always a bug: the fuzz and
+// hostile-input tests exist to keep this path cold.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = &APIError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error",
+					Internal: fmt.Errorf("panic: %v", r)}
+			}
+		}()
+		return next(c)
+	}
+}
+
+// limitIngest bounds concurrent ingests; beyond the bound the server answers
+// 503 with Retry-After at once rather than queueing without limit.
+func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		select {
+		case s.ingestSem <- struct{}{}:
+			defer func() { <-s.ingestSem }()
+			return next(c)
+		default:
+			return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+				Message: "too many deliveries in progress, retry later", RetryAfter: 1}
+		}
+	}
+}

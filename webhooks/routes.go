@@ -1,0 +1,32 @@
+package webhooks
+
+// routes is the whole API in one place (contract §2–§4).
+func (s *Server) routes() {
+	e := s.echo
+	e.Use(s.requestID, s.accessLog, s.recoverPanics)
+
+	// Ingest: vendors POST signed deliveries here (contract §2).
+	e.POST("/webhooks/:source", s.handleIngest, s.limitIngest)
+
+	// Lookup API for the chat layer (contract §3), bearer token, product-scoped.
+	// (Middleware per route, not per group: a group's middleware turns a
+	// wrong method into 404 instead of 405.)
+	auth := s.requireToken
+	e.GET("/v1/users/:user_id", s.handleUser, auth)
+	e.GET("/v1/users/:user_id/activity", s.handleUserActivity, auth)
+	e.DELETE("/v1/users/:user_id", s.handleForgetUser, auth)
+	e.GET("/v1/sessions/:session_id", s.handleSession, auth)
+	e.GET("/v1/deliveries/rejected", s.handleRejected, auth)
+	e.GET("/v1/drift", s.handleDriftJSON, auth)
+	e.DELETE("/v1/drift", s.handleDriftReset, auth)
+
+	// The identity-drift report as a page (Basic auth with the token as password, or Bearer).
+	e.GET("/drift", s.handleDriftPage, auth)
+
+	// Operations (contract §4).
+	e.GET("/livez", s.handleLivez)
+	e.GET("/readyz", s.handleReadyz)
+	e.HEAD("/livez", s.handleLivez)
+	e.HEAD("/readyz", s.handleReadyz)
+	e.GET("/metrics", s.handleMetrics)
+}

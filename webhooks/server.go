@@ -1,0 +1,144 @@
+// Package webhooks is replayhook's HTTP layer: the Echo server, its
+// middleware, the ingest pipeline behind POST /webhooks/{source}, and the
+// lookup API the chat layer calls. routes.go lists every route.
+package webhooks
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
+
+	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+)
+
+// Source is a configured webhook endpoint bound to its provider.
+type Source struct {
+	Name         string
+	ProviderName string
+	// ProductID, when set, is stamped on every payload; payloads naming
+	// another product are rejected.
+	ProductID string
+	Provider  providers.Provider
+}
+
+// Observer is told what the pipeline and the lookups see; identity-drift
+// tracking and metrics implement it. Calls happen on the request path after
+// the work is done: implementations must be fast and never block on I/O.
+type Observer interface {
+	// Delivery reports one webhook request's outcome: "accepted",
+	// "duplicate", "ignored" or an error code such as "invalid_signature".
+	Delivery(source, provider, outcome string)
+	// Payload reports one stored payload; late means its event time was
+	// older than the lookback when it arrived.
+	Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time)
+	// Lookup reports a chat-layer lookup by user id and whether it found sessions.
+	Lookup(userID string, hit bool, now time.Time)
+}
+
+// Deps is everything the server needs; main builds it.
+type Deps struct {
+	Config   *config.Config
+	Sources  map[string]*Source
+	Users    index.UserIndex
+	Activity index.ActivityStore
+	Dedupe   index.Deduper
+	Aliases  index.Aliases
+	// Rejected keeps recent rejected deliveries for GET /v1/deliveries/rejected.
+	Rejected  index.RejectedLog
+	Validator *normalize.Validator
+	// Drift tracks identity drift (also registered as an Observer by main).
+	Drift DriftTracker
+	// Metrics exposes Prometheus metrics (also an Observer).
+	Metrics   *Metrics
+	Observers []Observer
+	Log       *logrus.Logger
+	// Now is the clock (time.Now in production).
+	Now func() time.Time
+	// Ready reports whether the stores can serve; nil means always.
+	Ready func(context.Context) error
+}
+
+// Server is the HTTP application.
+type Server struct {
+	deps      Deps
+	cfg       *config.Config
+	echo      *echo.Echo
+	tokens    []token
+	ingestSem chan struct{}
+	draining  atomic.Bool
+}
+
+// New builds the server and registers its routes.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Validator == nil {
+		d.Validator = normalize.NewValidator()
+	}
+	s := &Server{
+		deps:      d,
+		cfg:       d.Config,
+		echo:      echo.New(),
+		tokens:    newTokens(d.Config.Auth.Tokens),
+		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
+	}
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(discard{})
+	e.HTTPErrorHandler = s.HandleError
+	e.IPExtractor = ipExtractor(d.Config.Server.TrustedProxies)
+	s.routes()
+	return s
+}
+
+// Handler is the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the Echo instance (for route listing in tests and docs).
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// HTTPServer returns an http.Server with the configured timeouts and limits
+// (echo.New sets none).
+func (s *Server) HTTPServer() *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Addr:              c.Addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: min(c.ReadTimeout, 5*time.Second),
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+	}
+}
+
+// Drain makes /readyz fail so load balancers stop sending traffic; call it
+// before shutting the HTTP server down.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func ipExtractor(cidrs []string) echo.IPExtractor {
+	if len(cidrs) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, c := range cidrs {
+		if _, n, err := net.ParseCIDR(c); err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

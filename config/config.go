@@ -14,6 +14,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type Config struct {
 
 // Server is the HTTP listener.
 type Server struct {
-	Addr string `yaml:"addr" validate:"required,hostname_port"`
+	Addr string `yaml:"addr" validate:"required,listen_addr"`
 	// MaxBodyBytes bounds a webhook body (413 beyond it).
 	MaxBodyBytes int64 `yaml:"max_body_bytes" validate:"min=1024,max=67108864"`
 	// MaxHeaderBytes bounds request headers (net/http answers 431 beyond it).
@@ -354,6 +355,11 @@ func (c *Config) Validate() error {
 	_ = v.RegisterValidation("source_name", func(fl validator.FieldLevel) bool {
 		return sourceName.MatchString(fl.Field().String())
 	})
+	_ = v.RegisterValidation("listen_addr", func(fl validator.FieldLevel) bool {
+		_, port, err := net.SplitHostPort(fl.Field().String())
+		n, perr := strconv.Atoi(port)
+		return err == nil && perr == nil && n >= 0 && n <= 65535
+	})
 	var problems []string
 	if err := v.Struct(c); err != nil {
 		var ves validator.ValidationErrors
@@ -410,7 +416,7 @@ func describe(fe validator.FieldError) string {
 		return "must be <= " + fe.Param()
 	case "oneof":
 		return "must be one of: " + fe.Param()
-	case "hostname_port":
+	case "listen_addr":
 		return "must be host:port"
 	case "cidr":
 		return "must be a CIDR such as 10.0.0.0/8"

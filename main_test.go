@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testConfig writes a config that listens on a random loopback port.
+func testConfig(t *testing.T, extra string) string {
+	t.Helper()
+	doc := `
+server:
+  addr: 127.0.0.1:0
+auth:
+  tokens:
+    - {name: chat, token: test-token-0123456789, products: ["*"]}
+snapshot:
+  path: ""
+sources:
+  - name: autoplay
+    provider: autoplay
+    product_id: prod_demo
+    secrets: [test-connector-secret]
+` + extra
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// lineWriter collects output and finds the "listening" line.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	sc := bufio.NewScanner(bytes.NewReader(p))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "listening" {
+			select {
+			case w.addr <- m["addr"].(string):
+			default:
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.buf.String() }
+
+// startServer runs the real program on a random loopback port and waits
+// until /readyz answers. The returned stop ends it the way SIGTERM does.
+func startServer(t *testing.T, cfgPath string) (base string, out *lineWriter, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &lineWriter{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", cfgPath}, func(string) string { return "" }, out, io.Discard)
+	}()
+	select {
+	case addr := <-out.addr:
+		base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server exited: %v\n%s", err, out)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("server did not start:\n%s", out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, out, stop
+}
+
+func getJSON(t *testing.T, url, token string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("decode %s: %v", url, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestWalkthrough is the README's two-minute walkthrough, verbatim in spirit:
+// send a sample delivery with `replayhook send`, then read it back.
+func TestWalkthrough(t *testing.T) {
+	cfg := testConfig(t, "")
+	base, _, stop := startServer(t, cfg)
+
+	sample := filepath.Join("testdata", "autoplay-actions.json")
+	var sendOut bytes.Buffer
+	err := run(context.Background(), []string{"send", "--source", "autoplay", sample, "--config", cfg, "--url", base}, func(string) string { return "" }, &sendOut, io.Discard)
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, sendOut.String())
+	}
+	if !strings.Contains(sendOut.String(), `"status":"accepted"`) {
+		t.Fatalf("send output: %s", sendOut.String())
+	}
+	// Sending the same file again is answered as a duplicate.
+	sendOut.Reset()
+	if err := run(context.Background(), []string{"send", "--config", cfg, "--url", base, "--source", "autoplay", sample}, func(string) string { return "" }, &sendOut, io.Discard); err != nil || !strings.Contains(sendOut.String(), `"status":"duplicate"`) {
+		t.Fatalf("second send: %v %s", err, sendOut.String())
+	}
+
+	var user struct {
+		UserID   string  `json:"user_id"`
+		Email    *string `json:"email"`
+		Sessions []struct {
+			SessionID string `json:"session_id"`
+			ProductID string `json:"product_id"`
+		} `json:"sessions"`
+	}
+	if code := getJSON(t, base+"/v1/users/usr_48213", "test-token-0123456789", &user); code != 200 {
+		t.Fatalf("lookup: %d", code)
+	}
+	if len(user.Sessions) != 1 || user.Sessions[0].SessionID != "ps_01959380" || user.Sessions[0].ProductID != "prod_demo" || user.Email == nil {
+		t.Fatalf("lookup: %+v", user)
+	}
+	var act struct{ Activity string }
+	getJSON(t, base+"/v1/users/usr_48213/activity", "test-token-0123456789", &act)
+	if !strings.HasPrefix(act.Activity, "Session ps_01959380 (prod_demo):\nRecent activity:\n1. [0] pageview: ") || !strings.Contains(act.Activity, " \u2014 https://shop.example.com/checkout") {
+		t.Fatalf("activity: %q", act.Activity)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+}
+
+func TestCheckConfigMasksSecrets(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "--config", "config.yaml"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("check-config on the shipped config: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	for _, secret := range []string{"dev-secret\"", "dev-token\n", "dev-posthog-secret"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("check-config printed a secret (%s):\n%s", secret, s)
+		}
+	}
+	if !strings.Contains(s, "dev-****") || !strings.Contains(s, "# warning: development secrets in use") || !strings.Contains(s, "# ok") {
+		t.Fatalf("output:\n%s", s)
+	}
+}
+
+func TestServeRefusesBadStarts(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("server:\n  adress: x\n"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unknown key", []string{"serve", "--config", bad}, nil, `unknown key "server.adress"`},
+		{"dev secrets off loopback", []string{"serve", "--config", "config.yaml"}, map[string]string{"REPLAYHOOK_ADDR": "0.0.0.0:0"}, "development secrets"},
+		{"config from the environment", []string{}, map[string]string{"REPLAYHOOK_CONFIG": bad}, "server.adress"},
+		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	cfg := testConfig(t, "")
+	base, out, stop := startServer(t, cfg)
+	// A slow client: headers sent, body trickles in while we stop the server.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/autoplay", pr)
+	respc := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			respc <- nil
+			return
+		}
+		respc <- resp
+	}()
+	pw.Write([]byte(`{"type":"heartbeat"`))
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond)
+	pw.Write([]byte(`}`))
+	pw.Close()
+	resp := <-respc
+	if resp == nil {
+		t.Fatal("in-flight request was cut off")
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 { // unsigned: answered, not dropped
+		t.Fatalf("in-flight status %d", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"msg":"draining"`) || !strings.Contains(out.String(), `"msg":"stopped"`) {
+		t.Fatalf("shutdown not logged:\n%s", out)
+	}
+}
+
+// TestRestartKeepsAcknowledgedSessions: send, stop gracefully (SIGTERM
+// path), start again on the same snapshot: every acknowledged session is
+// still there. Then a corrupt snapshot makes the next start empty, not crash.
+func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
+	snap := filepath.Join(t.TempDir(), "state", "replayhook.snapshot")
+	cfg := testConfig(t, "")
+	doc, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(doc), `path: ""`, "path: "+snap, 1)), 0o600)
+
+	base, _, stop := startServer(t, cfg)
+	var acked []string
+	for i := 0; i < 20; i++ {
+		body := fmt.Sprintf(`{"type":"actions","product_id":"prod_demo","session_id":"restart-%d","user_id":"u-%d","actions":[{"index":0,"type":"click","description":"d","canonical_url":"https://x.example/a"}]}`, i, i)
+		var out bytes.Buffer
+		file := filepath.Join(t.TempDir(), "b.json")
+		os.WriteFile(file, []byte(body), 0o600)
+		if err := run(context.Background(), []string{"send", "--config", cfg, "--url", base, "--source", "autoplay", file}, func(string) string { return "" }, &out, io.Discard); err != nil {
+			t.Fatalf("send %d: %v %s", i, err, out.String())
+		}
+		acked = append(acked, fmt.Sprint(i))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot written at shutdown: %v", err)
+	}
+
+	base, out, stop := startServer(t, cfg)
+	if !strings.Contains(out.String(), "snapshot restored") {
+		t.Fatalf("snapshot not restored:\n%s", out)
+	}
+	for _, i := range acked {
+		var u struct {
+			Sessions []struct {
+				SessionID string `json:"session_id"`
+			}
+		}
+		getJSON(t, base+"/v1/users/u-"+i, "test-token-0123456789", &u)
+		if len(u.Sessions) != 1 || u.Sessions[0].SessionID != "restart-"+i {
+			t.Fatalf("user u-%s lost across restart: %+v", i, u)
+		}
+		if code := getJSON(t, base+"/v1/sessions/restart-"+i+"?product_id=prod_demo", "test-token-0123456789", nil); code != 200 {
+			t.Fatalf("session restart-%s lost: %d", i, code)
+		}
+	}
+	stop()
+
+	os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600)
+	base, out, _ = startServer(t, cfg)
+	if !strings.Contains(out.String(), "SNAPSHOT NOT RESTORED") {
+		t.Fatalf("corrupt snapshot not reported loudly:\n%s", out)
+	}
+	var u struct{ Sessions []any }
+	getJSON(t, base+"/v1/users/u-1", "test-token-0123456789", &u)
+	if len(u.Sessions) != 0 {
+		t.Fatal("state from a corrupt snapshot")
+	}
+	if aside, _ := filepath.Glob(snap + ".corrupt-*"); len(aside) != 1 {
+		t.Fatalf("corrupt snapshot not moved aside: %v", aside)
+	}
+}

@@ -1,0 +1,285 @@
+package index
+
+import (
+	"context"
+	"errors"
+
+	"github.com/replayhook/replayhook/normalize"
+)
+
+// ErrNoSession is returned when an activity write names no session: the
+// store never keeps session-less payloads under a shared key.
+var ErrNoSession = errors.New("index: no session id: activity is only stored per session")
+
+// MemoryActivity is the in-memory ActivityStore: the SDK's ContextStore,
+// bounded in sessions (LRU) and in actions per session (the newest are
+// kept), safe for concurrent use. Keys are trimmed on write and read. A
+// bound below 1 is taken as 1.
+type MemoryActivity struct {
+	perSession int
+	sessions   *shards[SessionKey, *sessionEntry]
+}
+
+// sessionEntry is one session's activity. It is modified in place, only
+// under its shard's lock, and never handed out: Get copies it.
+type sessionEntry struct {
+	userID, email, summary string
+	lastAt                 float64
+	// acts holds the newest actions in arrival order, as a ring once full:
+	// the oldest is acts[start] and the newest acts[start-1].
+	acts  []StoredAction
+	start int
+}
+
+var _ ActivityStore = (*MemoryActivity)(nil)
+
+// NewMemoryActivity returns an empty store holding at most maxSessions
+// sessions and maxActionsPerSession actions per session.
+func NewMemoryActivity(maxSessions, maxActionsPerSession int) *MemoryActivity {
+	return &MemoryActivity{
+		perSession: max(maxActionsPerSession, 1),
+		sessions:   newShards[SessionKey, *sessionEntry](maxSessions),
+	}
+}
+
+// cleanKey trims both ids of k.
+func cleanKey(k SessionKey) SessionKey {
+	return SessionKey{ProductID: cleanID(k.ProductID), SessionID: cleanID(k.SessionID)}
+}
+
+// AddActions appends p's actions, in order, to key's session (creating it),
+// keeping only the newest maxActionsPerSession; each action is stamped with
+// at. A non-empty p.UserID / p.Email (trimmed) replaces the session's, and
+// the session's LastAt becomes the newest at seen. at must be unix seconds:
+// NaN, infinite or negative times are stored as 0 (unknown). The store
+// keeps its own copy of everything it reads from p. An empty session id
+// (after trimming) is ErrNoSession; a nil p only touches the session.
+func (m *MemoryActivity) AddActions(_ context.Context, key SessionKey, p *normalize.ActionsPayload, at float64) error {
+	key = cleanKey(key)
+	if key.SessionID == "" {
+		return ErrNoSession
+	}
+	at = eventSeconds(at)
+	var add []StoredAction
+	var userID, email string
+	if p != nil {
+		userID, email = cleanID(normalize.Str(p.UserID)), cleanID(normalize.Str(p.Email))
+		acts := p.Actions
+		if len(acts) > m.perSession {
+			acts = acts[len(acts)-m.perSession:]
+		}
+		// Copy outside the lock. Pointer fields get pointers of our own
+		// (shared between actions of this batch when equal), so neither
+		// the caller nor a reader can change what is stored.
+		add = make([]StoredAction, len(acts))
+		var pool strPool
+		for i := range acts {
+			add[i] = StoredAction{SlimAction: pool.own(acts[i]), At: at}
+		}
+	}
+	sh := m.sessions.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := m.entry(sh, key)
+	if userID != "" && userID != e.userID {
+		e.userID = ownID(userID)
+	}
+	if email != "" && email != e.email {
+		e.email = ownID(email)
+	}
+	e.lastAt = max(e.lastAt, at)
+	e.append(add, m.perSession)
+	return nil
+}
+
+// SetSummary replaces key's summary (creating the session) and moves its
+// LastAt forward to at (sanitised as in AddActions). An empty session id
+// is ErrNoSession.
+func (m *MemoryActivity) SetSummary(_ context.Context, key SessionKey, summary string, at float64) error {
+	key = cleanKey(key)
+	if key.SessionID == "" {
+		return ErrNoSession
+	}
+	at = eventSeconds(at)
+	sh := m.sessions.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := m.entry(sh, key)
+	e.summary = ownID(summary)
+	e.lastAt = max(e.lastAt, at)
+	return nil
+}
+
+// entry returns key's session, made the most recently used, creating it
+// (and possibly evicting the least recently used) when missing. The caller
+// holds sh's lock.
+func (m *MemoryActivity) entry(sh *shard[SessionKey, *sessionEntry], key SessionKey) *sessionEntry {
+	if e, ok := sh.lru.Get(key); ok {
+		return e
+	}
+	e := &sessionEntry{}
+	m.sessions.add(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+	return e
+}
+
+// append adds acts after the stored ones, dropping the oldest beyond limit.
+func (e *sessionEntry) append(acts []StoredAction, limit int) {
+	for _, a := range acts {
+		if len(e.acts) < limit {
+			if len(e.acts) == cap(e.acts) {
+				grown := make([]StoredAction, len(e.acts), min(limit, max(2*cap(e.acts), 8)))
+				copy(grown, e.acts)
+				e.acts = grown
+			}
+			e.acts = append(e.acts, a)
+			continue
+		}
+		e.acts[e.start] = a
+		e.start = (e.start + 1) % len(e.acts)
+	}
+}
+
+// ordered copies the stored actions, oldest first, with pointer fields of
+// their own.
+func (e *sessionEntry) ordered() []StoredAction {
+	out := make([]StoredAction, 0, len(e.acts))
+	out = append(out, e.acts[e.start:]...)
+	out = append(out, e.acts[:e.start]...)
+	var pool strPool
+	for i := range out {
+		out[i].SlimAction = pool.own(out[i].SlimAction)
+	}
+	return out
+}
+
+// Get returns a copy of key's session (actions oldest first, in arrival
+// order) and makes it the most recently used; ok is false when it is
+// unknown. Changing the copy, including through its pointer fields, does not
+// change the store. Get never creates an entry and never fails.
+func (m *MemoryActivity) Get(_ context.Context, key SessionKey) (Session, bool, error) {
+	key = cleanKey(key)
+	if key.SessionID == "" {
+		return Session{}, false, nil
+	}
+	sh := m.sessions.of(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.lru.Get(key)
+	if !ok {
+		return Session{}, false, nil
+	}
+	return Session{
+		ProductID: key.ProductID, SessionID: key.SessionID,
+		UserID: e.userID, Email: e.email, Summary: e.summary,
+		Actions: e.ordered(), LastAt: e.lastAt,
+	}, true, nil
+}
+
+// Len is the number of sessions held, at most maxSessions.
+func (m *MemoryActivity) Len() int { return m.sessions.len() }
+
+// Evictions is the number of sessions evicted so far to stay within
+// maxSessions.
+func (m *MemoryActivity) Evictions() uint64 { return m.sessions.evictions.Load() }
+
+// ActionRecord is one stored action in a snapshot, with its event time
+// (StoredAction.At is not part of StoredAction's JSON).
+type ActionRecord struct {
+	Action normalize.SlimAction `json:"action"`
+	At     float64              `json:"at"`
+}
+
+// SessionRecord is one session in a snapshot of a MemoryActivity.
+type SessionRecord struct {
+	ProductID string         `json:"product_id"`
+	SessionID string         `json:"session_id"`
+	UserID    string         `json:"user_id,omitempty"`
+	Email     string         `json:"email,omitempty"`
+	Summary   string         `json:"summary,omitempty"`
+	LastAt    float64        `json:"last_at"`
+	Actions   []ActionRecord `json:"actions"` // oldest first
+}
+
+// Export returns every session, least recently used first (exact within a
+// shard, interleaved by relative LRU position across shards). Activity has
+// no age limit, so Export needs no clock.
+func (m *MemoryActivity) Export() []SessionRecord {
+	return exportLRU(m.sessions, func(k SessionKey, e *sessionEntry) (SessionRecord, bool) {
+		rec := SessionRecord{
+			ProductID: k.ProductID, SessionID: k.SessionID,
+			UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
+			Actions: make([]ActionRecord, 0, len(e.acts)),
+		}
+		for _, a := range e.ordered() {
+			rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
+		}
+		return rec, true
+	})
+}
+
+// Import stores every record, in order: records are expected least
+// recently used first (Export's order), so that when they exceed
+// maxSessions the oldest are the ones evicted. A record replaces a session
+// already held under the same key, so importing twice changes nothing. Ids
+// are trimmed, records without a session id are skipped, times are
+// sanitised as in AddActions and only the newest maxActionsPerSession
+// actions are kept.
+func (m *MemoryActivity) Import(recs []SessionRecord) {
+	for _, rec := range recs {
+		key := cleanKey(SessionKey{ProductID: rec.ProductID, SessionID: rec.SessionID})
+		if key.SessionID == "" {
+			continue
+		}
+		acts := rec.Actions
+		if len(acts) > m.perSession {
+			acts = acts[len(acts)-m.perSession:]
+		}
+		e := &sessionEntry{
+			userID: ownID(cleanID(rec.UserID)), email: ownID(cleanID(rec.Email)),
+			summary: ownID(rec.Summary), lastAt: eventSeconds(rec.LastAt),
+			acts: make([]StoredAction, len(acts)),
+		}
+		var pool strPool
+		for i, a := range acts {
+			e.acts[i] = StoredAction{SlimAction: pool.own(a.Action), At: eventSeconds(a.At)}
+			e.lastAt = max(e.lastAt, e.acts[i].At)
+		}
+		sh := m.sessions.of(key)
+		sh.mu.Lock()
+		m.sessions.add(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+		sh.mu.Unlock()
+	}
+}
+
+// strPool hands out string pointers owned by the store, sharing one pointer
+// between equal values seen recently (actions of one batch usually repeat
+// the same session id, user id and email).
+type strPool struct {
+	recent [8]*string
+	next   int
+}
+
+// ptr returns nil for nil, else a pointer (never p itself) to a string
+// equal to *p.
+func (s *strPool) ptr(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	for _, q := range s.recent {
+		if q != nil && *q == *p {
+			return q
+		}
+	}
+	v := *p
+	s.recent[s.next] = &v
+	s.next = (s.next + 1) % len(s.recent)
+	return &v
+}
+
+// own returns a copy of a whose pointer fields point to strings of the pool.
+func (s *strPool) own(a normalize.SlimAction) normalize.SlimAction {
+	a.SessionID = s.ptr(a.SessionID)
+	a.UserID = s.ptr(a.UserID)
+	a.Email = s.ptr(a.Email)
+	return a
+}

@@ -238,7 +238,7 @@ func TestMemoryActivityEvictsTheLeastRecentlyUsed(t *testing.T) {
 	k := func(s string) SessionKey { return SessionKey{ProductID: "p", SessionID: s} }
 	_ = m.AddActions(ctx, k("s1"), payload("", "", "a"), 1)
 	_ = m.SetSummary(ctx, k("s2"), "x", 1)
-	_, _, _ = m.Get(ctx, k("s1"))                            // s2 is now the oldest
+	_, _, _ = m.Get(ctx, k("s1"))                           // s2 is now the oldest
 	_ = m.AddActions(ctx, k("s3"), payload("", "", "c"), 1) // evicts s2
 	for s, want := range map[string]bool{"s1": true, "s2": false, "s3": true} {
 		if _, ok, _ := m.Get(ctx, k(s)); ok != want {

@@ -78,7 +78,13 @@ func SessionText(summary string, actions []StoredAction) string {
 	if summary == "" && len(actions) == 0 {
 		return ""
 	}
+	size := len(summary) + 32
+	for i := range actions {
+		a := &actions[i].SlimAction
+		size += len(a.Type) + len(a.Description) + len(a.CanonicalURL) + 32
+	}
 	var b strings.Builder
+	b.Grow(size)
 	if summary != "" {
 		b.WriteString("Summary: ")
 		b.WriteString(summary)

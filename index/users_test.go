@@ -293,7 +293,7 @@ func TestMemoryUsersEvictsTheLeastRecentlyUsed(t *testing.T) {
 	for _, id := range []string{"u1", "u2", "u3"} {
 		_ = m.Link(ctx, id, "", ref("s", "p", 0), t0)
 	}
-	_, _, _ = m.Lookup(ctx, "u1", t0)                  // u1 is now the most recently used: u2 is the oldest
+	_, _, _ = m.Lookup(ctx, "u1", t0)               // u1 is now the most recently used: u2 is the oldest
 	_ = m.Link(ctx, "u4", "", ref("s", "p", 0), t0) // evicts u2
 	for id, want := range map[string]bool{"u1": true, "u2": false, "u3": true, "u4": true} {
 		if _, ok, _ := m.Lookup(ctx, id, t0); ok != want {
@@ -442,7 +442,7 @@ func TestMemoryUsersExportKeepsTheLRUOrderAcrossARestart(t *testing.T) {
 	_ = m.Link(ctx, "u1", "", ref("s2", "p", -400), at(-390)) // expired at t0: not exported
 	_ = m.Link(ctx, "u2", "", ref("s1", "p", -5), t0)
 	_ = m.Link(ctx, "u3", "", ref("s1", "q", -250), t0) // expired 60 s later
-	_, _, _ = m.Lookup(ctx, "u1", t0)                    // LRU order now u2, u3, u1
+	_, _, _ = m.Lookup(ctx, "u1", t0)                   // LRU order now u2, u3, u1
 
 	recs := m.Export(t0)
 	want := []UserRecord{

@@ -1,0 +1,154 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/replayhook/replayhook/normalize"
+)
+
+var benchSizes = []int{10_000, 100_000, 1_000_000}
+
+// filledUsers returns an index of n users with one session each, and their
+// ids. Its bound is 2n: filled to exactly its bound, a sharded LRU evicts a
+// few users early (each shard evicts at its own share of the bound).
+func filledUsers(n int) (*MemoryUsers, []string) {
+	ctx := context.Background()
+	m := NewMemoryUsers(UserLimits{Lookback: time.Hour, MaxSessionsPerUser: 20, MaxUsers: 2 * n})
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "user_" + strconv.Itoa(i)
+		_ = m.Link(ctx, ids[i], "u@x.io", SessionRef{SessionID: "sess_" + strconv.Itoa(i), ProductID: "prod_demo", LastSeenAt: secs(-60)}, t0)
+	}
+	return m, ids
+}
+
+// BenchmarkUsersLink links existing users to one of four sessions each, the
+// steady state of ingest.
+func BenchmarkUsersLink(b *testing.B) {
+	ctx := context.Background()
+	sessions := []string{"s0", "s1", "s2", "s3"}
+	for _, n := range benchSizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			m, ids := filledUsers(n)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				_ = m.Link(ctx, ids[i%n], "", SessionRef{SessionID: sessions[i%4], ProductID: "prod_demo", LastSeenAt: secs(0)}, t0)
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkUsersLinkParallel is BenchmarkUsersLink from all CPUs, to see the
+// shard locks at work.
+func BenchmarkUsersLinkParallel(b *testing.B) {
+	ctx := context.Background()
+	m, ids := filledUsers(100_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			_ = m.Link(ctx, ids[(i*7919)%len(ids)], "", SessionRef{SessionID: "s0", ProductID: "prod_demo", LastSeenAt: secs(0)}, t0)
+			i++
+		}
+	})
+}
+
+// BenchmarkUsersLookup looks up existing users.
+func BenchmarkUsersLookup(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range benchSizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			m, ids := filledUsers(n)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, ok, _ := m.Lookup(ctx, ids[i%n], t0); !ok {
+					b.Fatal("user not found")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkUsersMemory reports the heap held per user with one session
+// (target: at most 400 B/user).
+func BenchmarkUsersMemory(b *testing.B) {
+	var perUser float64
+	for b.Loop() {
+		perUser = userBytes(100_000)
+	}
+	b.ReportMetric(perUser, "B/user")
+}
+
+// BenchmarkActivityAdd adds payloads of 5 actions to 10k sessions holding up
+// to 200 actions each.
+func BenchmarkActivityAdd(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemoryActivity(10_000, 200)
+	p := payload("u1", "u1@x.io", "a", "b", "c", "d", "e")
+	keys := make([]SessionKey, 10_000)
+	for i := range keys {
+		keys[i] = SessionKey{ProductID: "prod_demo", SessionID: "sess_" + strconv.Itoa(i)}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = m.AddActions(ctx, keys[i%len(keys)], p, secs(0))
+		i++
+	}
+}
+
+// BenchmarkActivityGet copies a session of 200 actions.
+func BenchmarkActivityGet(b *testing.B) {
+	ctx := context.Background()
+	m := NewMemoryActivity(10, 200)
+	key := SessionKey{ProductID: "prod_demo", SessionID: "s1"}
+	for range 40 {
+		_ = m.AddActions(ctx, key, payload("u1", "u1@x.io", "a", "b", "c", "d", "e"), secs(0))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s, _, _ := m.Get(ctx, key); len(s.Actions) != 200 {
+			b.Fatal("wrong session")
+		}
+	}
+}
+
+// BenchmarkSessionText renders a summary and 50 actions.
+func BenchmarkSessionText(b *testing.B) {
+	actions := make([]StoredAction, 50)
+	for i := range actions {
+		actions[i] = StoredAction{SlimAction: normalize.SlimAction{
+			Index: i, Type: "click", Description: fmt.Sprintf("User clicked button %d", i),
+			CanonicalURL: "https://app.example.com/reports/:id",
+		}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = SessionText("User exported a CSV and went back to the dashboard.", actions)
+	}
+}
+
+// BenchmarkDedupeClaim claims new keys in a full deduper.
+func BenchmarkDedupeClaim(b *testing.B) {
+	ctx := context.Background()
+	d := NewMemoryDedupe(100_000, time.Hour)
+	keys := make([]string, 1<<20)
+	for i := range keys {
+		keys[i] = "delivery-" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_, _ = d.Claim(ctx, keys[i%len(keys)], t0)
+		i++
+	}
+}

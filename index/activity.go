@@ -118,7 +118,7 @@ func (m *MemoryActivity) entry(sh *shard[SessionKey, *sessionEntry], key Session
 		return e
 	}
 	e := &sessionEntry{}
-	m.sessions.add(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+	m.sessions.put(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
 	return e
 }
 
@@ -246,7 +246,7 @@ func (m *MemoryActivity) Import(recs []SessionRecord) {
 		}
 		sh := m.sessions.of(key)
 		sh.mu.Lock()
-		m.sessions.add(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+		m.sessions.put(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
 		sh.mu.Unlock()
 	}
 }

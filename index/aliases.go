@@ -63,7 +63,7 @@ func (a *MemoryAliases) remember(sh *shard[string, aliasEntry], anon, user, emai
 	if !found {
 		anon = ownID(anon)
 	}
-	a.ids.add(sh, anon, e)
+	a.ids.put(sh, anon, e)
 }
 
 // Resolve returns who anonymousID (trimmed) belongs to; ok is false when it
@@ -83,7 +83,7 @@ func (a *MemoryAliases) Resolve(_ context.Context, anonymousID string, now time.
 		return normalize.Identity{}, false, nil
 	}
 	if !fresh(e.at, now.UnixNano(), a.ttl) {
-		sh.lru.Remove(anon)
+		a.ids.remove(sh, anon)
 		return normalize.Identity{}, false, nil
 	}
 	return normalize.Identity{AnonymousID: anon, UserID: e.userID, Email: e.email}, true, nil

@@ -13,11 +13,10 @@ import (
 var benchSizes = []int{10_000, 100_000, 1_000_000}
 
 // filledUsers returns an index of n users with one session each, and their
-// ids. Its bound is 2n: filled to exactly its bound, a sharded LRU evicts a
-// few users early (each shard evicts at its own share of the bound).
+// ids.
 func filledUsers(n int) (*MemoryUsers, []string) {
 	ctx := context.Background()
-	m := NewMemoryUsers(UserLimits{Lookback: time.Hour, MaxSessionsPerUser: 20, MaxUsers: 2 * n})
+	m := NewMemoryUsers(UserLimits{Lookback: time.Hour, MaxSessionsPerUser: 20, MaxUsers: n})
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = "user_" + strconv.Itoa(i)

@@ -41,7 +41,7 @@ func (d *MemoryDedupe) Claim(_ context.Context, key string, now time.Time) (bool
 	if at, ok := sh.lru.Peek(h); ok && fresh(at, nowN, d.window) {
 		return false, nil
 	}
-	d.keys.add(sh, h, nowN)
+	d.keys.put(sh, h, nowN)
 	// Keys are claimed in time order, so the shard's least recently used
 	// keys are its oldest: drop those out of the window.
 	for {
@@ -49,7 +49,7 @@ func (d *MemoryDedupe) Claim(_ context.Context, key string, now time.Time) (bool
 		if !ok || fresh(at, nowN, d.window) {
 			break
 		}
-		sh.lru.RemoveOldest()
+		d.keys.removeOldest(sh)
 	}
 	return true, nil
 }
@@ -61,7 +61,7 @@ func (d *MemoryDedupe) Release(_ context.Context, key string) error {
 	sh := d.keys.of(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	sh.lru.Remove(h)
+	d.keys.remove(sh, h)
 	return nil
 }
 
@@ -120,7 +120,7 @@ func (d *MemoryDedupe) Import(recs []DedupeRecord, now time.Time) {
 		sh := d.keys.of(c.h)
 		sh.mu.Lock()
 		if at, ok := sh.lru.Peek(c.h); !ok || at < c.at {
-			d.keys.add(sh, c.h, c.at)
+			d.keys.put(sh, c.h, c.at)
 		}
 		sh.mu.Unlock()
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"hash/maphash"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -15,24 +16,28 @@ import (
 
 // Sharding of the in-memory stores. Each store is split into shards, each an
 // LRU under its own mutex, so that concurrent requests for different keys
-// rarely wait on each other. The shard sizes add up to exactly the store's
-// bound, so the store never holds more than its bound in total; the price is
-// that a shard may evict while others still have room (with a seeded hash
-// the shards fill evenly, so this costs little).
+// rarely wait on each other. The bound is global and exact: a counter of
+// entries (changed only under a shard lock, by compare-and-swap) never goes
+// above it, so a store configured for N entries holds N, not "about N". When
+// the store is full, a new entry evicts the least recently used entry of its
+// own shard; with a seeded hash the shards hold the same mix of old and new
+// entries, so this is close to evicting the globally least recently used.
 const (
 	maxShards = 32
-	// minPerShard keeps small stores in few shards, so that a store of 100
-	// entries behaves like one LRU of 100, not 32 LRUs of 3.
+	// minPerShard keeps small stores in few shards, so that eviction from a
+	// shard picks among enough entries to be close to a true LRU.
 	minPerShard = 256
 )
 
 // shard is one LRU and the lock that guards it. simplelru is not safe for
 // concurrent use: every access, including Get (which reorders), happens
-// under mu.
+// under mu. Entries are added and removed only through shards' methods,
+// which keep the store's count.
 type shard[K comparable, V any] struct {
 	mu  sync.Mutex
 	lru *simplelru.LRU[K, V]
-	_   [48]byte // keep neighbouring shards' locks on separate cache lines
+	idx int
+	_   [40]byte // keep neighbouring shards' locks on separate cache lines
 }
 
 // shards is a bounded map split into LRU shards by a seeded hash of the key.
@@ -41,6 +46,8 @@ type shard[K comparable, V any] struct {
 type shards[K comparable, V any] struct {
 	list      []shard[K, V]
 	seed      maphash.Seed
+	max       int64
+	count     atomic.Int64 // entries held, plus at most one being added per shard
 	evictions atomic.Uint64
 }
 
@@ -49,17 +56,14 @@ type shards[K comparable, V any] struct {
 func newShards[K comparable, V any](total int) *shards[K, V] {
 	total = max(total, 1)
 	n := min(maxShards, max(1, total/minPerShard))
-	s := &shards[K, V]{list: make([]shard[K, V], n), seed: maphash.MakeSeed()}
+	s := &shards[K, V]{list: make([]shard[K, V], n), seed: maphash.MakeSeed(), max: int64(total)}
 	for i := range s.list {
-		size := total / n
-		if i < total%n {
-			size++
-		}
-		lru, err := simplelru.NewLRU[K, V](size, nil)
-		if err != nil { // unreachable: size >= 1 since total >= n
+		// Each shard may hold the whole bound: the count enforces it.
+		lru, err := simplelru.NewLRU[K, V](total, nil)
+		if err != nil { // unreachable: total >= 1
 			panic(err)
 		}
-		s.list[i].lru = lru
+		s.list[i].lru, s.list[i].idx = lru, i
 	}
 	return s
 }
@@ -72,26 +76,77 @@ func (s *shards[K, V]) of(k K) *shard[K, V] {
 	return &s.list[maphash.Comparable(s.seed, k)%uint64(len(s.list))]
 }
 
-// add stores k → v in sh (whose lock the caller holds), counting an eviction
-// when it pushed out the shard's least recently used entry.
-func (s *shards[K, V]) add(sh *shard[K, V], k K, v V) {
-	if sh.lru.Add(k, v) {
+// put stores k → v in sh, whose lock the caller holds, and makes k the
+// shard's most recently used. A new key may evict an entry to stay within
+// the bound (counted in evictions).
+func (s *shards[K, V]) put(sh *shard[K, V], k K, v V) {
+	if sh.lru.Contains(k) {
+		sh.lru.Add(k, v) // replaces in place: never evicts
+		return
+	}
+	s.makeRoom(sh)
+	if sh.lru.Add(k, v) { // unreachable: no shard holds more than the bound
+		s.count.Add(-1)
 		s.evictions.Add(1)
 	}
 }
 
-// len is the number of entries in all shards. Each shard is counted under
-// its lock; the sum is never above the store's bound.
-func (s *shards[K, V]) len() int {
-	n := 0
-	for i := range s.list {
-		sh := &s.list[i]
-		sh.mu.Lock()
-		n += sh.lru.Len()
-		sh.mu.Unlock()
+// makeRoom reserves the count for one new entry in sh (locked by the
+// caller): from the free room if any, else by evicting the oldest entry of
+// sh, else (sh is empty) the oldest entry of another shard. Another shard is
+// only ever try-locked while sh is held, so two shards never wait on each
+// other; a goroutine left waiting holds an empty shard, and shards with
+// entries are held only by goroutines that do not wait.
+func (s *shards[K, V]) makeRoom(sh *shard[K, V]) {
+	for {
+		c := s.count.Load()
+		if c < s.max {
+			if s.count.CompareAndSwap(c, c+1) {
+				return
+			}
+			continue
+		}
+		if sh.lru.Len() > 0 {
+			sh.lru.RemoveOldest() // its count passes to the new entry
+			s.evictions.Add(1)
+			return
+		}
+		for i := 1; i < len(s.list); i++ {
+			o := &s.list[(sh.idx+i)%len(s.list)]
+			if !o.mu.TryLock() {
+				continue
+			}
+			_, _, ok := o.lru.RemoveOldest()
+			o.mu.Unlock()
+			if ok {
+				s.evictions.Add(1)
+				return
+			}
+		}
+		runtime.Gosched() // the entries are being added right now: retry
 	}
-	return n
 }
+
+// remove deletes k from sh (locked by the caller), reporting whether it was
+// there. Removals are not evictions.
+func (s *shards[K, V]) remove(sh *shard[K, V], k K) bool {
+	if sh.lru.Remove(k) {
+		s.count.Add(-1)
+		return true
+	}
+	return false
+}
+
+// removeOldest deletes sh's least recently used entry (sh locked by the
+// caller).
+func (s *shards[K, V]) removeOldest(sh *shard[K, V]) {
+	if _, _, ok := sh.lru.RemoveOldest(); ok {
+		s.count.Add(-1)
+	}
+}
+
+// len is the number of entries held, never above the bound.
+func (s *shards[K, V]) len() int { return int(s.count.Load()) }
 
 // exportLRU converts every entry with conv (under its shard's lock, so conv
 // may read mutable values) and returns the results least recently used

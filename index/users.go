@@ -86,7 +86,7 @@ func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float
 	}
 	if len(cur) == 0 {
 		if found {
-			sh.lru.Remove(userID)
+			m.users.remove(sh, userID)
 		}
 		return
 	}
@@ -97,7 +97,7 @@ func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float
 	if !found {
 		userID = ownID(userID)
 	}
-	m.users.add(sh, userID, e)
+	m.users.put(sh, userID, e)
 }
 
 // insertRef returns a new slice holding old's refs that are not older than
@@ -178,7 +178,7 @@ func (m *MemoryUsers) Lookup(_ context.Context, userID string, now time.Time) (U
 	}
 	switch {
 	case live == 0:
-		sh.lru.Remove(userID)
+		m.users.remove(sh, userID)
 		sh.mu.Unlock()
 		return User{}, false, nil
 	case live < len(e.refs): // drop expired refs on read too
@@ -189,7 +189,7 @@ func (m *MemoryUsers) Lookup(_ context.Context, userID string, now time.Time) (U
 			}
 		}
 		e.refs = kept
-		sh.lru.Add(userID, e) // present: replaces in place, evicts nothing
+		m.users.put(sh, userID, e) // present: replaces in place
 	}
 	sh.mu.Unlock()
 	// e.refs is immutable once stored: copy it outside the lock.
@@ -206,7 +206,7 @@ func (m *MemoryUsers) Forget(_ context.Context, userID string) (bool, error) {
 	sh := m.users.of(userID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.lru.Remove(userID), nil
+	return m.users.remove(sh, userID), nil
 }
 
 // Len is the number of users held, at most MaxUsers. It counts users whose

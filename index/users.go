@@ -55,7 +55,7 @@ func NewMemoryUsers(l UserLimits) *MemoryUsers {
 //
 // userID, ref.SessionID and ref.ProductID are trimmed; an empty user or
 // session id after trimming makes Link a no-op. ref.LastSeenAt is clamped to
-// now (no ref lies in the future) and never moves an existing ref's
+// [0, now] (no ref lies in the future) and never moves an existing ref's
 // last_seen_at backwards; a NaN time makes Link a no-op. Refs older than the
 // lookback are dropped, the new one included: linking only expired activity
 // creates no user. A non-empty email (trimmed) replaces the remembered one.

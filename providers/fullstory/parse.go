@@ -1,0 +1,399 @@
+package fullstory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+)
+
+// FullStory v1 event types that become actions; every other eventName is
+// acknowledged and ignored.
+const (
+	EventCustom      = "recording.event.custom"
+	EventNoteCreated = "note.created"
+)
+
+// webhook is the v1 envelope: {"eventName", "version", "data"}.
+type webhook struct {
+	EventName text            `json:"eventName"`
+	Version   json.RawMessage `json:"version"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// customEvent is the data of recording.event.custom (FS.event / FS('trackEvent')).
+type customEvent struct {
+	Name       text            `json:"name"`
+	Properties json.RawMessage `json:"properties"`
+	PageURL    text            `json:"pageUrl"`
+	SessionURL text            `json:"sessionUrl"`
+	Timestamp  text            `json:"timestamp"`
+}
+
+// note is the data of note.created: a FullStory team member's note on a
+// recorded session. Author is that team member, not the recorded user.
+type note struct {
+	ID         text `json:"id"`
+	Created    text `json:"created"`
+	Author     text `json:"author"`
+	Text       text `json:"text"`
+	Body       text `json:"body"`
+	NoteText   text `json:"noteText"`
+	SessionURL text `json:"sessionUrl"`
+	PageURL    text `json:"pageUrl"`
+	PageInfo   *struct {
+		PageURL text `json:"pageUrl"`
+	} `json:"pageInfo"`
+	NotedTime text `json:"notedTime"`
+}
+
+// streamRow is one Streams delivery mapped with the Autoplay recipe's
+// field mapping (see doc.go).
+type streamRow struct {
+	TargetText       text `json:"target_text"`
+	ElementName      text `json:"element_name"`
+	PageURL          text `json:"page_url"`
+	Timestamp        text `json:"timestamp"`
+	TimestampUnix    text `json:"timestamp_unix"`
+	SessionID        text `json:"session_id"`
+	UserID           text `json:"user_id"`
+	UserEmail        text `json:"user_email"`
+	SessionReplayURL text `json:"session_replay_url"`
+}
+
+// streamKeys are the keys that make an object a Streams row.
+var streamKeys = []string{"target_text", "element_name", "page_url", "timestamp", "timestamp_unix",
+	"session_id", "user_id", "user_email", "session_replay_url"}
+
+// Parse maps a verified delivery to events. A JSON object with an
+// "eventName" key is a v1 webhook: recording.event.custom becomes a custom
+// action, note.created a note, other event types are ignored. Any other
+// object, or an array of objects, is a Streams delivery: one click per row.
+// Not JSON, or JSON that is neither an object nor an array, is
+// ErrMalformedJSON; JSON of the wrong shape is ErrInvalidPayload. FullStory
+// sends no delivery id, so Delivery.ID is empty (the body hash dedupes).
+func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
+	body := bytes.TrimSpace(req.Body)
+	if !json.Valid(body) {
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not valid JSON")
+	}
+	switch body[0] {
+	case '{':
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(body, &top); err != nil {
+			return nil, shapeError(err, "")
+		}
+		if _, ok := top["eventName"]; ok {
+			return parseV1(body)
+		}
+		return parseStreams([]json.RawMessage{body}, false)
+	case '[':
+		var rows []json.RawMessage
+		if err := json.Unmarshal(body, &rows); err != nil {
+			return nil, shapeError(err, "")
+		}
+		if len(rows) == 0 {
+			return &providers.Delivery{Ignored: "empty FullStory Streams batch"}, nil
+		}
+		return parseStreams(rows, true)
+	default:
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object (or an array of Streams rows)")
+	}
+}
+
+func parseV1(body []byte) (*providers.Delivery, error) {
+	var w webhook
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, shapeError(err, "")
+	}
+	switch name := string(w.EventName); name {
+	case EventCustom:
+		var d customEvent
+		if err := decodeData(w.Data, &d); err != nil {
+			return nil, err
+		}
+		ev := normalize.Event{
+			Kind:  "custom",
+			Label: strings.TrimSpace(string(d.Name)),
+			URL:   strings.TrimSpace(string(d.PageURL)),
+			Time:  parseTime(string(d.Timestamp)),
+		}
+		ev.SessionID, ev.AnonymousID = sessionFromURL(string(d.SessionURL))
+		return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+	case EventNoteCreated:
+		var d note
+		if err := decodeData(w.Data, &d); err != nil {
+			return nil, err
+		}
+		ev := normalize.Event{
+			Kind:  "note",
+			Label: firstNonBlank(string(d.Text), string(d.Body), string(d.NoteText)),
+			URL:   strings.TrimSpace(string(d.PageURL)),
+			// notedTime is the moment in the recording the note points at,
+			// which is where it belongs in the session's activity; created
+			// (when the note was written) is the fallback.
+			Time: parseTime(string(d.NotedTime)),
+		}
+		if d.PageInfo != nil && strings.TrimSpace(string(d.PageInfo.PageURL)) != "" {
+			ev.URL = strings.TrimSpace(string(d.PageInfo.PageURL))
+		}
+		if ev.Time.IsZero() {
+			ev.Time = parseTime(string(d.Created))
+		}
+		ev.SessionID, ev.AnonymousID = sessionFromURL(string(d.SessionURL))
+		return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+	default:
+		return &providers.Delivery{Ignored: "fullstory event type " + quoteBounded(name) + " is not stored"}, nil
+	}
+}
+
+// decodeData unmarshals the v1 "data" object into v.
+func decodeData(raw json.RawMessage, v any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: "data", Reason: "must be an object"}}}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return shapeError(err, "data.")
+	}
+	return nil
+}
+
+func parseStreams(rows []json.RawMessage, batch bool) (*providers.Delivery, error) {
+	d := &providers.Delivery{}
+	seen := map[normalize.Identity]bool{}
+	for i, raw := range rows {
+		prefix, where := "", "body"
+		if batch {
+			prefix = fmt.Sprintf("[%d].", i)
+			where = fmt.Sprintf("[%d]", i)
+		}
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || raw[0] != '{' {
+			return nil, &providers.FieldsError{Fields: normalize.FieldErrors{{Field: where, Reason: "must be an object (a FullStory Streams row)"}}}
+		}
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &keys); err != nil {
+			return nil, shapeError(err, prefix)
+		}
+		if !hasAnyKey(keys, streamKeys) {
+			return nil, &providers.FieldsError{Fields: normalize.FieldErrors{{Field: where,
+				Reason: "neither a v1 webhook (eventName) nor a Streams row (target_text, element_name, page_url, session_id, ...)"}}}
+		}
+		var r streamRow
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, shapeError(err, prefix)
+		}
+		ev := normalize.Event{
+			Kind:  "click",
+			Label: firstNonBlank(string(r.TargetText), string(r.ElementName)),
+			URL:   strings.TrimSpace(string(r.PageURL)),
+			Time:  streamTime(string(r.TimestampUnix), string(r.Timestamp)),
+			Email: strings.TrimSpace(string(r.UserEmail)),
+		}
+		ev.SessionID, ev.AnonymousID = splitSessionID(string(r.SessionID))
+		if ev.SessionID == "" {
+			ev.SessionID, ev.AnonymousID = sessionFromURL(string(r.SessionReplayURL))
+		}
+		// A user_id equal to the device id is FullStory's own id for the
+		// device, not the customer's login id: keep it anonymous.
+		if uid := strings.TrimSpace(string(r.UserID)); uid != "" && uid != ev.AnonymousID {
+			ev.UserID = uid
+		}
+		if ev.AnonymousID != "" && ev.UserID != "" {
+			id := normalize.Identity{AnonymousID: ev.AnonymousID, UserID: ev.UserID, Email: ev.Email}
+			if !seen[id] {
+				seen[id] = true
+				d.Identities = append(d.Identities, id)
+			}
+		}
+		d.Events = append(d.Events, ev)
+	}
+	return d, nil
+}
+
+// streamTime is timestamp_unix, refined by timestamp when both name the
+// same second (toUnixTimestamp gives whole seconds; event_time carries
+// milliseconds, which keep clicks of one second in order); timestamp alone
+// when timestamp_unix is missing or unusable.
+func streamTime(unix, iso string) time.Time {
+	u, t := parseTime(unix), parseTime(iso)
+	switch {
+	case u.IsZero():
+		return t
+	case !t.IsZero() && u.Unix() == t.Unix():
+		return t
+	default:
+		return u
+	}
+}
+
+// sessionFromURL extracts the session from a FullStory session URL
+// ".../session/<device>:<session>" (also "%3A"-encoded, and with a
+// "!<position>" suffix as note URLs have). It returns the FullStory session
+// id "<device>:<session>" and the device id, or "" for a URL that names no
+// session.
+func sessionFromURL(u string) (sessionID, device string) {
+	const marker = "/session/"
+	i := strings.Index(u, marker)
+	if i < 0 {
+		return "", ""
+	}
+	rest := u[i+len(marker):]
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	return splitSessionID(rest)
+}
+
+// splitSessionID normalizes a FullStory session id as Streams or a URL
+// carries it: URL-decoded ("%3A" → ":"), without a "!<position>" suffix. A
+// "<device>:<session>" pair also yields the device id; anything else is kept
+// as the session id with no device. A session URL is accepted too.
+func splitSessionID(s string) (sessionID, device string) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/session/") {
+		return sessionFromURL(s)
+	}
+	if dec, err := url.PathUnescape(s); err == nil {
+		s = dec
+	}
+	if j := strings.IndexByte(s, '!'); j >= 0 {
+		s = s[:j]
+	}
+	s = strings.TrimSpace(s)
+	dev, sess, ok := strings.Cut(s, ":")
+	dev, sess = strings.TrimSpace(dev), strings.TrimSpace(sess)
+	if !ok || dev == "" || sess == "" {
+		return s, ""
+	}
+	return dev + ":" + sess, dev
+}
+
+// text is a JSON value read as text, because FullStory field mappings may
+// carry numbers where strings are expected: a string as is, a number or a
+// boolean by its literal, null as "". Objects and arrays are type errors.
+type text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *text) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return &json.UnmarshalTypeError{Value: "nothing", Type: reflect.TypeFor[string]()}
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = text(s)
+	case b[0] == '{':
+		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
+	case b[0] == '[':
+		return &json.UnmarshalTypeError{Value: "array", Type: reflect.TypeFor[string]()}
+	case string(b) == "null":
+		*t = ""
+	default:
+		*t = text(b)
+	}
+	return nil
+}
+
+// shapeError turns an unmarshal error of well-formed JSON into an
+// ErrInvalidPayload naming the field.
+func shapeError(err error, prefix string) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		field := strings.TrimSuffix(prefix+ute.Field, ".")
+		if field == "" {
+			field = "body"
+		}
+		want := "a string or a number"
+		if ute.Type != nil {
+			switch ute.Type.Kind() {
+			case reflect.Struct, reflect.Map, reflect.Pointer:
+				want = "an object"
+			case reflect.Slice, reflect.Array:
+				want = "an array"
+			}
+		}
+		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: "must be " + want + ", not " + ute.Value}}}
+	}
+	return providers.Reject(providers.ErrInvalidPayload, "unexpected JSON shape")
+}
+
+// parseTime reads an RFC 3339 time, or unix time in seconds, milliseconds,
+// microseconds or nanoseconds told apart by magnitude. Anything else, or a
+// time before 1970 or after 2286, is zero (the receive time is used).
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return fromUnix(f)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func fromUnix(f float64) time.Time {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
+		return time.Time{}
+	}
+	var micros float64
+	switch {
+	case f >= 1e17: // nanoseconds
+		micros = f / 1e3
+	case f >= 1e14: // microseconds
+		micros = f
+	case f >= 1e11: // milliseconds
+		micros = f * 1e3
+	default: // seconds
+		micros = f * 1e6
+	}
+	if micros > 1e16 { // after 2286: not a plausible event time
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(math.Round(micros))).UTC()
+}
+
+func hasAnyKey(m map[string]json.RawMessage, keys []string) bool {
+	for k := range m {
+		for _, want := range keys {
+			if strings.EqualFold(k, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func firstNonBlank(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func quoteBounded(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(strings.ToValidUTF8(s, "?"))
+}

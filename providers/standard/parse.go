@@ -236,8 +236,8 @@ func (f fields) time(key, prefix string, errs *normalize.FieldErrors) time.Time 
 		return time.Time{}
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		*errs = append(*errs, normalize.FieldError{Field: prefix + key, Reason: "must be an RFC 3339 time"})
+	if err != nil || t.Before(time.Unix(0, 0)) {
+		*errs = append(*errs, normalize.FieldError{Field: prefix + key, Reason: "must be an RFC 3339 time after 1970"})
 		return time.Time{}
 	}
 	return t.UTC()

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 )
@@ -196,6 +195,7 @@ func TestParseErrors(t *testing.T) {
 		{body: `{"type":"session.ended","data":{"session_id":"s","user":{"id":{"x":1}}}}`, want: providers.ErrInvalidPayload, field: "data.user.id"},
 		{body: `{"type":"session.ended","data":{"session_id":"s","ended_at":"yesterday"}}`, want: providers.ErrInvalidPayload, field: "data.ended_at"},
 		{body: `{"type":"session.ended","data":{"session_id":"s","started_at":1741944978}}`, want: providers.ErrInvalidPayload, field: "data.started_at"},
+		{body: `{"type":"session.ended","data":{"session_id":"s","ended_at":"1900-01-01T00:00:00Z"}}`, want: providers.ErrInvalidPayload, field: "data.ended_at"},
 		{body: `{"type":"rrweb.batch","data":"x"}`, want: providers.ErrInvalidPayload, field: "data"},
 		{body: `{"type":"rrweb.batch","data":{"events":[]}}`, want: providers.ErrInvalidPayload, field: "data.session_id"},
 		{body: `{"type":"rrweb.batch","data":{"session_id":"  "}}`, want: providers.ErrInvalidPayload, field: "data.session_id"},
@@ -340,6 +340,12 @@ func TestRRWebBounds(t *testing.T) {
 	})
 }
 
+// actionLine is the SDK's action line (semantics.md §3):
+// "[{index}] {type}: {description} — {canonical_url}".
+func actionLine(a normalize.SlimAction) string {
+	return fmt.Sprintf("[%d] %s: %s \u2014 %s", a.Index, a.Type, a.Description, a.CanonicalURL)
+}
+
 // TestEventsDoc keeps EVENTS.md honest: every envelope example in it
 // parses, and the rrweb example gives the activity lines it shows.
 func TestEventsDoc(t *testing.T) {
@@ -374,13 +380,13 @@ func TestEventsDoc(t *testing.T) {
 	payloads := normalize.Payloads(rrweb.Events, now)
 	var lines []string
 	for i, a := range payloads[0].Actions {
-		lines = append(lines, fmt.Sprintf("%d. %s", i+1, index.ActionLine(a)))
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, actionLine(a)))
 	}
 	want := "```\n" + strings.Join(lines, "\n") + "\n```"
 	if !strings.Contains(string(doc), want) {
 		t.Fatalf("EVENTS.md should show the rrweb example's activity as\n%s", want)
 	}
-	line := index.ActionLine(normalize.Payloads(ended.Events, now)[0].Actions[0])
+	line := actionLine(normalize.Payloads(ended.Events, now)[0].Actions[0])
 	if !strings.Contains(string(doc), "`"+line+"`") {
 		t.Fatalf("EVENTS.md should show the session.ended action as `%s`", line)
 	}

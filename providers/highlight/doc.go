@@ -45,7 +45,8 @@
 //
 //	fields present                        kind     label
 //	ErrorTitle                            error    ErrorTitle (URL: VisitedURL)
-//	RageClicksCount                       click    "Rage click (N clicks)"
+//	RageClicksCount                       click    "Rage click (N clicks)", also the title;
+//	                                               description "User rage-clicked N times"
 //	CommentText / SessionCommentURL       note     CommentText
 //	MatchedProperties (no Related...)     custom   "User properties matched: k=v, ..."
 //	MatchedProperties + RelatedProperties custom   "Track properties matched: k=v, ..."

@@ -173,7 +173,16 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	case kindError:
 		ev.Kind, ev.Label, ev.URL = "error", strings.TrimSpace(string(a.ErrorTitle)), strings.TrimSpace(string(a.VisitedURL))
 	case kindRageClick:
-		ev.Kind, ev.Label = "click", rageLabel(string(a.RageClicksCount))
+		// The default description would read "User clicked Rage click (7
+		// clicks)"; say what happened instead.
+		n := rageCount(string(a.RageClicksCount))
+		ev.Kind, ev.Label, ev.Title, ev.Description = "click", "Rage click", "Rage click", "User rage-clicked"
+		if n == "1" {
+			ev.Label, ev.Description = "Rage click (1 click)", "User rage-clicked once"
+		} else if n != "" {
+			ev.Label, ev.Description = "Rage click ("+n+" clicks)", "User rage-clicked "+n+" times"
+		}
+		ev.Title = ev.Label
 	case kindFeedback:
 		ev.Kind, ev.Label = "note", strings.TrimSpace(string(a.CommentText))
 	case kindUserProperties, kindTrackProperties:
@@ -259,15 +268,13 @@ func sessionFromURL(u string) string {
 	return strings.TrimSpace(rest)
 }
 
-func rageLabel(count string) string {
+// rageCount returns RageClicksCount as a positive whole number, or "".
+func rageCount(count string) string {
 	f, err := strconv.ParseFloat(strings.TrimSpace(count), 64)
 	if err != nil || f < 1 || f != math.Trunc(f) || f > 1e15 {
-		return "Rage click"
+		return ""
 	}
-	if f == 1 {
-		return "Rage click (1 click)"
-	}
-	return "Rage click (" + strconv.FormatFloat(f, 'f', 0, 64) + " clicks)"
+	return strconv.FormatFloat(f, 'f', 0, 64)
 }
 
 func propertiesLabel(prefix string, props []property) string {

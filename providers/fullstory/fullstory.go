@@ -82,6 +82,15 @@ func (p *Provider) Verify(req *providers.Request) error {
 		}
 		return p.verifySignature(vals[0], req)
 	}
+	header := p.secretHeader
+	if header == "" {
+		header = "Authorization"
+	}
+	for _, v := range req.Header.Values(header) {
+		if len(v) > maxHeaderBytes {
+			return providers.Reject(providers.ErrInvalidSignature, "%s header is too long", header)
+		}
+	}
 	return providers.StaticSecret(req.Header, p.secretHeader, p.plain)
 }
 

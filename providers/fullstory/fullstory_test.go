@@ -204,6 +204,7 @@ func TestVerify(t *testing.T) {
 		{"bearer secret without signature header (Streams)", http.Header{"Authorization": {"Bearer s1"}}, nil},
 		{"bearer does not rescue a bad signature", http.Header{"Authorization": {"Bearer s1"}, SignatureHeader: {"o:o-1,t:" + ts + ",v:AAAA"}}, providers.ErrInvalidSignature},
 		{"wrong bearer", http.Header{"Authorization": {"Bearer s3"}}, providers.ErrInvalidSignature},
+		{"bearer over 4 KiB", http.Header{"Authorization": {"Bearer s1" + strings.Repeat(" ", maxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"nothing", http.Header{}, providers.ErrInvalidSignature},
 	}
 	for _, tt := range tests {

@@ -330,6 +330,14 @@ func TestRRWebBounds(t *testing.T) {
 			t.Fatalf("want %d field errors, got %v", maxFieldErrors, err)
 		}
 	})
+	t.Run("svix-id is the ID when no webhook-* header is present", func(t *testing.T) {
+		h := http.Header{}
+		h.Set(SvixIDHeader, "msg_svix_1")
+		d, err := p.Parse(&providers.Request{Header: h, Body: batch([]string{click(1)}), Now: now})
+		if err != nil || d.ID != "msg_svix_1" {
+			t.Fatalf("ID %q, %v", d.ID, err)
+		}
+	})
 	t.Run("an oversized webhook-id is not a dedupe key", func(t *testing.T) {
 		h := http.Header{}
 		h.Set(IDHeader, strings.Repeat("m", 257))

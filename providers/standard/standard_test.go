@@ -170,6 +170,7 @@ func TestKey(t *testing.T) {
 		{secret: "cmVwbGF5aG9vay1yb3RhdGVkLXRlc3Qta2V5LTAwMDE=", want: "replayhook-rotated-test-key-0001"},      // bare base64
 		{secret: "dev-secret", want: "dev-secret"},                                                              // not base64: raw bytes
 		{secret: "my secret!", want: "my secret!"},
+		{secret: "devsecret123", want: unhex("75ebec79cadeb75db7")}, // bare and valid base64: decoded (doc.go warns)
 		{secret: "whsec_not base64!", wantErr: true},
 		{secret: "whsec_", wantErr: true},
 		{secret: "", wantErr: true},

@@ -1,0 +1,446 @@
+package posthog
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+)
+
+// EventUUIDHeader is an optional header a customer can template
+// ({event.uuid}) into the webhook destination: the delivery id when the body
+// itself carries no uuid (the Autoplay Hog function's flat body has none).
+const EventUUIDHeader = "X-PostHog-Event-UUID"
+
+// maxIDBytes bounds a delivery id taken from the body or a header; a longer
+// one is not used (the pipeline then hashes the raw body).
+const maxIDBytes = 256
+
+// object is one JSON object with its values kept raw.
+type object map[string]json.RawMessage
+
+// event is one PostHog event with the fields replayhook reads, from either
+// body shape.
+type event struct {
+	uuid       string
+	name       string
+	distinctID string
+	time       time.Time
+	sessionID  string
+	url        string
+	eventType  string
+	// elText is the $el_text property; flatText the flat body's
+	// button_or_link_text, which the Hog function cut naively out of
+	// elements_chain.
+	elText   string
+	flatText string
+	chain    string
+	// userProp is the $user_id property (flat: user_id).
+	userProp       string
+	deviceID       string
+	anonDistinctID string
+	isIdentified   optBool
+	processPerson  optBool
+	email          string
+	props          object
+}
+
+// Parse maps one delivery to at most one event (see doc.go for the table).
+// The body is either the webhook destination's default {"event":{...},
+// "person":{...}} or a flat object whose "event" is the event name (the
+// Autoplay quickstart's Hog function, or a template that sends the event
+// global alone); the shape decides, not a header. Delivery.ID is the event
+// uuid, else the X-PostHog-Event-UUID header, else "" (body hash).
+func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
+	body := bytes.TrimSpace(req.Body)
+	if !json.Valid(body) {
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not valid JSON")
+	}
+	if body[0] != '{' {
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
+	}
+	var top object
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
+	}
+	ev, err := readEvent(top)
+	if err != nil {
+		return nil, err
+	}
+	d := &providers.Delivery{ID: deliveryID(ev.uuid)}
+	if d.ID == "" && req.Header != nil {
+		d.ID = deliveryID(req.Header.Get(EventUUIDHeader))
+	}
+
+	user, anon := identify(ev)
+	if ev.name == "$identify" {
+		d.Ignored = ignoredReason(ev.name, "identify links ids but is not a user action")
+		if ev.anonDistinctID != "" && user != "" && ev.anonDistinctID != user {
+			d.Identities = []normalize.Identity{{AnonymousID: ev.anonDistinctID, UserID: user, Email: ev.email}}
+		}
+		return d, nil
+	}
+	out, reason := mapEvent(ev)
+	if reason != "" {
+		d.Ignored = ignoredReason(ev.name, reason)
+		return d, nil
+	}
+	out.SessionID, out.UserID, out.AnonymousID, out.Email = ev.sessionID, user, anon, ev.email
+	out.URL, out.Time = ev.url, ev.time
+	d.Events = []normalize.Event{out}
+	if user != "" && ev.deviceID != "" && ev.deviceID != user {
+		d.Identities = []normalize.Identity{{AnonymousID: ev.deviceID, UserID: user, Email: ev.email}}
+	}
+	return d, nil
+}
+
+// readEvent tells the two body shapes apart by the type of "event" and
+// reads the fields replayhook uses. Flat keys (session_id, current_url,
+// ...) win over the $-properties they stand for.
+func readEvent(top object) (event, error) {
+	var obj object
+	raw := bytes.TrimSpace(top["event"])
+	switch {
+	case len(raw) > 0 && raw[0] == '{':
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return event{}, fieldError("event", "not an object")
+		}
+	case len(raw) > 0 && raw[0] == '"':
+		obj = top
+	default:
+		return event{}, fieldError("event", `missing: expected {"event":{...},"person":{...}} or a flat body whose "event" is the event name`)
+	}
+	props := obj.obj("properties")
+	get := func(flatKey, propKey string) string {
+		if v := obj.str(flatKey); v != "" {
+			return v
+		}
+		return props.str(propKey)
+	}
+	ev := event{
+		uuid:           obj.str("uuid"),
+		name:           obj.str("event"),
+		distinctID:     get("distinct_id", "distinct_id"),
+		time:           parseTime(get("timestamp", "$time")),
+		sessionID:      get("session_id", "$session_id"),
+		url:            get("current_url", "$current_url"),
+		eventType:      strings.ToLower(get("event_type", "$event_type")),
+		elText:         props.str("$el_text"),
+		flatText:       obj.str("button_or_link_text"),
+		chain:          get("elements_chain", "$elements_chain"),
+		userProp:       get("user_id", "$user_id"),
+		deviceID:       get("device_id", "$device_id"),
+		anonDistinctID: get("anon_distinct_id", "$anon_distinct_id"),
+		isIdentified:   obj.boolean("is_identified").or(props.boolean("$is_identified")),
+		processPerson:  props.boolean("$process_person_profile"),
+		props:          props,
+	}
+	if ev.name == "" {
+		return event{}, fieldError("event", "the event name is empty")
+	}
+	person := top.obj("person").obj("properties")
+	for _, e := range []string{person.str("email"), props.str("email"), obj.str("email"), props.obj("$set").str("email")} {
+		if e != "" {
+			ev.email = e
+			break
+		}
+	}
+	return ev, nil
+}
+
+// identify decides whether distinct_id names a user or an anonymous
+// visitor (see doc.go, "Users and anonymous visitors"). It returns the user
+// id ("" for an anonymous visitor) and the anonymous id, if any.
+func identify(ev event) (user, anon string) {
+	distinct := ev.distinctID
+	switch {
+	case ev.userProp != "":
+		user = ev.userProp
+	case distinct == "":
+	case ev.isIdentified.set && ev.isIdentified.v:
+		user = distinct
+	case ev.isIdentified.set && !ev.isIdentified.v, ev.processPerson.set && !ev.processPerson.v:
+		anon = distinct
+	case ev.deviceID != "" && distinct == ev.deviceID:
+		anon = distinct
+	case ev.deviceID == "" && isUUIDv7(distinct):
+		anon = distinct
+	default:
+		user = distinct
+	}
+	if anon == "" && ev.deviceID != "" && ev.deviceID != user {
+		anon = ev.deviceID
+	}
+	return user, anon
+}
+
+// ignored lists the PostHog events that carry no user action, with the
+// reason given back to the sender.
+var ignored = map[string]string{
+	"$pageleave":           "page leave carries no user action",
+	"$set":                 "person property update is not a user action",
+	"$set_once":            "person property update is not a user action",
+	"$groupidentify":       "group identify is not a user action",
+	"$create_alias":        "alias links ids but is not a user action",
+	"$merge_dangerously":   "alias links ids but is not a user action",
+	"$feature_flag_called": "feature flag evaluation is not a user action",
+	"$web_vitals":          "web vitals are performance measurements, not user actions",
+	"$$heatmap":            "heatmap data is not an action (clicks arrive as $autocapture)",
+	"$heatmap":             "heatmap data is not an action (clicks arrive as $autocapture)",
+	"$snapshot":            "session recording data is not stored",
+	"$opt_in":              "consent bookkeeping is not a user action",
+	"survey shown":         "a survey being shown is not an answer",
+	"survey dismissed":     "a dismissed survey carries no answer",
+}
+
+// mapEvent turns the event into an action (Kind, Label, Title), or returns
+// why it is ignored.
+func mapEvent(ev event) (normalize.Event, string) {
+	switch ev.name {
+	case "$pageview":
+		return normalize.Event{Kind: "pageview", Label: ev.props.str("title")}, ""
+	case "$screen":
+		return normalize.Event{Kind: "pageview", Label: ev.props.str("$screen_name")}, ""
+	case "$autocapture":
+		kind := "click"
+		switch ev.eventType {
+		case "submit":
+			kind = "submit"
+		case "change":
+			kind = "type"
+		case "focus", "blur":
+			kind = ev.eventType
+		}
+		return normalize.Event{Kind: kind, Label: elementLabel(ev)}, ""
+	case "$rageclick":
+		return normalize.Event{Kind: "click", Label: prefixed("(rage click)", elementLabel(ev))}, ""
+	case "$dead_click":
+		return normalize.Event{Kind: "click", Label: prefixed("(dead click)", elementLabel(ev))}, ""
+	case "$exception":
+		return normalize.Event{Kind: "error", Label: exceptionLabel(ev.props)}, ""
+	case "survey sent":
+		return normalize.Event{Kind: "custom", Label: surveyLabel(ev.props)}, ""
+	}
+	if reason, ok := ignored[ev.name]; ok {
+		return normalize.Event{}, reason
+	}
+	if strings.HasPrefix(ev.name, "$") {
+		return normalize.Event{}, "PostHog internal event carries no user action"
+	}
+	return normalize.Event{Kind: "custom", Label: ev.name}, ""
+}
+
+// elementLabel names the element acted on: $el_text, else the first
+// text="..." in elements_chain, else the flat body's button_or_link_text
+// (our parse of the chain comes first: the Hog function's extraction stops
+// at an escaped quote and can match inside attr__data-text), else an
+// aria-label in the chain, else the acted-on element's name or id.
+func elementLabel(ev event) string {
+	for _, v := range []string{ev.elText, chainAttr(ev.chain, "text"), ev.flatText, chainAttr(ev.chain, "attr__aria-label")} {
+		if v != "" {
+			return v
+		}
+	}
+	first := splitChain(ev.chain)[0]
+	for _, key := range []string{"attr__name", "attr__id"} {
+		if v := strings.TrimSpace(elementAttr(first, key)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// exceptionLabel is "<type>: <message>" from the first entry of
+// $exception_list, else from $exception_type / $exception_message.
+func exceptionLabel(props object) string {
+	typ, msg := props.str("$exception_type"), props.str("$exception_message")
+	var list []object
+	if raw := props["$exception_list"]; len(raw) > 0 && json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		if t := list[0].str("type"); t != "" {
+			typ = t
+		}
+		if m := list[0].str("value"); m != "" {
+			msg = m
+		}
+	}
+	switch {
+	case typ != "" && msg != "":
+		return typ + ": " + msg
+	case typ != "":
+		return typ
+	case msg != "":
+		return msg
+	}
+	return "Exception"
+}
+
+// surveyLabel is `Survey "<name>" answered: <response>`; a multiple-choice
+// response is joined with ", ".
+func surveyLabel(props object) string {
+	label := "Survey"
+	if name := props.str("$survey_name"); name != "" {
+		label += " " + strconv.Quote(name)
+	}
+	label += " answered"
+	resp := props.str("$survey_response")
+	if resp == "" {
+		var many []json.RawMessage
+		if json.Unmarshal(props["$survey_response"], &many) == nil {
+			parts := []string{}
+			for _, m := range many {
+				if s := text(m); s != "" {
+					parts = append(parts, s)
+				}
+			}
+			resp = strings.Join(parts, ", ")
+		}
+	}
+	if resp != "" {
+		label += ": " + resp
+	}
+	return label
+}
+
+func prefixed(prefix, label string) string {
+	if label == "" {
+		return prefix
+	}
+	return prefix + " " + label
+}
+
+func ignoredReason(name, why string) string {
+	if len(name) > 64 {
+		name = name[:64] + "…"
+	}
+	return "posthog event " + strconv.Quote(strings.ToValidUTF8(name, "?")) + " ignored: " + why
+}
+
+func deliveryID(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) > maxIDBytes {
+		return ""
+	}
+	return id
+}
+
+// isUUIDv7 reports whether s is a canonical UUID whose version nibble is 7,
+// the shape of posthog-js anonymous distinct ids and device ids.
+func isUUIDv7(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return s[14] == '7'
+}
+
+// parseTime reads PostHog's ISO 8601 timestamps (with or without a zone;
+// none means UTC, with "T" or a space) and unix seconds or milliseconds. It
+// returns the zero time (unknown) for anything else or a time outside
+// [1970, 2200).
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	var t time.Time
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		if f > 1e11 { // milliseconds
+			f /= 1000
+		}
+		if f > 0 && f < 1e11 {
+			t = normalize.FromUnixSeconds(f)
+		}
+	} else {
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+			if v, err := time.Parse(layout, s); err == nil {
+				t = v
+				break
+			}
+		}
+	}
+	// Before 1970 is not a valid SDK timestamp; far in the future would
+	// overflow nanosecond arithmetic downstream.
+	if t.Before(time.Unix(0, 0)) || !t.Before(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// text reads a JSON value as text: a string as is, a number or boolean by
+// its literal, anything else as "". The result is trimmed.
+func text(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return strings.TrimSpace(s)
+	case '{', '[', 'n':
+		return ""
+	}
+	return string(raw) // number, true, false (the body is valid JSON)
+}
+
+// str returns o[key] read as text; a nil object has no keys.
+func (o object) str(key string) string { return text(o[key]) }
+
+// obj returns o[key] when it is an object, else nil.
+func (o object) obj(key string) object {
+	raw := bytes.TrimSpace(o[key])
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	var out object
+	if json.Unmarshal(raw, &out) != nil {
+		return nil
+	}
+	return out
+}
+
+// optBool is a boolean that may be absent.
+type optBool struct{ set, v bool }
+
+// or returns b when it is set, else other.
+func (b optBool) or(other optBool) optBool {
+	if b.set {
+		return b
+	}
+	return other
+}
+
+// boolean reads o[key] as true/false or "true"/"false" (any case).
+func (o object) boolean(key string) optBool {
+	switch strings.ToLower(o.str(key)) {
+	case "true":
+		return optBool{set: true, v: true}
+	case "false":
+		return optBool{set: true, v: false}
+	}
+	return optBool{}
+}
+
+func fieldError(field, reason string) error {
+	return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: reason}}}
+}

@@ -78,7 +78,8 @@
 //	               href), else [Amplitude] Page URL (no query), else
 //	               page_url, else url
 //	time           event_time, else client_event_time, else time (ms);
-//	               unknown when none is readable
+//	               unix s/ms numbers from 2001 on; unknown when none is
+//	               readable or it lies outside [1970, 2200)
 //	delivery id    see below
 //
 // # Identity

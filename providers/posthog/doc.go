@@ -97,8 +97,9 @@
 //	email          person.properties.email, else properties.email (flat:
 //	               email), else properties.$set.email
 //	url            properties.$current_url (flat: current_url)
-//	time           timestamp (ISO 8601 with or without zone, or unix s/ms);
-//	               unknown when absent, unreadable or outside [1970, 2200)
+//	time           timestamp (ISO 8601 with or without zone, or unix s/ms
+//	               from 2001 on); unknown when absent, unreadable or
+//	               outside [1970, 2200)
 //	delivery id    event.uuid (flat: uuid), else the X-PostHog-Event-UUID
 //	               header, else none (the pipeline hashes the raw body);
 //	               ids over 256 bytes are not used

@@ -352,8 +352,8 @@ func isUUIDv7(s string) bool {
 
 // parseTime reads PostHog's ISO 8601 timestamps (with or without a zone;
 // none means UTC, with "T" or a space) and unix seconds or milliseconds. It
-// returns the zero time (unknown) for anything else or a time outside
-// [1970, 2200).
+// returns the zero time (unknown) for anything else, for a number before
+// 2001 (not an event time) and for a time outside [1970, 2200).
 func parseTime(s string) time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -364,7 +364,7 @@ func parseTime(s string) time.Time {
 		if f > 1e11 { // milliseconds
 			f /= 1000
 		}
-		if f > 0 && f < 1e11 {
+		if f >= 1e9 && f < 1e11 { // from 2001: smaller numbers are not event times
 			t = normalize.FromUnixSeconds(f)
 		}
 	} else {

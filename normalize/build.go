@@ -11,7 +11,6 @@ import (
 // delivery cannot make a stored action arbitrarily large.
 const (
 	maxLabelRunes = 200
-	maxIDBytes    = 256
 	maxURLBytes   = 4096
 )
 
@@ -140,10 +139,16 @@ func Describe(e Event) (title, desc string) {
 	return title, desc
 }
 
-// CleanID trims white space and bounds an id from outside; invalid UTF-8 is
-// replaced so that stored ids are always valid strings.
+// CleanID trims white space from an id from outside and replaces invalid
+// UTF-8, so stored ids are always valid strings. Length is not cut here (a
+// cut id would silently name someone else): validation rejects ids over
+// 256 bytes.
 func CleanID(s string) string {
-	return clip(strings.TrimSpace(s), maxIDBytes)
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
 }
 
 // UnixSeconds converts t to float unix seconds, the SDK's time format.

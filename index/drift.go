@@ -549,7 +549,8 @@ func (r *sourceRow) addExample(session string, now time.Time, limit int) {
 }
 
 // Report returns the current window's report at now. limit > 0 caps every
-// list. products, when non-nil, is the reader's product scope: only rows and
+// list; its cost is a copy of the tables under the lock, a sort outside it,
+// and a candidate search for each miss reported. products, when non-nil, is the reader's product scope: only rows and
 // conflicts of products it allows are shown, totals are summed over the rows
 // shown, and lookup misses (which carry no product) are left out; nil means
 // every product, lookup misses included.
@@ -571,9 +572,7 @@ func (d *Drift) Report(now time.Time, limit int, products func(string) bool) Dri
 		rep.Totals.Lookups, rep.Totals.LookupMisses = d.window.Lookups, d.window.LookupMisses
 		for _, id := range d.misses.Keys() {
 			m, _ := d.misses.Peek(id)
-			rep.LookupMisses = append(rep.LookupMisses, DriftMiss{
-				UserID: id, Count: m.count, LastAt: m.last.UTC().Truncate(time.Second), Candidates: d.candidates(id),
-			})
+			rep.LookupMisses = append(rep.LookupMisses, DriftMiss{UserID: id, Count: m.count, LastAt: m.last.UTC().Truncate(time.Second)})
 		}
 	}
 	for _, k := range d.conflicts.Keys() {
@@ -623,6 +622,15 @@ func (d *Drift) Report(now time.Time, limit int, products func(string) bool) Dri
 		rep.LookupMisses = rep.LookupMisses[:min(limit, len(rep.LookupMisses))]
 		rep.SessionConflicts = rep.SessionConflicts[:min(limit, len(rep.SessionConflicts))]
 		rep.EmailConflicts = rep.EmailConflicts[:min(limit, len(rep.EmailConflicts))]
+	}
+	// Candidates only for the misses reported, so that a large table costs
+	// a copy and a sort outside the lock, not a search per entry under it.
+	if len(rep.LookupMisses) > 0 {
+		d.mu.Lock()
+		for i := range rep.LookupMisses {
+			rep.LookupMisses[i].Candidates = d.candidates(rep.LookupMisses[i].UserID)
+		}
+		d.mu.Unlock()
 	}
 	return rep
 }

@@ -330,6 +330,16 @@ func TestDriftLimitAndSorting(t *testing.T) {
 	if rep.Totals.LookupMisses != 6 {
 		t.Errorf("the limit changed the totals: %+v", rep.Totals)
 	}
+
+	feed(d, driftT0, seen{session: "s1", user: "usr_1"})
+	for range 5 {
+		d.Lookup("USR_1", false, driftT0)
+	}
+	rep = d.Report(driftT0, 1, nil)
+	want := []DriftMiss{{UserID: "USR_1", Count: 5, LastAt: driftT0, Candidates: []DriftCandidate{{"usr_1", ReasonCase}}}}
+	if !reflect.DeepEqual(rep.LookupMisses, want) {
+		t.Errorf("limit 1 misses = %+v, want %+v", rep.LookupMisses, want)
+	}
 }
 
 func TestDriftResetKeepsKnownIDs(t *testing.T) {

@@ -2,24 +2,95 @@ package webhooks
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/replayhook/replayhook/index"
 )
 
-// DriftTracker records identity drift and reports it. (Owned by the drift
-// work, issue 4; this file is its entry point in the HTTP layer.)
+// DriftTracker records identity drift and reports it (issue 4). main
+// registers it as an Observer too, so it sees every delivery, payload and
+// lookup; index.Drift is the implementation.
 type DriftTracker interface {
 	Observer
+	// Report is the current window's report at now, each list cut to limit
+	// entries (0 = all). products is the reader's scope: nil for a token
+	// allowed every product (lookup misses included), else a predicate
+	// (only rows and conflicts of allowed products; no lookup misses, which
+	// carry no product).
+	Report(now time.Time, limit int, products func(string) bool) index.DriftReport
+	// Reset starts a fresh window at now.
+	Reset(now time.Time)
+	// Totals are lifetime counts, never reset (for Prometheus counters).
+	Totals() index.DriftTotals
 }
 
+var _ DriftTracker = (*index.Drift)(nil)
+
+// Default and largest ?limit= of the drift report (entries per list).
+const (
+	driftDefaultLimit = 100
+	driftMaxLimit     = 10000
+)
+
+// driftScope is the product predicate Report expects for the request's
+// token: nil when it may read every product.
+func driftScope(c echo.Context) func(string) bool {
+	tk := tokenOf(c)
+	if tk == nil || tk.all {
+		return nil
+	}
+	return tk.allows
+}
+
+// driftLimitParam reads ?limit= (1 to 10000), def when absent.
+func driftLimitParam(c echo.Context, def int) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > driftMaxLimit {
+		return 0, apiErr(http.StatusBadRequest, CodeInvalidParameter, "limit must be an integer from 1 to 10000")
+	}
+	return n, nil
+}
+
+func (s *Server) driftTracker() (DriftTracker, error) {
+	if s.deps.Drift == nil {
+		return nil, apiErr(http.StatusNotFound, CodeNotFound, "identity-drift tracking is not enabled on this server")
+	}
+	return s.deps.Drift, nil
+}
+
+// handleDriftJSON is GET /v1/drift: the identity-drift report of the
+// current window, scoped to the token's products, each list sorted by
+// impact and cut to ?limit= entries (default 100).
 func (s *Server) handleDriftJSON(c echo.Context) error {
-	return apiErr(http.StatusNotImplemented, "not_implemented", "the drift report is being built")
+	limit, err := driftLimitParam(c, driftDefaultLimit)
+	if err != nil {
+		return err
+	}
+	d, err := s.driftTracker()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, d.Report(s.deps.Now(), limit, driftScope(c)))
 }
 
+// handleDriftReset is DELETE /v1/drift: a fresh window. The window is
+// global, so it needs a token allowed for every product.
 func (s *Server) handleDriftReset(c echo.Context) error {
-	return apiErr(http.StatusNotImplemented, "not_implemented", "the drift report is being built")
-}
-
-func (s *Server) handleDriftPage(c echo.Context) error {
-	return apiErr(http.StatusNotImplemented, "not_implemented", "the drift report is being built")
+	if tk := tokenOf(c); tk == nil || !tk.all {
+		return apiErr(http.StatusForbidden, CodeForbidden, "resetting the drift report needs a token allowed for all products (\"*\")")
+	}
+	d, err := s.driftTracker()
+	if err != nil {
+		return err
+	}
+	d.Reset(s.deps.Now())
+	return c.NoContent(http.StatusNoContent)
 }

@@ -21,6 +21,10 @@ const SecretHeader = "X-PostHog-Secret"
 // maxHeaderBytes bounds every secret or signature header value we compare.
 const maxHeaderBytes = 4096
 
+// maxHeaderValues bounds how many values of one auth header are looked at,
+// so that a request cannot make Verify do unbounded work.
+const maxHeaderValues = 8
+
 // Provider verifies and parses PostHog webhook deliveries for one source.
 type Provider struct {
 	secrets []string
@@ -61,7 +65,8 @@ func New(s providers.Settings) (providers.Provider, error) {
 //   - <secret_header>: <secret>, when the source names another header
 //
 // None of them present is "missing"; present but none matching is "does not
-// match". A value over 4 KiB is refused without comparing.
+// match". A value over 4 KiB, or more than 8 values of one header, is
+// refused without comparing.
 func (p *Provider) Verify(req *providers.Request) error {
 	if p.unsigned {
 		return nil
@@ -71,13 +76,20 @@ func (p *Provider) Verify(req *providers.Request) error {
 		headers = append(headers, p.extraHeader)
 	}
 	for _, h := range headers {
-		for _, v := range req.Header.Values(h) {
+		vs := req.Header.Values(h)
+		if len(vs) > maxHeaderValues {
+			return providers.Reject(providers.ErrInvalidSignature, "too many %s headers", h)
+		}
+		for _, v := range vs {
 			if len(v) > maxHeaderBytes {
 				return providers.Reject(providers.ErrInvalidSignature, "%s header is too long", h)
 			}
 		}
 	}
 
+	// The body's HMACs are computed at most once, however many values
+	// claim to be one.
+	var macs [][]byte
 	present, match := false, false
 	for _, v := range req.Header.Values(SecretHeader) {
 		v = strings.TrimSpace(v)
@@ -85,7 +97,21 @@ func (p *Provider) Verify(req *providers.Request) error {
 			continue
 		}
 		present = true
-		match = p.plainMatches(v) || p.hmacMatches(v, req.Body) || match
+		if p.plainMatches(v) {
+			match = true
+		}
+		if sig, ok := hmacHex(v); ok {
+			if macs == nil {
+				for _, s := range p.secrets {
+					macs = append(macs, providers.HMACSHA256([]byte(s), req.Body))
+				}
+			}
+			for _, mac := range macs {
+				if providers.EqualHex(sig, mac) {
+					match = true
+				}
+			}
+		}
 	}
 	if token, ok := providers.BearerToken(req.Header); ok && token != "" {
 		present = true
@@ -128,23 +154,14 @@ func (p *Provider) plainMatches(v string) bool {
 	return match
 }
 
-// hmacMatches checks v = "sha256=<hex>" against the body's HMAC under every
-// secret in constant time.
-func (p *Provider) hmacMatches(v string, body []byte) bool {
+// hmacHex returns the hex of a "sha256=<64 hex characters>" value (the
+// prefix in any case); ok is false for anything else.
+func hmacHex(v string) (string, bool) {
 	if len(v) < 7 || !strings.EqualFold(v[:7], "sha256=") {
-		return false
+		return "", false
 	}
 	sig := strings.TrimSpace(v[7:])
-	if len(sig) != hex.EncodedLen(32) {
-		return false
-	}
-	match := false
-	for _, s := range p.secrets {
-		if providers.EqualHex(sig, providers.HMACSHA256([]byte(s), body)) {
-			match = true
-		}
-	}
-	return match
+	return sig, len(sig) == hex.EncodedLen(32)
 }
 
 // Sign produces the strongest form Verify accepts, the one that covers the

@@ -138,6 +138,9 @@ func TestVerify(t *testing.T) {
 		{"custom header, wrong secret", custom, hdr("X-Webhook-Token", "s2"), false, "X-Webhook-Token"},
 		{"custom header over 4 KiB", custom, hdr("X-Webhook-Token", long), false, "too long"},
 		{"another header is not looked at", p, hdr("X-Webhook-Token", "s1"), false, "missing"},
+		{"several values, one matches", p, hdr(SecretHeader, "nope", SecretHeader, mac), true, ""},
+		{"too many values", p, hdr(SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac,
+			SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac), false, "too many"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,7 +166,8 @@ func hmacHex(v string) (string, bool) {
 
 // Sign produces the strongest form Verify accepts, the one that covers the
 // body: X-PostHog-Secret: sha256=<hex HMAC-SHA256(secret, body)>. PostHog
-// itself adds no header; a Hog function can compute this one (see doc.go).
+// itself adds no header; a customer's destination usually sends the plain
+// secret, which Verify accepts too.
 func (p *Provider) Sign(body []byte, secret string, _ time.Time) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")

@@ -543,3 +543,46 @@ func TestNormKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDriftPayload is the cost the drift tracker adds to each stored
+// payload (user, email, anonymous id, session), with full tables.
+func BenchmarkDriftPayload(b *testing.B) {
+	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	ps := make([]*normalize.ActionsPayload, 4096)
+	for i := range ps {
+		ps[i] = seen{session: fmt.Sprintf("s%d", i/3), user: fmt.Sprintf("usr_%d", i), email: fmt.Sprintf("u%d@example.com", i/2), anon: fmt.Sprintf("a%d", i)}.payload()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		d.Payload("posthog-prod", "posthog", ps[i%len(ps)], false, driftT0)
+	}
+}
+
+// BenchmarkDriftLookupMiss is the cost added to each missed lookup.
+func BenchmarkDriftLookupMiss(b *testing.B) {
+	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	ids := make([]string, 4096)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("USR_%d", i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		d.Lookup(ids[i%len(ids)], false, driftT0)
+	}
+}
+
+// BenchmarkDriftReport is GET /v1/drift over full tables.
+func BenchmarkDriftReport(b *testing.B) {
+	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	for i := range 10000 {
+		feed(d, driftT0, seen{session: fmt.Sprintf("s%d", i/2), user: fmt.Sprintf("usr_%d", i), email: fmt.Sprintf("u%d@example.com", i/2)})
+		d.Lookup(fmt.Sprintf("USR_%d", i), false, driftT0)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = d.Report(driftT0, 100, nil)
+	}
+}

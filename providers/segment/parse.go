@@ -1,0 +1,457 @@
+package segment
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+)
+
+// Segment call types (the message's "type").
+const (
+	TypeTrack    = "track"
+	TypePage     = "page"
+	TypeScreen   = "screen"
+	TypeIdentify = "identify"
+	TypeGroup    = "group"
+	TypeAlias    = "alias"
+)
+
+// message is one Segment message (the Segment Spec's common fields plus the
+// per-call ones replayhook reads). Spec fields are strict (an object where
+// an id belongs is a 422); properties and traits are the customer's own data
+// and are read leniently.
+type message struct {
+	Type              text             `json:"type"`
+	Event             text             `json:"event"`
+	Name              text             `json:"name"`
+	UserID            text             `json:"userId"`
+	AnonymousID       text             `json:"anonymousId"`
+	PreviousID        text             `json:"previousId"`
+	MessageID         text             `json:"messageId"`
+	Timestamp         text             `json:"timestamp"`
+	OriginalTimestamp text             `json:"originalTimestamp"`
+	Properties        map[string]loose `json:"properties"`
+	Traits            map[string]loose `json:"traits"`
+	Context           *struct {
+		Page *struct {
+			URL   text `json:"url"`
+			Title text `json:"title"`
+		} `json:"page"`
+		Traits     map[string]loose `json:"traits"`
+		SessionID  loose            `json:"sessionId"`
+		SessionID2 loose            `json:"session_id"`
+	} `json:"context"`
+}
+
+// Parse maps a verified delivery to events. The body is one Segment message,
+// a batch {"batch": [messages...]}, or a JSON array of messages. track
+// becomes a "custom" action, page and screen a "pageview"; identify and
+// alias become Identities (anonymous id → user); group and unknown types
+// are skipped. A delivery with neither events nor identities is ignored with
+// the reasons. Delivery.ID is the messageId (a batch: its messageIds joined
+// in order, or "" when one is missing, so the body hash dedupes). Not JSON,
+// or JSON that is neither an object nor an array, is ErrMalformedJSON; JSON
+// of the wrong shape is ErrInvalidPayload naming the field.
+func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
+	body := bytes.TrimSpace(req.Body)
+	if !json.Valid(body) || body[0] != '{' && body[0] != '[' {
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object (a Segment message or batch)")
+	}
+	var items []json.RawMessage
+	prefix := "" // "batch" or "" (a top-level array), with [i] appended
+	batch := true
+	if body[0] == '[' {
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, shapeError(err, "")
+		}
+	} else {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(body, &top); err != nil {
+			return nil, shapeError(err, "")
+		}
+		if raw, ok := top["batch"]; ok {
+			prefix = "batch"
+			if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+				return nil, fieldError("batch", "must be an array of Segment messages")
+			}
+		} else {
+			items, batch = []json.RawMessage{body}, false
+		}
+	}
+	if len(items) == 0 {
+		return &providers.Delivery{Ignored: "empty segment batch"}, nil
+	}
+
+	d := &providers.Delivery{}
+	var ids, reasons []string
+	idsComplete := true
+	seen := map[normalize.Identity]bool{}
+	addIdentity := func(id normalize.Identity) {
+		if !seen[id] {
+			seen[id] = true
+			d.Identities = append(d.Identities, id)
+		}
+	}
+	for i, raw := range items {
+		where := ""
+		if batch {
+			where = fmt.Sprintf("%s[%d]", prefix, i)
+		}
+		m, err := decodeMessage(raw, where)
+		if err != nil {
+			return nil, err
+		}
+		if id := strings.TrimSpace(string(m.MessageID)); id != "" {
+			ids = append(ids, id)
+		} else {
+			idsComplete = false
+		}
+		ev, id, reason := mapMessage(m)
+		if ev != nil {
+			d.Events = append(d.Events, *ev)
+		}
+		if id != nil {
+			addIdentity(*id)
+		}
+		if reason != "" && !contains(reasons, reason) {
+			reasons = append(reasons, reason)
+		}
+	}
+	if idsComplete {
+		d.ID = batchID(ids)
+	}
+	if len(d.Events) == 0 && len(d.Identities) == 0 {
+		d.Ignored = strings.Join(reasons, "; ")
+	}
+	return d, nil
+}
+
+// decodeMessage reads one message; where names it in field errors ("" for
+// a single message, "batch[2]" in a batch).
+func decodeMessage(raw json.RawMessage, where string) (*message, error) {
+	field := func(name string) string {
+		if where == "" {
+			return name
+		}
+		return where + "." + name
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, fieldError(orBody(where), "must be an object (a Segment message)")
+	}
+	var m message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, shapeError(err, field(""))
+	}
+	if strings.TrimSpace(string(m.Type)) == "" {
+		return nil, fieldError(field("type"), "must name the Segment call (track, page, screen, identify, group, alias)")
+	}
+	return &m, nil
+}
+
+// mapMessage turns one message into at most one event, at most one
+// identity, and the reason when it yields no event.
+func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
+	typ := strings.ToLower(strings.TrimSpace(string(m.Type)))
+	user := strings.TrimSpace(string(m.UserID))
+	anon := strings.TrimSpace(string(m.AnonymousID))
+	email := m.email()
+	var link *normalize.Identity
+	if anon != "" && user != "" && anon != user {
+		link = &normalize.Identity{AnonymousID: anon, UserID: user, Email: email}
+	}
+	ev := normalize.Event{
+		SessionID:   m.sessionID(),
+		UserID:      user,
+		Email:       email,
+		AnonymousID: anon,
+		URL:         m.pageURL(),
+		Time:        parseTime(string(m.Timestamp)),
+	}
+	if ev.Time.IsZero() {
+		ev.Time = parseTime(string(m.OriginalTimestamp))
+	}
+	switch typ {
+	case TypeTrack:
+		ev.Kind = "custom"
+		ev.Label = strings.TrimSpace(string(m.Event))
+		return &ev, link, ""
+	case TypePage, TypeScreen:
+		ev.Kind = "pageview"
+		ev.Label = firstNonBlank(string(m.Name), string(m.Properties["title"]), m.pageTitle())
+		ev.URL = firstNonBlank(string(m.Properties["url"]), ev.URL)
+		return &ev, link, ""
+	case TypeIdentify:
+		if link == nil {
+			return nil, nil, "segment identify without both anonymousId and userId links nothing"
+		}
+		return nil, link, ""
+	case TypeAlias:
+		prev := strings.TrimSpace(string(m.PreviousID))
+		if prev == "" || user == "" || prev == user {
+			return nil, nil, "segment alias without both previousId and userId links nothing"
+		}
+		return nil, &normalize.Identity{AnonymousID: prev, UserID: user, Email: email}, ""
+	default: // group, and types Segment may add
+		return nil, nil, "segment " + token(typ) + " is not session activity"
+	}
+}
+
+// sessionID is properties.session_id, context.sessionId,
+// context.session_id or properties.sessionId, the first one set.
+func (m *message) sessionID() string {
+	var ctxID, ctxID2 loose
+	if m.Context != nil {
+		ctxID, ctxID2 = m.Context.SessionID, m.Context.SessionID2
+	}
+	return firstNonBlank(string(m.Properties["session_id"]), string(ctxID), string(ctxID2), string(m.Properties["sessionId"]))
+}
+
+// email is context.traits.email, traits.email or properties.email.
+func (m *message) email() string {
+	var ctx loose
+	if m.Context != nil {
+		ctx = m.Context.Traits["email"]
+	}
+	return firstNonBlank(string(ctx), string(m.Traits["email"]), string(m.Properties["email"]))
+}
+
+func (m *message) pageURL() string {
+	if m.Context == nil || m.Context.Page == nil {
+		return ""
+	}
+	return strings.TrimSpace(string(m.Context.Page.URL))
+}
+
+func (m *message) pageTitle() string {
+	if m.Context == nil || m.Context.Page == nil {
+		return ""
+	}
+	return string(m.Context.Page.Title)
+}
+
+// batchID is the delivery id of messages with these ids: the id itself for
+// one message; for several, the ids joined with "," in order, or their hash
+// when that would be ambiguous (an id holds a comma) or long.
+func batchID(ids []string) string {
+	if len(ids) == 1 {
+		return dedupeID(ids[0])
+	}
+	joined := strings.Join(ids, ",")
+	ambiguous := false
+	for _, id := range ids {
+		ambiguous = ambiguous || strings.Contains(id, ",")
+	}
+	if ambiguous || len(joined) > maxIDBytes {
+		h := sha256.New()
+		for _, id := range ids {
+			fmt.Fprintf(h, "%d:%s,", len(id), id)
+		}
+		return "batch-sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	return joined
+}
+
+func orBody(where string) string {
+	if where == "" {
+		return "body"
+	}
+	return where
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// text is a JSON scalar read as text, because senders put numbers where
+// strings are expected: a string as is, an integer by its digits (1.5e3 →
+// "1500", never float formatting), another number or a boolean by its
+// literal, null as "". Objects and arrays are type errors.
+type text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *text) UnmarshalJSON(b []byte) error {
+	s, kind := scalar(b)
+	if kind != "" {
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
+	}
+	*t = text(s)
+	return nil
+}
+
+// loose is like text for fields replayhook only reads when it can: an
+// object or an array reads as "" instead of failing the delivery.
+type loose string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *loose) UnmarshalJSON(b []byte) error {
+	s, _ := scalar(b)
+	*l = loose(s)
+	return nil
+}
+
+// scalar returns the text of a JSON scalar, or the kind ("object", "array")
+// of a value that is not one.
+func scalar(b []byte) (s, notScalar string) {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return "", "nothing"
+	case b[0] == '"':
+		if json.Unmarshal(b, &s) != nil {
+			return "", "string"
+		}
+		return s, ""
+	case b[0] == '{':
+		return "", "object"
+	case b[0] == '[':
+		return "", "array"
+	case string(b) == "null":
+		return "", ""
+	case string(b) == "true" || string(b) == "false":
+		return string(b), ""
+	default:
+		return number(string(b)), ""
+	}
+}
+
+// number formats a JSON number literal as text: an integer written with a
+// fraction or an exponent (1741944978000.0, 1.741944978e12) becomes its
+// digits when it is exactly representable; anything else keeps its literal.
+func number(lit string) string {
+	if !strings.ContainsAny(lit, ".eE") {
+		return lit
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return lit
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// shapeError turns an unmarshal error of well-formed JSON into an
+// ErrInvalidPayload naming the field.
+func shapeError(err error, prefix string) error {
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		field := strings.TrimSuffix(prefix+ute.Field, ".")
+		if field == "" {
+			field = "body"
+		}
+		want := "a string or a number"
+		if ute.Type != nil {
+			switch ute.Type.Kind() {
+			case reflect.Struct, reflect.Map, reflect.Pointer:
+				want = "an object"
+			case reflect.Slice, reflect.Array:
+				want = "an array"
+			}
+		}
+		return fieldError(field, "must be "+want+", not "+ute.Value)
+	}
+	return providers.Reject(providers.ErrInvalidPayload, "unexpected JSON shape")
+}
+
+func fieldError(field, reason string) error {
+	return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: reason}}}
+}
+
+// parseTime reads Segment's ISO 8601 timestamps (RFC 3339; a time without
+// a zone is UTC) or a unix time in seconds, milliseconds, microseconds or
+// nanoseconds told apart by magnitude. Anything else, or a time before 1970 or after 2286, is zero
+// (the receive time is used).
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return fromUnix(f)
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			if t.Unix() <= 0 || t.Year() > 2286 {
+				return time.Time{}
+			}
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func fromUnix(f float64) time.Time {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
+		return time.Time{}
+	}
+	var micros float64
+	switch {
+	case f >= 1e17: // nanoseconds
+		micros = f / 1e3
+	case f >= 1e14: // microseconds
+		micros = f
+	case f >= 1e11: // milliseconds
+		micros = f * 1e3
+	default: // seconds
+		micros = f * 1e6
+	}
+	if micros > 1e16 { // after 2286: not a plausible event time
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(math.Round(micros))).UTC()
+}
+
+// maxIDBytes bounds a dedupe key taken from the body; longer ids are
+// replaced by their hash so a hostile body cannot make huge keys.
+const maxIDBytes = 200
+
+// dedupeID is the trimmed id, hashed when it is implausibly long.
+func dedupeID(id string) string {
+	id = strings.TrimSpace(id)
+	if len(id) > maxIDBytes {
+		sum := sha256.Sum256([]byte(id))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return id
+}
+
+func firstNonBlank(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// token shows a header or body word in a reason: as is when it is a plain
+// short identifier, quoted and bounded otherwise.
+func token(s string) string {
+	plain := s != "" && len(s) <= 64
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	if plain {
+		return s
+	}
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.Quote(strings.ToValidUTF8(s, "?"))
+}

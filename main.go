@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -136,6 +137,9 @@ const aliasTTL = 30 * 24 * time.Hour
 type app struct {
 	server   *webhooks.Server
 	snapshot []snapshot.Part // state saved at shutdown and periodically
+	// savedAt is when the state was last written to or restored from the
+	// snapshot (unix nanoseconds, 0 = never), for replayhook_snapshot_age_seconds.
+	savedAt atomic.Int64
 }
 
 func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app, error) {
@@ -149,6 +153,32 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 	activity := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
 	dedupe := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
 	aliases := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
+	a := &app{}
+	mo := webhooks.MetricsOptions{
+		Stores: []webhooks.StoreMetric{
+			{Name: "users", Stats: users, Capacity: cfg.Index.MaxUsers},
+			{Name: "sessions", Stats: activity, Capacity: cfg.Activity.MaxSessions},
+			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
+		},
+		Now: now,
+	}
+	for _, s := range cfg.Sources {
+		mo.Sources = append(mo.Sources, s.Name)
+	}
+	if cfg.Snapshot.Path != "" {
+		mo.SnapshotAt = a.lastSaved
+	}
+	metrics := webhooks.NewMetrics(mo)
+	driftSources := make([]index.DriftSource, 0, len(cfg.Sources))
+	for _, sc := range cfg.Sources {
+		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
+	}
+	drift := index.NewDrift(index.DriftLimits{
+		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
+		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
+	}, driftSources)
+	drift.Reset(now())
 	deps := webhooks.Deps{
 		Config:    cfg,
 		Sources:   sources,
@@ -158,6 +188,9 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		Aliases:   aliases,
 		Rejected:  index.NewMemoryRejected(cfg.Rejected.MaxEntries),
 		Validator: normalize.NewValidator(),
+		Metrics:   metrics,
+		Drift:     drift,
+		Observers: []webhooks.Observer{metrics, drift},
 		Log:       log,
 		Now:       now,
 	}
@@ -167,7 +200,17 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		part("dedupe", dedupe.Export, func(r []index.DedupeRecord, now time.Time) { dedupe.Import(r, now) }),
 		part("aliases", aliases.Export, func(r []index.AliasRecord, now time.Time) { aliases.Import(r, now) }),
 	}
-	return &app{server: webhooks.New(deps), snapshot: parts}, nil
+	a.server, a.snapshot = webhooks.New(deps), parts
+	return a, nil
+}
+
+// lastSaved is when the state was last written to or restored from the
+// snapshot; zero while never.
+func (a *app) lastSaved() time.Time {
+	if n := a.savedAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // part adapts a store's typed Export/Import to a snapshot part.
@@ -197,6 +240,7 @@ func (a *app) restore(path string, log *logrus.Logger, now time.Time) {
 	case err != nil:
 		log.WithError(err).WithField("path", path).Error("SNAPSHOT NOT RESTORED: state starts empty")
 	case ok:
+		a.savedAt.Store(now.UnixNano())
 		log.WithFields(logrus.Fields{"path": path, "saved_at": savedAt}).Info("snapshot restored")
 	}
 }
@@ -213,8 +257,11 @@ func (a *app) saveEvery(ctx context.Context, path string, interval time.Duration
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := snapshot.Write(path, a.snapshot, now()); err != nil {
+			at := now()
+			if err := snapshot.Write(path, a.snapshot, at); err != nil {
 				log.WithError(err).Error("periodic snapshot failed")
+			} else {
+				a.savedAt.Store(at.UnixNano())
 			}
 		}
 	}

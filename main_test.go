@@ -312,3 +312,33 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 		t.Fatalf("corrupt snapshot not moved aside: %v", aside)
 	}
 }
+
+// TestMetricsAreWired: the real program serves /metrics with the pipeline's
+// counters, the ingest latency and the stores' gauges.
+func TestMetricsAreWired(t *testing.T) {
+	cfg := testConfig(t, "")
+	base, _, _ := startServer(t, cfg)
+	sample := filepath.Join("testdata", "autoplay-actions.json")
+	if err := run(context.Background(), []string{"send", "--source", "autoplay", sample, "--config", cfg, "--url", base}, func(string) string { return "" }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`replayhook_deliveries_total{outcome="accepted",source="autoplay"} 1`,
+		`replayhook_payloads_total{source="autoplay"} 1`,
+		`replayhook_ingest_duration_seconds_count{source="autoplay"} 1`,
+		`replayhook_index_entries{store="users"} 1`,
+		`replayhook_index_max_entries{store="users"} 100000`,
+		`replayhook_index_entries{store="sessions"} 1`,
+		`process_start_time_seconds `,
+	} {
+		if !strings.Contains(string(body), "\n"+want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -74,11 +74,16 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		req, res := c.Request(), c.Response()
+		took := time.Since(start)
+		s.deps.Metrics.ObserveRequest(req.Method, c.Path(), res.Status, took)
+		if c.Path() == "/webhooks/:source" {
+			s.deps.Metrics.ObserveIngest(c.Param("source"), took)
+		}
 		f := logrus.Fields{
 			"method":      req.Method,
 			"route":       c.Path(),
 			"status":      res.Status,
-			"duration_ms": float64(time.Since(start).Microseconds()) / 1000,
+			"duration_ms": float64(took.Microseconds()) / 1000,
 			"bytes_in":    req.ContentLength,
 			"bytes_out":   res.Size,
 			"request_id":  c.Get(ctxRequestID),

@@ -1,0 +1,298 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts behind every read-modify-write. Each touches the keys of
+// one user, one session, one delivery or one anonymous id only (one hash
+// tag, so one Cluster slot), and runs atomically in Redis.
+//
+// Times cross the Lua boundary as strings written by Go
+// (strconv.FormatFloat 'g', -1): Lua compares them with tonumber, which
+// parses them to the same double, and stores the string it was given, never
+// one Lua formatted (Lua prints only 14 digits). Claim and alias times are
+// "seconds nanoseconds" integer pairs, exact in Lua's doubles.
+
+// linkScript records one user → session ref.
+//
+// KEYS[1]: the user's hash: "id" (the user id), "email", "seq" (link
+// counter), and one field "r:<ref>" per ref with the value "<seq> <time>":
+// the counter value of the ref's last link orders refs of equal time (the
+// latest link first), as in the memory index.
+//
+// ARGV: 1 user id, 2 ref field, 3 last_seen_at (clamped by the caller),
+// 4 cutoff ("" = no lookback), 5 cap, 6 email ("" keeps the old one),
+// 7 now, 8 lookback in ms ("0" = none), 9 fallback TTL in ms.
+//
+// It drops expired refs, keeps the newer time of an existing ref, keeps
+// the newest cap refs and deletes the user when none is left. The key
+// expires when its newest ref leaves the lookback. Returns 1 when the user
+// holds refs afterwards, else 0.
+const linkScript = `
+local key = KEYS[1]
+local all = redis.call('HGETALL', key)
+local id, seq, refs = false, 0, {}
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if f == 'id' then
+    id = v
+  elseif f == 'seq' then
+    seq = tonumber(v)
+  elseif string.sub(f, 1, 2) == 'r:' then
+    local sp = string.find(v, ' ', 1, true)
+    local ts = string.sub(v, sp + 1)
+    refs[#refs + 1] = {f = f, seq = tonumber(string.sub(v, 1, sp - 1)), ts = ts, t = tonumber(ts)}
+  end
+end
+if id and id ~= ARGV[1] then
+  return redis.error_reply('ERR replayhook: key holds another user')
+end
+local cut = false
+if ARGV[4] ~= '' then cut = tonumber(ARGV[4]) end
+local field, ts = ARGV[2], ARGV[3]
+local t = tonumber(ts)
+local existed = false
+local live, drop = {}, {}
+for _, r in ipairs(refs) do
+  if r.f == field then
+    existed = true
+    if r.t > t then ts, t = r.ts, r.t end
+  elseif cut and r.t < cut then
+    drop[#drop + 1] = r.f
+  else
+    live[#live + 1] = r
+  end
+end
+if not cut or t >= cut then
+  seq = seq + 1
+  live[#live + 1] = {f = field, seq = seq, ts = ts, t = t, new = true}
+elseif existed then
+  drop[#drop + 1] = field
+end
+local limit = tonumber(ARGV[5])
+if #live > limit then
+  table.sort(live, function(a, b)
+    if a.t ~= b.t then return a.t > b.t end
+    return a.seq > b.seq
+  end)
+  for i = #live, limit + 1, -1 do
+    drop[#drop + 1] = live[i].f
+    live[i] = nil
+  end
+end
+if #live == 0 then
+  redis.call('DEL', key)
+  return 0
+end
+if #drop > 0 then
+  redis.call('HDEL', key, unpack(drop))
+end
+local newest = false
+for _, r in ipairs(live) do
+  if r.new then
+    redis.call('HSET', key, r.f, string.format('%d', r.seq) .. ' ' .. r.ts)
+  end
+  if not newest or r.t > newest then newest = r.t end
+end
+redis.call('HSET', key, 'id', ARGV[1], 'seq', string.format('%d', seq))
+if ARGV[6] ~= '' then
+  redis.call('HSET', key, 'email', ARGV[6])
+end
+local ttl
+if ARGV[8] ~= '0' then
+  ttl = math.ceil((newest - tonumber(ARGV[7])) * 1000 + tonumber(ARGV[8]))
+else
+  ttl = tonumber(ARGV[9])
+end
+if ttl < 1 then ttl = 1 end
+redis.call('PEXPIRE', key, string.format('%d', ttl))
+return 1
+`
+
+// lookupScript reads one user's refs inside the lookback.
+//
+// KEYS[1]: the user's hash. ARGV: 1 user id, 2 cutoff ("" = no lookback).
+//
+// It drops expired refs (and the user when none is left) and returns nil
+// for an unknown user, else {email, field, value, field, value, ...} with
+// the live refs in no particular order. It never creates a key.
+const lookupScript = `
+local key = KEYS[1]
+local all = redis.call('HGETALL', key)
+if #all == 0 then return false end
+local cut = false
+if ARGV[2] ~= '' then cut = tonumber(ARGV[2]) end
+local id, out, drop = false, {''}, {}
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if f == 'id' then
+    id = v
+  elseif f == 'email' then
+    out[1] = v
+  elseif string.sub(f, 1, 2) == 'r:' then
+    local sp = string.find(v, ' ', 1, true)
+    if cut and tonumber(string.sub(v, sp + 1)) < cut then
+      drop[#drop + 1] = f
+    else
+      out[#out + 1] = f
+      out[#out + 1] = v
+    end
+  end
+end
+if id ~= ARGV[1] then return false end
+if #out == 1 then
+  redis.call('DEL', key)
+  return false
+end
+if #drop > 0 then
+  redis.call('HDEL', key, unpack(drop))
+end
+return out
+`
+
+// forgetScript deletes one user's hash if it holds that user.
+//
+// KEYS[1]: the user's hash. ARGV: 1 user id. Returns 1 if deleted.
+const forgetScript = `
+if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`
+
+// addActionsScript appends actions to one session.
+//
+// KEYS[1]: the session's hash: "p" product id, "s" session id, "u" last
+// user id, "e" last email, "sum" summary, "at" newest event time.
+// KEYS[2]: the list of actions (JSON), oldest first.
+//
+// ARGV: 1 product id, 2 session id, 3 user id ("" keeps), 4 email ("" keeps),
+// 5 event time, 6 minus the cap ("-200"), 7 TTL in ms, 8... actions.
+const addActionsScript = `
+local meta = redis.call('HMGET', KEYS[1], 'p', 's', 'at')
+if meta[2] and (meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2]) then
+  return redis.error_reply('ERR replayhook: key holds another session')
+end
+redis.call('HSET', KEYS[1], 'p', ARGV[1], 's', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'e', ARGV[4]) end
+if not meta[3] or tonumber(ARGV[5]) > tonumber(meta[3]) then
+  redis.call('HSET', KEYS[1], 'at', ARGV[5])
+end
+local n = #ARGV
+if n >= 8 then
+  for i = 8, n, 1000 do
+    redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, n)))
+  end
+  redis.call('LTRIM', KEYS[2], ARGV[6], '-1')
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PEXPIRE', KEYS[2], ARGV[7])
+return 1
+`
+
+// setSummaryScript replaces one session's summary.
+//
+// KEYS as addActionsScript. ARGV: 1 product id, 2 session id, 3 summary,
+// 4 event time, 5 TTL in ms.
+const setSummaryScript = `
+local meta = redis.call('HMGET', KEYS[1], 'p', 's', 'at')
+if meta[2] and (meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2]) then
+  return redis.error_reply('ERR replayhook: key holds another session')
+end
+redis.call('HSET', KEYS[1], 'p', ARGV[1], 's', ARGV[2], 'sum', ARGV[3])
+if not meta[3] or tonumber(ARGV[4]) > tonumber(meta[3]) then
+  redis.call('HSET', KEYS[1], 'at', ARGV[4])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1
+`
+
+// claimScript marks one delivery as seen unless it was seen inside the
+// window.
+//
+// KEYS[1]: the delivery's key; its value is "<sec> <nsec> <token>", the
+// claim time and a token unique to the claim. ARGV: 1 the new value,
+// 2 cutoff seconds ("" = no window), 3 cutoff nanoseconds, 4 TTL in ms.
+// Returns 1 when claimed, 0 when already seen (the window is not
+// extended).
+const claimScript = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  if ARGV[2] == '' then return 0 end
+  local s, n = string.match(v, '^(%-?%d+) (%d+)')
+  if s then
+    s, n = tonumber(s), tonumber(n)
+    local cs, cn = tonumber(ARGV[2]), tonumber(ARGV[3])
+    if s > cs or (s == cs and n >= cn) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+return 1
+`
+
+// releaseIfScript deletes a claim if it is still the one with that value.
+//
+// KEYS[1]: the delivery's key. ARGV: 1 the claim's value. Returns 1 if
+// deleted.
+const releaseIfScript = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`
+
+// rememberScript links an anonymous id to its user.
+//
+// KEYS[1]: the alias hash: "anon", "u" user id, "e" email, "s" and "n" the
+// time of the last identify. ARGV: 1 anonymous id, 2 user id, 3 email (""
+// keeps it for the same user), 4 seconds, 5 nanoseconds, 6 TTL in ms.
+const rememberScript = `
+local cur = redis.call('HMGET', KEYS[1], 'anon', 'u')
+if cur[1] and cur[1] ~= ARGV[1] then
+  return redis.error_reply('ERR replayhook: key holds another anonymous id')
+end
+if cur[2] ~= ARGV[2] then redis.call('HDEL', KEYS[1], 'e') end
+redis.call('HSET', KEYS[1], 'anon', ARGV[1], 'u', ARGV[2], 's', ARGV[4], 'n', ARGV[5])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'e', ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1
+`
+
+// resolveScript reads who an anonymous id belongs to.
+//
+// KEYS[1]: the alias hash. ARGV: 1 anonymous id, 2 cutoff seconds ("" = no
+// ttl), 3 cutoff nanoseconds. Returns nil when unknown or expired (an
+// expired alias is deleted), else {user id, email}.
+const resolveScript = `
+local v = redis.call('HMGET', KEYS[1], 'anon', 'u', 'e', 's', 'n')
+if v[1] ~= ARGV[1] or not v[2] then return false end
+if ARGV[2] ~= '' then
+  local s, n = tonumber(v[4]), tonumber(v[5])
+  local cs, cn = tonumber(ARGV[2]), tonumber(ARGV[3])
+  if not s or not n or s < cs or (s == cs and n < cn) then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+end
+return {v[2], v[3] or ''}
+`
+
+// scripts holds the compiled scripts (client-side SHA1, EVALSHA with an
+// EVAL fallback after a Redis restart emptied its script cache).
+type scripts struct {
+	link, lookup, forget, addActions, setSummary, claim, releaseIf, remember, resolve *redis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		link: redis.NewScript(linkScript), lookup: redis.NewScript(lookupScript), forget: redis.NewScript(forgetScript),
+		addActions: redis.NewScript(addActionsScript), setSummary: redis.NewScript(setSummaryScript),
+		claim: redis.NewScript(claimScript), releaseIf: redis.NewScript(releaseIfScript),
+		remember: redis.NewScript(rememberScript), resolve: redis.NewScript(resolveScript),
+	}
+}
+
+func (s scripts) all() []*redis.Script {
+	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.releaseIf, s.remember, s.resolve}
+}

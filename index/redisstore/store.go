@@ -1,0 +1,337 @@
+// Package redisstore implements every index store on Redis, so that several
+// replayhook replicas share one index: a delivery received by one replica is
+// visible to lookups on all of them.
+//
+// Each store keeps the semantics of its in-memory counterpart in package
+// index (the conformance suite in index/indextest runs against both); the
+// differences are in the bounds. The memory stores are bounded by count
+// (LRU); here every key carries a TTL instead, and Redis's own maxmemory
+// policy is the count bound (see docs/redis.md).
+//
+// Concurrency: every read-modify-write is one Lua script (EVALSHA), so
+// writes to one user or session from any number of replicas at once lose
+// nothing. All keys of one user or one session share a hash tag, so every
+// script touches a single Cluster slot.
+//
+// Failures: every error from Redis is returned wrapped with
+// index.ErrUnavailable, which the HTTP layer answers with 503 (vendors
+// retry). The client does not retry commands itself (a script whose reply
+// was lost could otherwise be applied twice); it reconnects by itself when
+// Redis is back.
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/index"
+)
+
+// DefaultSessionTTL is how long a session's activity lives after its last
+// write when Limits.SessionTTL is not set (and the lookback is shorter).
+const DefaultSessionTTL = 24 * time.Hour
+
+// DefaultFallbackTTL is the TTL of keys whose own window is unlimited when
+// Limits.FallbackTTL is not set.
+const DefaultFallbackTTL = 30 * 24 * time.Hour
+
+// Limits bounds the stores. Zero values take the documented defaults; a
+// count below 1 is taken as 1, as in the memory stores.
+type Limits struct {
+	// Lookback is how long a session ref stays visible after its
+	// last_seen_at (index.lookback_seconds). A user's key expires when its
+	// newest ref leaves the lookback. <= 0 means refs never expire
+	// logically; the key then lives FallbackTTL after its last write.
+	Lookback time.Duration
+	// MaxSessionsPerUser caps the refs kept per user (the newest are kept).
+	MaxSessionsPerUser int
+	// MaxActionsPerSession caps the actions kept per session (the newest).
+	MaxActionsPerSession int
+	// SessionTTL is how long a session's activity lives after its last
+	// write; <= 0 means the longer of DefaultSessionTTL and Lookback, so a
+	// ref inside the lookback always finds its activity.
+	SessionTTL time.Duration
+	// DedupeWindow is how long a claimed delivery counts as seen
+	// (dedupe.window_seconds); the key lives exactly that long.
+	DedupeWindow time.Duration
+	// AliasTTL is how long an anonymous id stays linked to its user after
+	// the last identify.
+	AliasTTL time.Duration
+	// RejectedMax is how many rejected deliveries are kept (0 keeps none).
+	RejectedMax int
+	// FallbackTTL is the TTL of keys whose own window is <= 0 (no lookback,
+	// no dedupe window, no alias ttl) and of the rejected log: Redis memory
+	// stays bounded whatever the configuration. <= 0 means
+	// DefaultFallbackTTL.
+	FallbackTTL time.Duration
+}
+
+// withDefaults returns l with every default applied.
+func (l Limits) withDefaults() Limits {
+	l.MaxSessionsPerUser = max(l.MaxSessionsPerUser, 1)
+	l.MaxActionsPerSession = max(l.MaxActionsPerSession, 1)
+	l.RejectedMax = max(l.RejectedMax, 0)
+	if l.FallbackTTL <= 0 {
+		l.FallbackTTL = DefaultFallbackTTL
+	}
+	if l.SessionTTL <= 0 {
+		l.SessionTTL = max(DefaultSessionTTL, l.Lookback)
+	}
+	return l
+}
+
+// Store is one Redis client and the stores built on it. It is safe for
+// concurrent use; several Stores (in one process or in several replicas)
+// with the same Redis and key prefix share their data.
+type Store struct {
+	rdb     *redis.Client
+	prefix  string
+	limits  Limits
+	scripts scripts
+	// releases remembers dedupe claims that could not be released while
+	// Redis failed, to release them when it answers again.
+	releases *pendingReleases
+}
+
+// New builds the client from cfg (cfg.Addr is host:port, or a redis:// or
+// rediss:// URL; username, password, db, TLS, pool size and timeouts set in
+// cfg override the URL's; zero values keep go-redis's defaults), then
+// checks within ctx that Redis answers and accepts the store's Lua scripts.
+// A Redis that cannot be reached is an error wrapping index.ErrUnavailable:
+// callers decide whether to start anyway (the Store reconnects by itself).
+// A key prefix holding '{' or '}' is refused: it would break the hash tags
+// that keep one user's keys in one Cluster slot.
+func New(ctx context.Context, cfg config.Redis, limits Limits) (*Store, error) {
+	opts, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		return nil, fmt.Errorf("redisstore: key_prefix %q must not contain '{' or '}' (they are Cluster hash tags)", cfg.KeyPrefix)
+	}
+	s := &Store{
+		rdb:      redis.NewClient(opts),
+		prefix:   cfg.KeyPrefix,
+		limits:   limits.withDefaults(),
+		scripts:  newScripts(),
+		releases: newPendingReleases(maxPendingReleases),
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, err
+	}
+	for _, sc := range s.scripts.all() {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			_ = s.rdb.Close()
+			return nil, unavailable("load scripts", err)
+		}
+	}
+	return s, nil
+}
+
+// clientOptions turns the configuration into go-redis options.
+func clientOptions(cfg config.Redis) (*redis.Options, error) {
+	var opts *redis.Options
+	if strings.Contains(cfg.Addr, "://") {
+		o, err := redis.ParseURL(cfg.Addr)
+		if err != nil {
+			// The URL may hold a password: never echo it.
+			return nil, errors.New("redisstore: addr is not a valid redis:// or rediss:// URL")
+		}
+		opts = o
+	} else {
+		if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+			return nil, fmt.Errorf("redisstore: addr %q is neither host:port nor a redis:// URL", cfg.Addr)
+		}
+		opts = &redis.Options{Addr: cfg.Addr}
+	}
+	if cfg.Username != "" {
+		opts.Username = cfg.Username
+	}
+	if cfg.Password != "" {
+		opts.Password = cfg.Password
+	}
+	if cfg.DB != 0 {
+		opts.DB = cfg.DB
+	}
+	if cfg.TLS && opts.TLSConfig == nil {
+		host, _, _ := net.SplitHostPort(opts.Addr)
+		opts.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.PoolSize > 0 {
+		opts.PoolSize = cfg.PoolSize
+	}
+	if cfg.DialTimeout > 0 {
+		opts.DialTimeout = cfg.DialTimeout
+	}
+	if cfg.ReadTimeout > 0 {
+		opts.ReadTimeout = cfg.ReadTimeout
+	}
+	if cfg.WriteTimeout > 0 {
+		opts.WriteTimeout = cfg.WriteTimeout
+	}
+	opts.ClientName = "replayhook"
+	// A command is never retried by the client: a script applied by Redis
+	// whose reply was lost would be applied twice (an action appended
+	// twice, a claim answered "duplicate" for its own delivery). The
+	// caller answers 503 and the vendor retries instead.
+	opts.MaxRetries = -1
+	opts.ContextTimeoutEnabled = true
+	return opts, nil
+}
+
+// Ping reports whether Redis answers (for /readyz); the error wraps
+// index.ErrUnavailable. When it answers, dedupe claims whose release failed
+// while Redis was down are released first.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	s.flushReleases(ctx)
+	return nil
+}
+
+// Close closes the client; the stores fail afterwards.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Users is the user → sessions index.
+func (s *Store) Users() index.UserIndex { return (*users)(s) }
+
+// Activity is the per-session activity store.
+func (s *Store) Activity() index.ActivityStore { return (*activity)(s) }
+
+// Dedupe is the record of deliveries already stored.
+func (s *Store) Dedupe() index.Deduper { return (*dedupe)(s) }
+
+// Aliases is the anonymous id → user table.
+func (s *Store) Aliases() index.Aliases { return (*aliases)(s) }
+
+// Rejected is the log of recent rejected deliveries.
+func (s *Store) Rejected() index.RejectedLog { return (*rejected)(s) }
+
+// unavailable wraps a Redis error so that errors.Is(err,
+// index.ErrUnavailable) holds.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: redis %s: %v", index.ErrUnavailable, op, err)
+}
+
+// maxIDInKey is the longest id put into a key name as it is.
+const maxIDInKey = 64
+
+// keyPart returns id as it may appear inside a key name: unchanged when it
+// is at most 64 bytes of letters, digits and ". _ - @ +", else "~" and the
+// hex SHA-256 of id. The result never holds ':', '{', '}' or a glob
+// character, so no id can change a key's structure, its hash tag or a SCAN
+// pattern, and two different ids never share a key (the values keep the
+// original ids, and scripts check them).
+func keyPart(id string) string {
+	if len(id) <= maxIDInKey && plainID(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "~" + hex.EncodeToString(sum[:])
+}
+
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '.', c == '_', c == '-', c == '@', c == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// userKey is the hash holding one user's refs and email.
+func (s *Store) userKey(userID string) string {
+	return s.prefix + "u:{" + keyPart(userID) + "}"
+}
+
+// sessionKeys are the hash (identity, summary, last time) and the list
+// (actions, oldest first) of one session. Both share the hash tag.
+func (s *Store) sessionKeys(k index.SessionKey) (meta, actions string) {
+	tag := "s:{" + keyPart(k.ProductID) + ":" + keyPart(k.SessionID) + "}"
+	return s.prefix + tag, s.prefix + tag + ":a"
+}
+
+// dedupeKey holds one claimed delivery key's claim time. The delivery key
+// is hashed: its size is fixed whatever senders put in their ids.
+func (s *Store) dedupeKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + "d:" + hex.EncodeToString(sum[:])
+}
+
+// aliasKey is the hash holding who one anonymous id belongs to.
+func (s *Store) aliasKey(anon string) string { return s.prefix + "a:" + keyPart(anon) }
+
+// rejectedKey is the list of recent rejections, newest first.
+func (s *Store) rejectedKey() string { return s.prefix + "rejected" }
+
+// ttlMillis is d in whole milliseconds, at least 1 (PEXPIRE 0 deletes).
+func ttlMillis(d time.Duration) int64 { return max(int64((d+time.Millisecond-1)/time.Millisecond), 1) }
+
+// windowTTL is d when positive, else the fallback TTL.
+func (s *Store) windowTTL(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return s.limits.FallbackTTL
+}
+
+// globEscape escapes SCAN pattern characters in a literal.
+func globEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// lenTimeout bounds the SCAN behind the stores' Len.
+const lenTimeout = 10 * time.Second
+
+// count returns the number of keys matching pattern (pattern characters in
+// the prefix are escaped here), or -1 when Redis fails. It SCANs the whole
+// keyspace: O(keys in the database), for tests and diagnostics, not for a
+// metrics scrape.
+func (s *Store) count(pattern string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), lenTimeout)
+	defer cancel()
+	n := 0
+	iter := s.rdb.Scan(ctx, 0, globEscape(s.prefix)+pattern, 1000).Iterator()
+	for iter.Next(ctx) {
+		n++
+	}
+	if iter.Err() != nil {
+		return -1
+	}
+	return n
+}
+
+// cutoff is the oldest time still inside a window of d before now, as
+// "seconds nanoseconds" integers (exact in Lua's doubles), or ok=false when
+// d <= 0 (no age limit).
+func cutoff(now time.Time, d time.Duration) (sec, nsec int64, ok bool) {
+	if d <= 0 {
+		return 0, 0, false
+	}
+	c := now.Add(-d)
+	return c.Unix(), int64(c.Nanosecond()), true
+}

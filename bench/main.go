@@ -1,0 +1,561 @@
+// Command bench is replayhook's load tool. It starts the real server
+// in-process from a config it writes to a temporary directory (or targets
+// -url), drives signed autoplay deliveries over keep-alive connections with
+// a mix of users, sessions and anonymous payloads, runs concurrent lookups,
+// and, in the same invocation, drives a bare Echo endpoint that only reads
+// the body and checks one HMAC-SHA256 (the floor cost of any Echo webhook).
+// It prints accepted/s, p50/p99 latencies, errors, peak RSS and the ratio
+// replayhook/baseline, then checks that every accepted delivery is visible
+// through the lookup API and exits non-zero if one is not. Loopback only.
+//
+//	go run ./bench -h
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/sirupsen/logrus"
+
+	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/all"
+	"github.com/replayhook/replayhook/webhooks"
+)
+
+const (
+	secret  = "bench-connector-secret"
+	token   = "bench-token-0123456789"
+	product = "prod_demo"
+)
+
+type options struct {
+	url         string
+	duration    time.Duration
+	conns       int
+	lookupConns int
+	users       int
+	sessions    int
+	anonymous   float64
+	preload     int
+	skipBase    bool
+	cpuProfile  string
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.url, "url", "", "target a running replayhook at this loopback URL (source \"autoplay\" with secret "+secret+", token "+token+") instead of starting one")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each phase")
+	fs.IntVar(&o.conns, "conns", 16, "keep-alive connections sending deliveries")
+	fs.IntVar(&o.lookupConns, "lookup-conns", 4, "keep-alive connections doing lookups during the mixed phase")
+	fs.IntVar(&o.users, "users", 100_000, "distinct user ids deliveries are spread over")
+	fs.IntVar(&o.sessions, "sessions", 3, "sessions per user")
+	fs.Float64Var(&o.anonymous, "anonymous", 0.2, "share of deliveries without a user_id")
+	fs.IntVar(&o.preload, "preload", 0, "users linked directly into the index (one session each) before the run; in-process only")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the \"replayhook ingest only\" phase to this file (go tool pprof)")
+	fs.BoolVar(&o.skipBase, "skip-baseline", false, "do not run the baseline phase")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 {
+		return errors.New("-conns, -users, -sessions and -duration must be positive, -anonymous in [0,1]")
+	}
+	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns, %d users × %d sessions, %.0f%% anonymous, preload %d\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, o.users, o.sessions, o.anonymous*100, o.preload)
+
+	var base result
+	if !o.skipBase {
+		baseURL, stop, err := startBaseline()
+		if err != nil {
+			return err
+		}
+		base = drive(baseURL, o, 0, nil)
+		stop()
+		base.print(out, "baseline (bare Echo + 1 HMAC)")
+	}
+
+	target := o.url
+	if target == "" {
+		u, stop, err := startReplayhook(o, out)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		target = u
+	} else if err := loopbackOnly(target); err != nil {
+		return err
+	}
+	var seen ledger
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	ingest := drive(target, o, 0, &seen)
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	ingest.print(out, "replayhook ingest only")
+	mixed := drive(target, o, o.lookupConns, &seen)
+	mixed.print(out, "replayhook ingest + lookups")
+	if !o.skipBase && base.accepted > 0 {
+		fmt.Fprintf(out, "ratio replayhook/baseline (ingest only, accepted/s): %.2f (target ≥ 0.70)\n", ingest.rate()/base.rate())
+	}
+	if o.url == "" {
+		fmt.Fprintf(out, "peak RSS (VmHWM, server + load generator in one process): %s\n", vmHWM())
+	}
+	lost, checked := verify(target, &seen, o.conns)
+	fmt.Fprintf(out, "visibility: %d accepted (user, session) pairs and anonymous sessions checked, %d missing\n", checked, lost)
+	if errs := ingest.errors + mixed.errors + base.errors; errs > 0 || lost > 0 {
+		return fmt.Errorf("%d request errors, %d accepted deliveries not visible", errs, lost)
+	}
+	return nil
+}
+
+// loopbackOnly refuses any target that is not on the loopback interface.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-url %s: loopback targets only", raw)
+}
+
+// startBaseline serves POST /webhooks/autoplay on a bare Echo v4: read the
+// body, check X-Connector-Signature = sha256=hex(HMAC-SHA256(secret, body))
+// in constant time, answer 200.
+func startBaseline() (string, func(), error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	key := []byte(secret)
+	e.POST("/webhooks/autoplay", func(c echo.Context) error {
+		body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+		if err != nil {
+			return c.NoContent(http.StatusBadRequest)
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write(body)
+		want := "sha256=" + hex.EncodeToString(m.Sum(nil))
+		if !hmac.Equal([]byte(want), []byte(c.Request().Header.Get("X-Connector-Signature"))) {
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "accepted"})
+	})
+	return listen(e)
+}
+
+func listen(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// startReplayhook writes a config to a temp dir, loads it with config.Load
+// and wires the server exactly as main's newApp does (minus snapshots, which
+// are off).
+func startReplayhook(o options, out io.Writer) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "replayhook-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	defer os.RemoveAll(dir)
+	maxUsers := o.users + o.preload + 1000
+	maxSessions := o.users*o.sessions + 1000
+	yml := fmt.Sprintf(`server:
+  addr: 127.0.0.1:0
+  max_concurrent_ingests: 512
+auth:
+  tokens:
+    - {name: bench, token: %s, products: ["*"]}
+index:
+  lookback_seconds: 3600
+  max_sessions_per_user: %d
+  max_users: %d
+activity:
+  max_sessions: %d
+  max_actions_per_session: 200
+dedupe:
+  max_keys: %d
+  window_seconds: 86400
+drift:
+  max_known_ids: %d
+snapshot:
+  path: ""
+log:
+  level: info
+  format: json
+sources:
+  - {name: autoplay, provider: autoplay, product_id: %s, secrets: [%s]}
+`, token, o.sessions+1, maxUsers, maxSessions, 4*maxSessions, maxUsers, product, secret)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		return "", nil, err
+	}
+	cfg, err := config.Load(path, func(string) string { return "" })
+	if err != nil {
+		return "", nil, err
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard) // formatted as in production, not written
+	log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+	reg := all.Registry()
+	sources := map[string]*webhooks.Source{}
+	for _, s := range cfg.Sources {
+		p, err := reg.New(s.Provider, providers.Settings{Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned})
+		if err != nil {
+			return "", nil, err
+		}
+		sources[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
+	}
+	users := index.NewMemoryUsers(index.UserLimits{Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers})
+	activity := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+	dedupe := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
+	aliases := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, 30*24*time.Hour)
+	metrics := webhooks.NewMetrics(webhooks.MetricsOptions{
+		Stores: []webhooks.StoreMetric{
+			{Name: "users", Stats: users, Capacity: cfg.Index.MaxUsers},
+			{Name: "sessions", Stats: activity, Capacity: cfg.Activity.MaxSessions},
+			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
+		},
+		Sources: []string{"autoplay"},
+		Now:     time.Now,
+	})
+	drift := index.NewDrift(index.DriftLimits{MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts, MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples},
+		[]index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: product}})
+	drift.Reset(time.Now())
+	if o.preload > 0 {
+		start := time.Now()
+		ctx := context.Background()
+		at := normalize.UnixSeconds(start)
+		for i := range o.preload {
+			id := "pre_" + strconv.Itoa(i)
+			_ = users.Link(ctx, id, "", index.SessionRef{SessionID: "pre_s_" + strconv.Itoa(i), ProductID: product, LastSeenAt: at}, start)
+		}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(out, "preloaded %d users in %s (heap in use after GC: %d MiB)\n", o.preload, time.Since(start).Round(time.Millisecond), ms.HeapInuse>>20)
+	}
+	srv := webhooks.New(webhooks.Deps{
+		Config: cfg, Sources: sources, Users: users, Activity: activity, Dedupe: dedupe, Aliases: aliases,
+		Rejected: index.NewMemoryRejected(cfg.Rejected.MaxEntries), Validator: normalize.NewValidator(),
+		Metrics: metrics, Drift: drift, Observers: []webhooks.Observer{metrics, drift}, Log: log, Now: time.Now,
+	})
+	hs := srv.HTTPServer()
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return "", nil, err
+	}
+	go func() { _ = hs.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = hs.Close() }, nil
+}
+
+// ledger records what was accepted: user → sessions, and anonymous sessions.
+type ledger struct {
+	mu    sync.Mutex
+	users map[string]map[string]bool
+	anon  map[string]bool
+}
+
+func (l *ledger) add(user, session string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.users == nil {
+		l.users, l.anon = map[string]map[string]bool{}, map[string]bool{}
+	}
+	if user == "" {
+		l.anon[session] = true
+		return
+	}
+	if l.users[user] == nil {
+		l.users[user] = map[string]bool{}
+	}
+	l.users[user][session] = true
+}
+
+// result is one phase's figures.
+type result struct {
+	elapsed          time.Duration
+	accepted, errors int64
+	ingest, lookup   []time.Duration
+	lookups          int64
+}
+
+func (r result) rate() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+func (r result) print(out io.Writer, name string) {
+	fmt.Fprintf(out, "%-32s accepted %7d (%8.0f/s)  ingest p50 %8s p99 %8s  errors %d",
+		name+":", r.accepted, r.rate(), pct(r.ingest, .5).Round(time.Microsecond), pct(r.ingest, .99).Round(time.Microsecond), r.errors)
+	if r.lookups > 0 {
+		fmt.Fprintf(out, "  lookups %d (%.0f/s) p50 %s p99 %s", r.lookups, float64(r.lookups)/r.elapsed.Seconds(),
+			pct(r.lookup, .5).Round(time.Microsecond), pct(r.lookup, .99).Round(time.Microsecond))
+	}
+	fmt.Fprintln(out)
+}
+
+// payload is a ≈1.5 KB autoplay actions payload with 5 actions.
+func payload(session, user string, seq int64, now time.Time) []byte {
+	ts := normalize.UnixSeconds(now)
+	email := ""
+	if user != "" {
+		email = user + "@example.com"
+	}
+	steps := [5][3]string{
+		{"pageview", "Landed on the pricing page, comparing the Pro and Team plans", "https://shop.example.com/pricing"},
+		{"click", "Clicked the 'Start free trial' button in the Team plan column", "https://shop.example.com/pricing"},
+		{"input", "Typed a company name into the signup form's organisation field", "https://shop.example.com/signup"},
+		{"click", "Clicked 'Create account' at the bottom of the signup form", "https://shop.example.com/signup"},
+		{"pageview", "Opened the onboarding checklist on the dashboard after signup", "https://shop.example.com/app/onboarding"},
+	}
+	acts := make([]map[string]any, 0, len(steps))
+	for i, s := range steps {
+		acts = append(acts, map[string]any{
+			"index": i, "type": s[0], "title": "Step " + strconv.Itoa(i+1), "description": s[1],
+			"timestamp_start": ts, "timestamp_end": ts, "raw_url": s[2] + "?ref=bench&seq=" + strconv.FormatInt(seq, 10), "canonical_url": s[2],
+		})
+	}
+	b, _ := json.Marshal(map[string]any{
+		"type": "actions", "product_id": product, "session_id": session, "user_id": user, "email": email,
+		"count": len(acts), "forwarded_at": ts, "actions": acts,
+	})
+	return b
+}
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func client(conns int) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute,
+	}}
+}
+
+// drive sends deliveries from o.conns workers (and lookups from lookupConns
+// workers) for o.duration. With seen != nil, accepted deliveries are
+// recorded for the visibility check.
+func drive(base string, o options, lookupConns int, seen *ledger) result {
+	var accepted, errs, lookups, seq atomic.Int64
+	deadline := time.Now().Add(o.duration)
+	ic, lc := client(o.conns), client(max(lookupConns, 1))
+	var mu sync.Mutex
+	var res result
+	var wg sync.WaitGroup
+	for w := range o.conns {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			lat := make([]time.Duration, 0, 1<<14)
+			for time.Now().Before(deadline) {
+				n := seq.Add(1)
+				u := rng.IntN(o.users)
+				session := "s_" + strconv.Itoa(u) + "_" + strconv.Itoa(rng.IntN(o.sessions))
+				user := "u_" + strconv.Itoa(u)
+				if rng.Float64() < o.anonymous {
+					user, session = "", "anon_"+strconv.Itoa(u)+"_"+strconv.Itoa(rng.IntN(o.sessions))
+				}
+				body := payload(session, user, n, time.Now())
+				req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/autoplay", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Connector-Signature", sign(body))
+				req.Header.Set("Authorization", "Bearer "+secret)
+				t0 := time.Now()
+				resp, err := ic.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat = append(lat, time.Since(t0))
+				switch {
+				case resp.StatusCode == http.StatusOK:
+					accepted.Add(1)
+					if seen != nil {
+						seen.add(user, session)
+					}
+				case resp.StatusCode == http.StatusServiceUnavailable:
+					// back-pressure: a vendor retries; not an error, not accepted
+				default:
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			res.ingest = append(res.ingest, lat...)
+			mu.Unlock()
+		})
+	}
+	for w := range lookupConns {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 11))
+			lat := make([]time.Duration, 0, 1<<14)
+			for time.Now().Before(deadline) {
+				var path string
+				switch {
+				case o.preload > 0 && rng.IntN(2) == 0:
+					path = "/v1/users/pre_" + strconv.Itoa(rng.IntN(o.preload))
+				case rng.IntN(2) == 0:
+					path = "/v1/users/u_" + strconv.Itoa(rng.IntN(o.users))
+				default:
+					path = "/v1/users/u_" + strconv.Itoa(rng.IntN(o.users)) + "/activity"
+				}
+				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				resp, err := lc.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat = append(lat, time.Since(t0))
+				lookups.Add(1)
+				if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+					errs.Add(1)
+				}
+			}
+			mu.Lock()
+			res.lookup = append(res.lookup, lat...)
+			mu.Unlock()
+		})
+	}
+	start := time.Now()
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.accepted, res.errors, res.lookups = accepted.Load(), errs.Load(), lookups.Load()
+	slices.Sort(res.ingest)
+	slices.Sort(res.lookup)
+	ic.CloseIdleConnections()
+	lc.CloseIdleConnections()
+	return res
+}
+
+// verify reads every accepted user and anonymous session back through the
+// lookup API and returns how many are missing and how many were checked.
+func verify(base string, l *ledger, conns int) (missing, checked int64) {
+	type item struct {
+		path     string
+		sessions map[string]bool
+	}
+	items := make(chan item)
+	c := client(conns)
+	var miss, n atomic.Int64
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for it := range items {
+				req, _ := http.NewRequest(http.MethodGet, base+it.path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := c.Do(req)
+				if err != nil {
+					miss.Add(int64(max(len(it.sessions), 1)))
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if it.sessions == nil { // anonymous session
+					n.Add(1)
+					if resp.StatusCode != http.StatusOK {
+						miss.Add(1)
+					}
+					continue
+				}
+				var u webhooks.UserResponse
+				_ = json.Unmarshal(body, &u)
+				got := map[string]bool{}
+				for _, s := range u.Sessions {
+					got[s.SessionID] = true
+				}
+				for s := range it.sessions {
+					n.Add(1)
+					if resp.StatusCode != http.StatusOK || !got[s] {
+						miss.Add(1)
+					}
+				}
+			}
+		})
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for u, ss := range l.users {
+		items <- item{path: "/v1/users/" + url.PathEscape(u), sessions: ss}
+	}
+	for s := range l.anon {
+		items <- item{path: "/v1/sessions/" + url.PathEscape(s) + "?product_id=" + product}
+	}
+	close(items)
+	wg.Wait()
+	return miss.Load(), n.Load()
+}
+
+// vmHWM is this process's peak resident set size from /proc/self/status.
+func vmHWM() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -199,6 +199,18 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		part("activity", func(time.Time) []index.SessionRecord { return activity.Export() }, func(r []index.SessionRecord, _ time.Time) { activity.Import(r) }),
 		part("dedupe", dedupe.Export, func(r []index.DedupeRecord, now time.Time) { dedupe.Import(r, now) }),
 		part("aliases", aliases.Export, func(r []index.AliasRecord, now time.Time) { aliases.Import(r, now) }),
+		{
+			Name: "drift",
+			Save: func(time.Time) any { return drift.Counters() },
+			Load: func(raw json.RawMessage, _ time.Time) error {
+				var c index.DriftCounters
+				if err := json.Unmarshal(raw, &c); err != nil {
+					return err
+				}
+				drift.RestoreCounters(c)
+				return nil
+			},
+		},
 	}
 	a.server, a.snapshot = webhooks.New(deps), parts
 	return a, nil

@@ -282,6 +282,13 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 	if !strings.Contains(out.String(), "snapshot restored") {
 		t.Fatalf("snapshot not restored:\n%s", out)
 	}
+	var drift struct {
+		Totals struct{ Deliveries, Payloads int }
+	}
+	getJSON(t, base+"/v1/drift", "test-token-0123456789", &drift)
+	if drift.Totals.Deliveries != len(acked) || drift.Totals.Payloads != len(acked) {
+		t.Fatalf("drift counters lost across restart: %+v", drift.Totals)
+	}
 	for _, i := range acked {
 		var u struct {
 			Sessions []struct {

@@ -47,8 +47,8 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// decodeAction reads what encodeAction wrote; any other input is
-// errBadAction.
+// decodeAction reads what encodeAction wrote; any other input (including
+// non-minimal varints) is errBadAction.
 func decodeAction(raw string) (index.StoredAction, error) {
 	d := decoder{b: raw}
 	if d.byte() != actionVersion {
@@ -100,7 +100,7 @@ func (d *decoder) varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint([]byte(d.b[:min(len(d.b), binary.MaxVarintLen64)]))
-	if n <= 0 || v < math.MinInt32 || v > math.MaxInt32 {
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) || v < math.MinInt32 || v > math.MaxInt32 {
 		d.bad = true
 		return 0
 	}
@@ -113,7 +113,7 @@ func (d *decoder) string() string {
 		return ""
 	}
 	l, n := binary.Uvarint([]byte(d.b[:min(len(d.b), binary.MaxVarintLen64)]))
-	if n <= 0 || l > uint64(len(d.b)-n) {
+	if n <= 0 || n != len(binary.AppendUvarint(nil, l)) || l > uint64(len(d.b)-n) {
 		d.bad = true
 		return ""
 	}

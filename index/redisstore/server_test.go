@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ type redisServer struct {
 	port    int
 	dir     string
 	persist bool
+	extra   []string // more redis-server arguments
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -38,8 +40,9 @@ type redisServer struct {
 // startRedis starts a redis-server for tb. persist turns the append-only
 // file on (fsync on every write) so that a killed and restarted server
 // keeps every write it acknowledged; otherwise nothing is written to disk.
-// Without redis-server the test fails under CI and is skipped elsewhere.
-func startRedis(tb testing.TB, persist bool) *redisServer {
+// extra are more redis-server arguments. Without redis-server the test
+// fails under CI and is skipped elsewhere.
+func startRedis(tb testing.TB, persist bool, extra ...string) *redisServer {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -49,7 +52,7 @@ func startRedis(tb testing.TB, persist bool) *redisServer {
 		}
 		tb.Skip(msg)
 	}
-	s := &redisServer{tb: tb, bin: bin, dir: tb.TempDir(), persist: persist}
+	s := &redisServer{tb: tb, bin: bin, dir: tb.TempDir(), persist: persist, extra: extra}
 	tb.Cleanup(s.kill)
 	var lastErr error
 	for range 5 { // another process may take the free port before redis-server binds it
@@ -87,6 +90,7 @@ func (s *redisServer) start() error {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, s.extra...)
 	cmd := exec.Command(s.bin, args...)
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -99,6 +103,10 @@ func (s *redisServer) start() error {
 
 	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer c.Close()
+	// Any reply, even NOAUTH from a server with a password, means it is up.
+	up := func(err error) bool {
+		return err == nil || strings.Contains(err.Error(), "NOAUTH") || strings.Contains(err.Error(), "AUTH")
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
@@ -109,7 +117,7 @@ func (s *redisServer) start() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
 		cancel()
-		if err == nil {
+		if up(err) {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -96,6 +96,7 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns, %d users × %d sessions, %.0f%% anonymous, preload %d\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, o.users, o.sessions, o.anonymous*100, o.preload)
 
+	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
 	if !o.skipBase {
 		baseURL, stop, err := startBaseline()
@@ -357,11 +358,11 @@ func payload(session, user string, seq int64, now time.Time) []byte {
 		email = user + "@example.com"
 	}
 	steps := [5][3]string{
-		{"pageview", "Landed on the pricing page, comparing the Pro and Team plans", "https://shop.example.com/pricing"},
-		{"click", "Clicked the 'Start free trial' button in the Team plan column", "https://shop.example.com/pricing"},
-		{"input", "Typed a company name into the signup form's organisation field", "https://shop.example.com/signup"},
-		{"click", "Clicked 'Create account' at the bottom of the signup form", "https://shop.example.com/signup"},
-		{"pageview", "Opened the onboarding checklist on the dashboard after signup", "https://shop.example.com/app/onboarding"},
+		{"pageview", "Landed on the pricing page", "https://shop.example.com/pricing"},
+		{"click", "Clicked 'Start free trial' (Team plan)", "https://shop.example.com/pricing"},
+		{"input", "Typed a company name into the signup form", "https://shop.example.com/signup"},
+		{"click", "Clicked 'Create account'", "https://shop.example.com/signup"},
+		{"pageview", "Opened the onboarding checklist", "https://shop.example.com/app/onboarding"},
 	}
 	acts := make([]map[string]any, 0, len(steps))
 	for i, s := range steps {

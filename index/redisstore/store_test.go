@@ -300,6 +300,9 @@ func TestMemoryPerEntry(t *testing.T) {
 	}
 	key := index.SessionKey{ProductID: "prod_demo", SessionID: "sess_01HZX00000000000000000000"}
 	must(t, st.Activity().AddActions(ctx, key, p, nowS))
+	_, err := st.Dedupe().Claim(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
+	must(t, err)
+	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
 	c := srv.client()
 	usage := func(k string) int64 {
 		n, err := c.MemoryUsage(ctx, k, 0).Result()
@@ -308,9 +311,17 @@ func TestMemoryPerEntry(t *testing.T) {
 	}
 	user := usage(prefix + "u:{user_0123456789}")
 	meta, list := usage(prefix+"s:{prod_demo:sess_01HZX00000000000000000000}"), usage(prefix+"s:{prod_demo:sess_01HZX00000000000000000000}:a")
-	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action)", user, meta, list, list/200)
-	if user > 4096 || meta > 512 || list > 200*400 {
-		t.Fatalf("more memory than docs/redis.md states: user %d B (≤ 4096), session %d B (≤ 512), actions %d B (≤ 80000)", user, meta, list)
+	dkeys, err := c.Keys(ctx, prefix+"d:*").Result()
+	must(t, err)
+	if len(dkeys) != 1 {
+		t.Fatalf("dedupe keys %q", dkeys)
+	}
+	claim, alias := usage(dkeys[0]), usage(prefix+"a:anon_5f0c1e2d-8a7b-4c3d")
+	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B",
+		user, meta, list, list/200, claim, alias)
+	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 {
+		t.Fatalf("more memory than docs/redis.md states: user %d B (≤ 4096), session %d B (≤ 512), actions %d B (≤ 80000), claim %d B (≤ 256), alias %d B (≤ 256)",
+			user, meta, list, claim, alias)
 	}
 }
 

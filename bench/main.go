@@ -88,7 +88,18 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the \"replayhook ingest only\" phase to this file (go tool pprof)")
 	fs.BoolVar(&o.skipBase, "skip-baseline", false, "do not run the baseline phase")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
+	}
+	if o.url != "" {
+		if err := loopbackOnly(o.url); err != nil {
+			return err
+		}
+		if o.preload > 0 {
+			return errors.New("-preload needs the in-process server (no -url)")
+		}
 	}
 	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 {
 		return errors.New("-conns, -users, -sessions and -duration must be positive, -anonymous in [0,1]")
@@ -116,8 +127,6 @@ func run(args []string, out io.Writer) error {
 		}
 		defer stop()
 		target = u
-	} else if err := loopbackOnly(target); err != nil {
-		return err
 	}
 	var seen ledger
 	if o.cpuProfile != "" {

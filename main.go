@@ -28,6 +28,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
@@ -140,28 +141,67 @@ type app struct {
 	// savedAt is when the state was last written to or restored from the
 	// snapshot (unix nanoseconds, 0 = never), for replayhook_snapshot_age_seconds.
 	savedAt atomic.Int64
+	// closeStore closes a remote store (nil for the memory store).
+	closeStore func() error
 }
+
+// redisStartTimeout bounds connecting to Redis at start; replayhook does
+// not start without its store.
+const redisStartTimeout = 10 * time.Second
 
 func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app, error) {
 	sources, err := buildSources(cfg, all.Registry())
 	if err != nil {
 		return nil, err
 	}
-	users := index.NewMemoryUsers(index.UserLimits{
-		Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
-	})
-	activity := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
-	dedupe := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-	aliases := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
 	a := &app{}
-	mo := webhooks.MetricsOptions{
-		Stores: []webhooks.StoreMetric{
-			{Name: "users", Stats: users, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: activity, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys},
-			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
-		},
-		Now: now,
+	mo := webhooks.MetricsOptions{Now: now}
+	var (
+		users    index.UserIndex
+		activity index.ActivityStore
+		dedupe   index.Deduper
+		aliases  index.Aliases
+		rejected index.RejectedLog
+		ready    func(context.Context) error
+		parts    []snapshot.Part
+	)
+	switch cfg.Store.Backend {
+	case "redis":
+		// Shared by every replica; Redis persists it, so no snapshot part.
+		ctx, cancel := context.WithTimeout(context.Background(), redisStartTimeout)
+		defer cancel()
+		rs, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
+			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
+			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
+			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Masked().Store.Redis.Addr, err)
+		}
+		a.closeStore = rs.Close
+		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
+		ready = rs.Ping
+	default:
+		mu := index.NewMemoryUsers(index.UserLimits{
+			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
+		})
+		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
+		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
+		users, activity, dedupe, aliases = mu, ma, md, ml
+		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
+		mo.Stores = []webhooks.StoreMetric{
+			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
+			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
+			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
+		}
+		parts = []snapshot.Part{
+			part("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
+			part("activity", func(time.Time) []index.SessionRecord { return ma.Export() }, func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }),
+			part("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
+			part("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
+		}
 	}
 	for _, s := range cfg.Sources {
 		mo.Sources = append(mo.Sources, s.Name)
@@ -186,20 +226,18 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		Activity:  activity,
 		Dedupe:    dedupe,
 		Aliases:   aliases,
-		Rejected:  index.NewMemoryRejected(cfg.Rejected.MaxEntries),
+		Rejected:  rejected,
 		Validator: normalize.NewValidator(),
 		Metrics:   metrics,
 		Drift:     drift,
 		Observers: []webhooks.Observer{metrics, drift},
 		Log:       log,
 		Now:       now,
+		Ready:     ready,
 	}
-	parts := []snapshot.Part{
-		part("users", users.Export, func(r []index.UserRecord, now time.Time) { users.Import(r, now) }),
-		part("activity", func(time.Time) []index.SessionRecord { return activity.Export() }, func(r []index.SessionRecord, _ time.Time) { activity.Import(r) }),
-		part("dedupe", dedupe.Export, func(r []index.DedupeRecord, now time.Time) { dedupe.Import(r, now) }),
-		part("aliases", aliases.Export, func(r []index.AliasRecord, now time.Time) { aliases.Import(r, now) }),
-		{
+	// The drift counters are this replica's own, whatever the store.
+	parts = append(parts,
+		snapshot.Part{
 			Name: "drift",
 			Save: func(time.Time) any { return drift.Counters() },
 			Load: func(raw json.RawMessage, _ time.Time) error {
@@ -210,8 +248,7 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 				drift.RestoreCounters(c)
 				return nil
 			},
-		},
-	}
+		})
 	a.server, a.snapshot = webhooks.New(deps), parts
 	return a, nil
 }
@@ -296,6 +333,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a, err := newApp(cfg, log, time.Now)
 	if err != nil {
 		return err
+	}
+	if a.closeStore != nil {
+		defer a.closeStore()
 	}
 	a.restore(cfg.Snapshot.Path, log, time.Now())
 	ln, err := net.Listen("tcp", cfg.Server.Addr)

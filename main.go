@@ -360,7 +360,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Graceful shutdown: readiness fails first, then the listener closes and
 	// in-flight requests finish within the shutdown timeout.
 	a.server.Drain()
-	log.Info("draining")
+	log.WithField("drain_delay", cfg.Server.DrainDelay.String()).Info("draining")
+	time.Sleep(cfg.Server.DrainDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -212,6 +212,38 @@ func TestServeRefusesBadStarts(t *testing.T) {
 	}
 }
 
+// TestDrainDelayKeepsServingWhileReadyzFails: after SIGTERM /readyz answers
+// 503 while requests are still served, for server.drain_delay.
+func TestDrainDelayKeepsServingWhileReadyzFails(t *testing.T) {
+	cfg := testConfig(t, "")
+	doc, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(doc), "  addr: 127.0.0.1:0\n", "  addr: 127.0.0.1:0\n  drain_delay: 700ms\n", 1)), 0o600)
+	base, _, stop := startServer(t, cfg)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("listener closed before the drain delay: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readyz never failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := getJSON(t, base+"/livez", "", nil); code != 200 {
+		t.Fatalf("not serving during the drain delay: %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	cfg := testConfig(t, "")
 	base, out, stop := startServer(t, cfg)

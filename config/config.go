@@ -53,6 +53,9 @@ type Server struct {
 	WriteTimeout    time.Duration `yaml:"write_timeout" validate:"min=100ms,max=5m"`
 	IdleTimeout     time.Duration `yaml:"idle_timeout" validate:"min=1s,max=1h"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" validate:"min=1s,max=10m"`
+	// DrainDelay is how long /readyz fails before the listener closes on
+	// SIGTERM, so a load balancer stops sending traffic first (0 = close at once).
+	DrainDelay time.Duration `yaml:"drain_delay" validate:"min=0,max=5m"`
 	// MaxConcurrentIngests bounds webhook requests in progress; beyond it the
 	// server answers 503 with Retry-After instead of queueing.
 	MaxConcurrentIngests int `yaml:"max_concurrent_ingests" validate:"min=1,max=100000"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // FullStory v1 event types that become actions; every other eventName is
@@ -136,7 +136,7 @@ func parseV1(body []byte) (*providers.Delivery, error) {
 		}
 		ev := normalize.Event{
 			Kind:  "note",
-			Label: firstNonBlank(string(d.Text), string(d.Body), string(d.NoteText)),
+			Label: vendorjson.FirstNonBlank(string(d.Text), string(d.Body), string(d.NoteText)),
 			URL:   strings.TrimSpace(string(d.PageURL)),
 			// notedTime is the moment in the recording the note points at,
 			// which is where it belongs in the session's activity; created
@@ -195,7 +195,7 @@ func parseStreams(rows []json.RawMessage, batch bool) (*providers.Delivery, erro
 		}
 		ev := normalize.Event{
 			Kind:  "click",
-			Label: firstNonBlank(string(r.TargetText), string(r.ElementName)),
+			Label: vendorjson.FirstNonBlank(string(r.TargetText), string(r.ElementName)),
 			URL:   strings.TrimSpace(string(r.PageURL)),
 			Time:  streamTime(string(r.TimestampUnix), string(r.Timestamp)),
 			Email: strings.TrimSpace(string(r.UserEmail)),
@@ -340,7 +340,7 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return fromUnix(f)
+		return vendorjson.FromUnix(f)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -348,27 +348,6 @@ func parseTime(s string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-func fromUnix(f float64) time.Time {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 {
-		return time.Time{}
-	}
-	var micros float64
-	switch {
-	case f >= 1e17: // nanoseconds
-		micros = f / 1e3
-	case f >= 1e14: // microseconds
-		micros = f
-	case f >= 1e11: // milliseconds
-		micros = f * 1e3
-	default: // seconds
-		micros = f * 1e6
-	}
-	if micros > 1e16 { // after 2286: not a plausible event time
-		return time.Time{}
-	}
-	return time.UnixMicro(int64(math.Round(micros))).UTC()
 }
 
 func hasAnyKey(m map[string]json.RawMessage, keys []string) bool {
@@ -380,15 +359,6 @@ func hasAnyKey(m map[string]json.RawMessage, keys []string) bool {
 		}
 	}
 	return false
-}
-
-func firstNonBlank(vals ...string) string {
-	for _, v := range vals {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func quoteBounded(s string) string {

@@ -133,6 +133,12 @@ func DecodeActions(data []byte) (ActionsPayload, error) {
 	if err != nil {
 		return ActionsPayload{}, err
 	}
+	return actionsFrom(o)
+}
+
+// actionsFrom builds an ActionsPayload from an already decoded object.
+func actionsFrom(o object) (ActionsPayload, error) {
+	errs := o.errs
 	p := ActionsPayload{
 		Type:           o.str("type"),
 		ProductID:      o.str("product_id"),
@@ -146,14 +152,14 @@ func DecodeActions(data []byte) (ActionsPayload, error) {
 	if raw := o.raw("actions"); raw != nil {
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
-			errs = append(errs, FieldError{Field: "actions", Reason: "must be a list of objects"})
+			*errs = append(*errs, FieldError{Field: "actions", Reason: "must be a list of objects"})
 		}
 		p.Actions = make([]SlimAction, 0, len(items))
 		for i, item := range items {
 			prefix := fmt.Sprintf("actions[%d].", i)
-			a, err := decodeObject(item, prefix, &errs)
+			a, err := decodeObject(item, prefix, errs)
 			if err != nil {
-				errs = append(errs, FieldError{Field: fmt.Sprintf("actions[%d]", i), Reason: "must be an object"})
+				*errs = append(*errs, FieldError{Field: fmt.Sprintf("actions[%d]", i), Reason: "must be an object"})
 				continue
 			}
 			p.Actions = append(p.Actions, SlimAction{
@@ -175,8 +181,8 @@ func DecodeActions(data []byte) (ActionsPayload, error) {
 		p.Actions = []SlimAction{}
 	}
 	p.Count = len(p.Actions)
-	if len(errs) > 0 {
-		return ActionsPayload{}, errs
+	if len(*errs) > 0 {
+		return ActionsPayload{}, *errs
 	}
 	return p, nil
 }
@@ -189,6 +195,12 @@ func DecodeSummary(data []byte) (SummaryPayload, error) {
 	if err != nil {
 		return SummaryPayload{}, err
 	}
+	return summaryFrom(o)
+}
+
+// summaryFrom builds a SummaryPayload from an already decoded object.
+func summaryFrom(o object) (SummaryPayload, error) {
+	errs := o.errs
 	s := SummaryPayload{
 		Type:        o.str("type"),
 		ProductID:   o.str("product_id"),
@@ -197,22 +209,45 @@ func DecodeSummary(data []byte) (SummaryPayload, error) {
 		Replaces:    o.int("replaces"),
 		ForwardedAt: o.num("forwarded_at"),
 	}
-	if len(errs) > 0 {
-		return SummaryPayload{}, errs
+	if len(*errs) > 0 {
+		return SummaryPayload{}, *errs
 	}
 	return s, nil
 }
 
-// PeekType returns the "type" string of a JSON object, or ErrNotObject.
-func PeekType(data []byte) (string, error) {
+// Decoded is a connector payload decoded by type: Actions for "actions",
+// Summary for "summary", neither for any other type.
+type Decoded struct {
+	Type    string
+	Actions *ActionsPayload
+	Summary *SummaryPayload
+}
+
+// Decode reads the object once and builds the payload its "type" names,
+// with the same rules and errors as DecodeActions and DecodeSummary.
+func Decode(data []byte) (Decoded, error) {
 	var errs FieldErrors
 	o, err := decodeObject(data, "", &errs)
 	if err != nil {
-		return "", err
+		return Decoded{}, err
 	}
-	t := o.str("type")
+	d := Decoded{Type: o.str("type")}
 	if len(errs) > 0 {
-		return "", errs
+		return Decoded{}, errs
 	}
-	return t, nil
+	switch d.Type {
+	case "actions":
+		a, err := actionsFrom(o)
+		if err != nil {
+			return Decoded{}, err
+		}
+		d.Actions = &a
+	case "summary":
+		s, err := summaryFrom(o)
+		if err != nil {
+			return Decoded{}, err
+		}
+		d.Summary = &s
+	}
+	return d, nil
 }

@@ -216,3 +216,39 @@ func FuzzDecodeActions(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeDispatchesOnTypeInOnePass(t *testing.T) {
+	tests := []struct {
+		in               string
+		typ              string
+		actions, summary bool
+		err              bool
+	}{
+		{in: `{"type":"actions","session_id":"s","actions":[{"type":"click"}]}`, typ: "actions", actions: true},
+		{in: `{"type":"summary","session_id":"s","summary":"x"}`, typ: "summary", summary: true},
+		{in: `{"type":"heartbeat"}`, typ: "heartbeat"},
+		{in: `{}`, typ: ""},
+		{in: `{"type":5}`, err: true},
+		{in: `{"type":"actions","actions":"no"}`, err: true},
+		{in: `[1]`, err: true},
+	}
+	for _, tt := range tests {
+		d, err := Decode([]byte(tt.in))
+		if (err != nil) != tt.err {
+			t.Fatalf("%s: err %v", tt.in, err)
+		}
+		if err != nil {
+			continue
+		}
+		if d.Type != tt.typ || (d.Actions != nil) != tt.actions || (d.Summary != nil) != tt.summary {
+			t.Fatalf("%s: %+v", tt.in, d)
+		}
+	}
+	// Same result as the single-type decoders.
+	body := []byte(`{"type":"actions","product_id":"p","session_id":"s","count":4,"actions":[{"index":1,"type":"click"}]}`)
+	d, _ := Decode(body)
+	a, _ := DecodeActions(body)
+	if !reflect.DeepEqual(*d.Actions, a) {
+		t.Fatalf("Decode %+v != DecodeActions %+v", *d.Actions, a)
+	}
+}

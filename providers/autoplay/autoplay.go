@@ -81,27 +81,19 @@ func (p *Provider) Verify(req *providers.Request) error {
 
 // Parse reads an actions or summary payload; other types are ignored.
 func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
-	typ, err := normalize.PeekType(req.Body)
+	d, err := normalize.Decode(req.Body) // one pass over the body, whatever its type
 	if err != nil {
 		return nil, wrap(err)
 	}
-	switch typ {
-	case "actions":
-		a, err := normalize.DecodeActions(req.Body)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		return &providers.Delivery{Payloads: []normalize.ActionsPayload{a}}, nil
-	case "summary":
-		s, err := normalize.DecodeSummary(req.Body)
-		if err != nil {
-			return nil, wrap(err)
-		}
-		return &providers.Delivery{Summaries: []normalize.SummaryPayload{s}}, nil
-	case "":
+	switch {
+	case d.Actions != nil:
+		return &providers.Delivery{Payloads: []normalize.ActionsPayload{*d.Actions}}, nil
+	case d.Summary != nil:
+		return &providers.Delivery{Summaries: []normalize.SummaryPayload{*d.Summary}}, nil
+	case d.Type == "":
 		return &providers.Delivery{Ignored: "payload has no type (expected \"actions\" or \"summary\")"}, nil
 	default:
-		return &providers.Delivery{Ignored: "autoplay event type " + quoteBounded(typ) + " is not stored"}, nil
+		return &providers.Delivery{Ignored: "autoplay event type " + quoteBounded(d.Type) + " is not stored"}, nil
 	}
 }
 

@@ -190,3 +190,98 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRedisModes(t *testing.T) {
+	tests := []struct {
+		name, doc      string
+		mode, endpoint string
+	}{
+		{"default single node", "store: {backend: redis}\n", RedisSingle, "127.0.0.1:6379"},
+		{"URL, password masked", "store: {backend: redis, redis: {addr: 'redis://u:hunter2pass@r:6379/2'}}\n", RedisSingle, "redis://u:****@r:6379/2"},
+		{"one addrs entry is one node", "store: {backend: redis, redis: {addrs: [r1:6379]}}\n", RedisSingle, "r1:6379"},
+		{"several addrs are a Cluster", "store: {backend: redis, redis: {addrs: [a:7000, b:7001, c:7002]}}\n", RedisCluster, "cluster a:7000,b:7001,c:7002"},
+		{"cluster: true with one seed", "store: {backend: redis, redis: {addrs: [cfg.example:6379], cluster: true}}\n", RedisCluster, "cluster cfg.example:6379"},
+		{"master_name is Sentinel", "store: {backend: redis, redis: {addrs: [s1:26379, s2:26379], master_name: mymaster, sentinel_password: spw-value}}\n", RedisSentinel, "sentinel master mymaster via s1:26379,s2:26379"},
+		{"addr as the default with addrs", "store: {backend: redis, redis: {addr: '127.0.0.1:6379', addrs: [a:1, b:2]}}\n", RedisCluster, "cluster a:1,b:2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tc.doc), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Store.Redis.Mode(); got != tc.mode {
+				t.Errorf("Mode() = %q, want %q", got, tc.mode)
+			}
+			if got := cfg.Store.Redis.Endpoint(); got != tc.endpoint {
+				t.Errorf("Endpoint() = %q, want %q", got, tc.endpoint)
+			}
+		})
+	}
+}
+
+func TestRedisRejectsNamingTheKey(t *testing.T) {
+	tests := []struct{ name, redis, want string }{
+		{"addr and addrs", "{addr: 'other:6379', addrs: [a:1, b:2]}", "store.redis.addr: set addr (one node) or addrs"},
+		{"URL in addrs", "{addrs: ['redis://a:1']}", `store.redis.addrs[0]: "redis://a:1" must be host:port`},
+		{"no port in addrs", "{addrs: [a, 'b:2']}", `store.redis.addrs[0]: "a" must be host:port`},
+		{"empty addrs entry", "{addrs: ['', 'b:2']}", "store.redis.addrs[0]: is required"},
+		{"Sentinel without addrs", "{master_name: mymaster}", "store.redis.addrs: the Sentinels' host:port list is required"},
+		{"cluster without addrs", "{cluster: true}", "store.redis.addrs: required when cluster is true"},
+		{"cluster and master_name", "{addrs: [a:1], cluster: true, master_name: m}", "store.redis.cluster: cannot be true with master_name"},
+		{"sentinel password without Sentinel", "{sentinel_password: x}", "only used with master_name"},
+		{"db on a Cluster", "{addrs: [a:1, b:2], db: 3}", "store.redis.db: must be 0 with a Redis Cluster"},
+		{"no address at all", "{addr: ''}", "store.redis.addr: required when store.backend is redis"},
+		{"too many addrs", "{addrs: [" + strings.Repeat("a:1, ", 64) + "a:1]}", "store.redis.addrs: must have at most 64"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte("store: {backend: redis, redis: "+tc.redis+"}\n"), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMaskedHidesSentinelPassword(t *testing.T) {
+	cfg, err := Parse([]byte("store: {backend: redis, redis: {addrs: [s1:26379], master_name: m, password: node-pw-value, sentinel_password: sentinel-pw-value}}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Masked()
+	for _, got := range []string{m.Store.Redis.Password, m.Store.Redis.SentinelPassword} {
+		if got != "****" {
+			t.Errorf("masked password = %q, want ****", got)
+		}
+	}
+	m.Store.Redis.Addrs[0] = "changed:1"
+	if cfg.Store.Redis.Addrs[0] != "s1:26379" || cfg.Store.Redis.SentinelPassword != "sentinel-pw-value" {
+		t.Fatal("Masked must not modify the original")
+	}
+}
+
+func TestRedisWarnings(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"one Sentinel", "store: {backend: redis, redis: {addrs: [s1:26379], master_name: m}}\n", "lists one Sentinel"},
+		{"Cluster keys with the memory store", "store: {backend: memory, redis: {addrs: [a:1, b:2]}}\n", "they are not used"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tc.doc), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := strings.Join(cfg.Warnings(), "\n"); !strings.Contains(w, tc.want) {
+				t.Errorf("warnings lack %q:\n%s", tc.want, w)
+			}
+		})
+	}
+	cfg, err := Parse([]byte("store: {backend: redis, redis: {addrs: [s1:26379, s2:26379, s3:26379], master_name: m}}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(cfg.Warnings(), "\n"); strings.Contains(w, "Sentinel") || strings.Contains(w, "not used") {
+		t.Errorf("three Sentinels with the redis backend deserve no Redis warning:\n%s", w)
+	}
+}

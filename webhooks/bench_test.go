@@ -43,12 +43,12 @@ func benchServer(b *testing.B, maxUsers int) (*Server, index.UserIndex, provider
 		[]index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: "prod_demo"}})
 	drift.Reset(T0)
 	deps := Deps{
-		Config:   &cfg,
-		Sources:  map[string]*Source{"autoplay": {Name: "autoplay", ProviderName: "autoplay", ProductID: "prod_demo", Provider: ap}},
-		Users:    users,
-		Activity: index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession),
-		Dedupe:   index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window()),
-		Aliases:  index.NewMemoryAliases(1000, time.Hour),
+		Config:    &cfg,
+		Sources:   map[string]*Source{"autoplay": {Name: "autoplay", ProviderName: "autoplay", ProductID: "prod_demo", Provider: ap}},
+		Users:     users,
+		Activity:  index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession),
+		Dedupe:    index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window()),
+		Aliases:   index.NewMemoryAliases(1000, time.Hour),
 		Metrics:   metrics,
 		Drift:     drift,
 		Observers: []Observer{metrics, drift},

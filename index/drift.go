@@ -328,15 +328,12 @@ func (d *Drift) Sizes() DriftSizes {
 // "accepted", "duplicate", "ignored", or an error code, counted as rejected.
 func (d *Drift) Delivery(source, provider, outcome string) {
 	d.life.deliveries.Add(1)
-	if len(outcome) > 64 {
-		outcome = "other"
-	}
+	outcome, rejected := DriftOutcome(outcome)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	r := d.row(source, "", provider)
 	r.deliveries++
-	switch outcome {
-	case "accepted", "duplicate", "ignored":
+	if !rejected {
 		return
 	}
 	if _, ok := r.rejected[outcome]; !ok && len(r.rejected) >= driftMaxCodes {
@@ -355,7 +352,7 @@ func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
 	if !hit {
 		d.life.misses.Add(1)
 	}
-	id := cleanID(userID)
+	id, remember := DriftMissID(userID)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.window.Lookups++
@@ -363,7 +360,7 @@ func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
 		return
 	}
 	d.window.LookupMisses++
-	if id == "" || len(id) > driftMaxIDBytes {
+	if !remember {
 		return
 	}
 	if m, ok := d.misses.Get(id); ok {
@@ -377,32 +374,17 @@ func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
 // Payload records one stored payload: counts for its source, and what it
 // tells about identity (user id, email, anonymous id, session).
 func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time) {
-	if p == nil {
+	ids, ok := DriftReadPayload(p, d.sources[source].ProductID)
+	if !ok {
 		return
 	}
-	user := boundedID(normalize.Str(p.UserID))
-	email := boundedID(normalize.Str(p.Email))
-	session := boundedID(normalize.Str(p.SessionID))
-	anon := boundedID(p.AnonymousID)
-	product := boundedID(p.ProductID)
-	if src, ok := d.sources[source]; ok && src.ProductID != "" {
-		product = src.ProductID // the pipeline stamps it; be sure of it
-	}
-	// Missing is judged on the payload as stored (the pipeline trims ids);
-	// an id too long to remember still counts as present.
-	missing := cleanID(normalize.Str(p.UserID)) == ""
+	user, email, session, anon, product := ids.User, ids.Email, ids.Session, ids.Anon, ids.Product
+	missing := ids.Missing
 	d.life.payloads.Add(1)
 	if missing {
 		d.life.missing.Add(1)
 	}
-	// Keys are computed before taking the lock.
-	var normK, emailK string
-	if user != "" {
-		normK = normKey(user)
-		if email != "" {
-			emailK = emailKey(email)
-		}
-	}
+	normK, emailK := ids.NormKey, ids.EmailKey
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -555,80 +537,16 @@ func (r *sourceRow) addExample(session string, now time.Time, limit int) {
 // shown, and lookup misses (which carry no product) are left out; nil means
 // every product, lookup misses included.
 func (d *Drift) Report(now time.Time, limit int, products func(string) bool) DriftReport {
-	rep := DriftReport{
-		GeneratedAt:      now.UTC().Truncate(time.Second),
-		Sources:          []DriftSourceReport{},
-		LookupMisses:     []DriftMiss{},
-		SessionConflicts: []SessionConflict{},
-		EmailConflicts:   []EmailConflict{},
-	}
-	var conflictAt []time.Time
-	var emailAt []time.Time
-
 	d.mu.Lock()
-	rep.WindowSeconds = max(int64(now.Sub(d.start)/time.Second), 0)
-	rep.Sources = d.sourceRows(products)
-	if products == nil {
-		rep.Totals.Lookups, rep.Totals.LookupMisses = d.window.Lookups, d.window.LookupMisses
-		for _, id := range d.misses.Keys() {
-			m, _ := d.misses.Peek(id)
-			rep.LookupMisses = append(rep.LookupMisses, DriftMiss{UserID: id, Count: m.count, LastAt: m.last.UTC().Truncate(time.Second)})
-		}
-	}
-	for _, k := range d.conflicts.Keys() {
-		c, _ := d.conflicts.Peek(k)
-		switch k.kind {
-		case kindSession:
-			if products != nil && !products(k.a) {
-				continue
-			}
-			rep.SessionConflicts = append(rep.SessionConflicts, SessionConflict{ProductID: k.a, SessionID: k.b, UserIDs: userIDs(c.ids, nil)})
-			conflictAt = append(conflictAt, c.last)
-		case kindEmail:
-			ids := userIDs(c.ids, products)
-			if len(ids) < 2 {
-				continue
-			}
-			rep.EmailConflicts = append(rep.EmailConflicts, EmailConflict{Email: c.display, UserIDs: ids})
-			emailAt = append(emailAt, c.last)
-		}
-	}
+	st := d.driftState()
 	d.mu.Unlock()
-
-	for _, s := range rep.Sources {
-		rep.Totals.Deliveries += s.Deliveries
-		rep.Totals.Payloads += s.Payloads
-		rep.Totals.MissingUserID += s.MissingUserID
-	}
-	slices.SortStableFunc(rep.Sources, func(a, b DriftSourceReport) int {
-		return cmp.Or(
-			cmp.Compare(b.MissingUserIDRatio, a.MissingUserIDRatio),
-			cmp.Compare(b.MissingUserID, a.MissingUserID),
-			cmp.Compare(rejectedTotal(b), rejectedTotal(a)),
-			cmp.Compare(b.Deliveries, a.Deliveries),
-			cmp.Compare(a.Source, b.Source),
-			cmp.Compare(a.ProductID, b.ProductID),
-		)
-	})
-	slices.SortStableFunc(rep.LookupMisses, func(a, b DriftMiss) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), b.LastAt.Compare(a.LastAt), cmp.Compare(a.UserID, b.UserID))
-	})
-	rep.SessionConflicts = sortConflicts(rep.SessionConflicts, conflictAt, func(c SessionConflict) []string { return c.UserIDs },
-		func(c SessionConflict) string { return c.ProductID + "\x00" + c.SessionID })
-	rep.EmailConflicts = sortConflicts(rep.EmailConflicts, emailAt, func(c EmailConflict) []string { return c.UserIDs },
-		func(c EmailConflict) string { return c.Email })
-	if limit > 0 {
-		rep.Sources = rep.Sources[:min(limit, len(rep.Sources))]
-		rep.LookupMisses = rep.LookupMisses[:min(limit, len(rep.LookupMisses))]
-		rep.SessionConflicts = rep.SessionConflicts[:min(limit, len(rep.SessionConflicts))]
-		rep.EmailConflicts = rep.EmailConflicts[:min(limit, len(rep.EmailConflicts))]
-	}
+	rep := AssembleDriftReport(st, d.order, d.limits.MaxExamples, now, limit, products)
 	// Candidates only for the misses reported, so that a large table costs
 	// a copy and a sort outside the lock, not a search per entry under it.
 	if len(rep.LookupMisses) > 0 {
 		d.mu.Lock()
 		for i := range rep.LookupMisses {
-			rep.LookupMisses[i].Candidates = d.candidates(rep.LookupMisses[i].UserID)
+			rep.LookupMisses[i].Candidates = d.driftCandidatesLocked(rep.LookupMisses[i].UserID)
 		}
 		d.mu.Unlock()
 	}
@@ -652,46 +570,15 @@ func sortConflicts[C any](cs []C, at []time.Time, ids func(C) []string, key func
 	return out
 }
 
-// sourceRows copies the rows visible in products (d.mu held). For the
-// all-products view, a source's rows are merged into one, whose product is
-// the source's configured product ("" for a source without one).
-func (d *Drift) sourceRows(products func(string) bool) []DriftSourceReport {
-	out := []DriftSourceReport{}
-	bySource := map[string]int{}
-	for k, r := range d.rows {
-		if products != nil && (k.product == "" || !products(k.product)) {
-			continue
-		}
-		product := k.product
-		if products == nil {
-			product = d.sources[k.source].ProductID
-			if i, ok := bySource[k.source]; ok {
-				out[i] = mergeRow(out[i], r, d.limits.MaxExamples)
-				continue
-			}
-			bySource[k.source] = len(out)
-		}
-		out = append(out, mergeRow(DriftSourceReport{Source: k.source, Provider: r.provider, ProductID: product,
-			Rejected: map[string]int64{}, Examples: []DriftExample{}}, r, d.limits.MaxExamples))
-	}
-	for i := range out {
-		if out[i].Payloads > 0 {
-			ratio := float64(out[i].MissingUserID) / float64(out[i].Payloads)
-			out[i].MissingUserIDRatio = float64(int64(ratio*10000+0.5)) / 10000
-		}
-	}
-	return out
-}
-
-func mergeRow(s DriftSourceReport, r *sourceRow, maxExamples int) DriftSourceReport {
-	s.Deliveries += r.deliveries
-	s.Payloads += r.payloads
-	s.MissingUserID += r.missing
-	s.Late += r.late
-	for code, n := range r.rejected {
+func mergeRow(s DriftSourceReport, r DriftRowState, maxExamples int) DriftSourceReport {
+	s.Deliveries += r.Deliveries
+	s.Payloads += r.Payloads
+	s.MissingUserID += r.Missing
+	s.Late += r.Late
+	for code, n := range r.Rejected {
 		s.Rejected[code] += n
 	}
-	for _, e := range r.examples {
+	for _, e := range r.Examples {
 		if !slices.ContainsFunc(s.Examples, func(x DriftExample) bool { return x.SessionID == e.SessionID }) {
 			s.Examples = append(s.Examples, e)
 		}
@@ -709,38 +596,6 @@ func rejectedTotal(s DriftSourceReport) int64 {
 		n += v
 	}
 	return n
-}
-
-// candidates lists known user ids that are probably the person missed asks
-// for (d.mu held): same normalized form (whitespace, case, prefix), an email
-// seen on the user, an anonymous id later carrying the user.
-func (d *Drift) candidates(missed string) []DriftCandidate {
-	out := []DriftCandidate{}
-	add := func(userID, reason string) {
-		if userID == missed || len(out) >= driftMaxCandidates ||
-			slices.ContainsFunc(out, func(c DriftCandidate) bool { return c.UserID == userID }) {
-			return
-		}
-		out = append(out, DriftCandidate{UserID: userID, Reason: reason})
-	}
-	if e, ok := d.known.Peek(knownKey{kind: kindNorm, a: normKey(missed)}); ok {
-		for _, r := range e.ids {
-			add(r.userID, similarity(missed, r.userID))
-		}
-	}
-	if ek := emailKey(missed); looksLikeEmail(ek) {
-		if e, ok := d.known.Peek(knownKey{kind: kindEmail, a: ek}); ok {
-			for _, r := range e.ids {
-				add(r.userID, ReasonEmail)
-			}
-		}
-	}
-	if e, ok := d.known.Peek(knownKey{kind: kindAnon, a: missed}); ok {
-		for _, r := range e.ids {
-			add(r.userID, ReasonAnonymousID)
-		}
-	}
-	return out
 }
 
 // similarity names how two ids with the same normalized form differ:

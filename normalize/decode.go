@@ -2,10 +2,10 @@ package normalize
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -29,91 +29,160 @@ func (fe FieldErrors) Error() string {
 	return "invalid fields: " + strings.Join(parts, "; ")
 }
 
-// object is a JSON object whose values are decoded field by field, the way
-// the SDK's from_dict reads a dict: a missing key, null or any falsy value
-// (false, 0, "", [], {}) gives the default; a value of the wrong type is a
-// field error (the SDK would crash or store garbage; we say what is wrong).
+// Keys read from a payload object, and from each of its actions.
+var (
+	payloadKeys = [...]string{"type", "product_id", "session_id", "user_id", "email", "count", "forwarded_at", "conversation_id", "actions", "summary", "replaces"}
+	actionKeys  = [...]string{"index", "type", "title", "description", "timestamp_start", "timestamp_end", "raw_url", "canonical_url", "session_id", "user_id", "email"}
+)
+
+const (
+	kType = iota
+	kProductID
+	kSessionID
+	kUserID
+	kEmail
+	kCount
+	kForwardedAt
+	kConversationID
+	kActions
+	kSummary
+	kReplaces
+)
+
+const (
+	aIndex = iota
+	aType
+	aTitle
+	aDescription
+	aTimestampStart
+	aTimestampEnd
+	aRawURL
+	aCanonicalURL
+	aSessionID
+	aUserID
+	aEmail
+)
+
+// maxKeys bounds len(payloadKeys) and len(actionKeys).
+const maxKeys = 11
+
+// object is one JSON object whose wanted values are read field by field,
+// the way the SDK's from_dict reads a dict: a missing key, null or any
+// falsy value (false, 0, "", [], {}) gives the default; a value of the
+// wrong type is a field error (the SDK would crash or store garbage; we say
+// what is wrong). Of a key given twice the last value counts, as when
+// encoding/json decodes into a map.
 type object struct {
-	m      map[string]json.RawMessage
-	prefix string
+	keys *[maxKeys]string
+	vals [maxKeys][]byte // raw JSON value of each wanted key; nil when absent
+	// prefix names the object in field errors: "" for the payload,
+	// "actions[i]." for an action (action >= 0).
+	action int
 	errs   *FieldErrors
 }
 
-func decodeObject(data []byte, prefix string, errs *FieldErrors) (object, error) {
-	var m map[string]json.RawMessage
+// readObject reads the object at data[pos] == '{' (already known to be
+// valid JSON when depth > 0; validated here otherwise) and returns the
+// offset just past it.
+func readObject(data []byte, pos, depth int, keys *[maxKeys]string, action int, errs *FieldErrors) (object, int, error) {
+	o := object{keys: keys, action: action, errs: errs}
+	end, err := eachMember(data, pos, depth, func(key []byte, escaped bool, start, end int) {
+		if escaped {
+			k := unquote(key, true)
+			key = []byte(k)
+		}
+		for i, name := range keys {
+			if name != "" && string(key) == name {
+				o.vals[i] = data[start:end]
+				return
+			}
+		}
+	})
+	return o, end, err
+}
+
+// decodeObject reads a whole body that must be one JSON object (whitespace
+// around it allowed, as bytes.TrimSpace allows).
+func decodeObject(data []byte, errs *FieldErrors) (object, error) {
 	d := bytes.TrimSpace(data)
 	if len(d) == 0 || d[0] != '{' {
 		return object{}, ErrNotObject
 	}
-	if err := json.Unmarshal(d, &m); err != nil {
+	o, end, err := readObject(d, 0, 1, &payloadKeys, -1, errs) // depth 1: the body itself, as encoding/json counts
+	if err == nil && end != len(d) {
+		err = syntaxError(end, "data after the top-level object")
+	}
+	if err != nil {
 		return object{}, fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
-	return object{m: m, prefix: prefix, errs: errs}, nil
+	return o, nil
 }
 
-func (o object) fail(key, reason string) {
-	*o.errs = append(*o.errs, FieldError{Field: o.prefix + key, Reason: reason})
+func (o object) fail(key int, reason string) {
+	field := o.keys[key]
+	if o.action >= 0 {
+		field = "actions[" + strconv.Itoa(o.action) + "]." + field
+	}
+	*o.errs = append(*o.errs, FieldError{Field: field, Reason: reason})
 }
 
 // raw returns the value of key, or nil when it is absent or falsy.
-func (o object) raw(key string) json.RawMessage {
-	v, ok := o.m[key]
-	if !ok {
+func (o object) raw(key int) []byte {
+	v := o.vals[key]
+	if len(v) == 0 || falsy(v) {
 		return nil
-	}
-	switch s := string(bytes.TrimSpace(v)); s {
-	case "null", "false", "0", `""`, "[]", "{}", "0.0":
-		return nil
-	default:
-		if isZeroNumber(s) || isBlankContainer(s) {
-			return nil
-		}
 	}
 	return v
 }
 
-func isZeroNumber(s string) bool {
-	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
-		return false
+// falsy reports whether a valid JSON value is one Python treats as false:
+// null, false, 0 (in any spelling), "", [] and {}.
+func falsy(v []byte) bool {
+	switch c := v[0]; {
+	case c == 'n' || c == 'f':
+		return true
+	case c == '"':
+		return len(v) == 2
+	case c == '[' || c == '{':
+		return skipSpace(v, 1) == len(v)-1
+	case c == '-' || c >= '0' && c <= '9':
+		f, err := strconv.ParseFloat(string(v), 64)
+		return err == nil && f == 0
 	}
-	var f float64
-	return json.Unmarshal([]byte(s), &f) == nil && f == 0
+	return false
 }
 
-func isBlankContainer(s string) bool {
-	if len(s) < 2 || !(s[0] == '[' && s[len(s)-1] == ']' || s[0] == '{' && s[len(s)-1] == '}') {
-		return false
-	}
-	return strings.TrimSpace(s[1:len(s)-1]) == ""
-}
-
-func (o object) str(key string) string {
+func (o object) str(key int) string {
 	v := o.raw(key)
 	if v == nil {
 		return ""
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	if v[0] != '"' {
 		o.fail(key, "must be a string")
 		return ""
 	}
-	return s
+	_, escaped, _ := scanString(v, 0)
+	return unquote(v[1:len(v)-1], escaped)
 }
 
-func (o object) num(key string) float64 {
+func (o object) num(key int) float64 {
 	v := o.raw(key)
 	if v == nil {
 		return 0
 	}
-	var f float64
-	if err := json.Unmarshal(v, &f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
+		o.fail(key, "must be a finite number")
+		return 0
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		o.fail(key, "must be a finite number")
 		return 0
 	}
 	return f
 }
 
-func (o object) int(key string) int {
+func (o object) int(key int) int {
 	f := o.num(key)
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		o.fail(key, "must be an integer")
@@ -129,7 +198,7 @@ func (o object) int(key string) int {
 // typed fields or actions that are not a list of objects are FieldErrors.
 func DecodeActions(data []byte) (ActionsPayload, error) {
 	var errs FieldErrors
-	o, err := decodeObject(data, "", &errs)
+	o, err := decodeObject(data, &errs)
 	if err != nil {
 		return ActionsPayload{}, err
 	}
@@ -140,41 +209,20 @@ func DecodeActions(data []byte) (ActionsPayload, error) {
 func actionsFrom(o object) (ActionsPayload, error) {
 	errs := o.errs
 	p := ActionsPayload{
-		Type:           o.str("type"),
-		ProductID:      o.str("product_id"),
-		SessionID:      OptStr(o.str("session_id")),
-		UserID:         OptStr(o.str("user_id")),
-		Email:          OptStr(o.str("email")),
-		Count:          o.int("count"),
-		ForwardedAt:    o.num("forwarded_at"),
-		ConversationID: OptStr(o.str("conversation_id")),
+		Type:           o.str(kType),
+		ProductID:      o.str(kProductID),
+		SessionID:      OptStr(o.str(kSessionID)),
+		UserID:         OptStr(o.str(kUserID)),
+		Email:          OptStr(o.str(kEmail)),
+		Count:          o.int(kCount),
+		ForwardedAt:    o.num(kForwardedAt),
+		ConversationID: OptStr(o.str(kConversationID)),
 	}
-	if raw := o.raw("actions"); raw != nil {
-		var items []json.RawMessage
-		if err := json.Unmarshal(raw, &items); err != nil {
+	if raw := o.raw(kActions); raw != nil {
+		if raw[0] != '[' {
 			*errs = append(*errs, FieldError{Field: "actions", Reason: "must be a list of objects"})
-		}
-		p.Actions = make([]SlimAction, 0, len(items))
-		for i, item := range items {
-			prefix := fmt.Sprintf("actions[%d].", i)
-			a, err := decodeObject(item, prefix, errs)
-			if err != nil {
-				*errs = append(*errs, FieldError{Field: fmt.Sprintf("actions[%d]", i), Reason: "must be an object"})
-				continue
-			}
-			p.Actions = append(p.Actions, SlimAction{
-				Index:          a.int("index"),
-				Type:           a.str("type"),
-				Title:          a.str("title"),
-				Description:    a.str("description"),
-				TimestampStart: a.num("timestamp_start"),
-				TimestampEnd:   a.num("timestamp_end"),
-				RawURL:         a.str("raw_url"),
-				CanonicalURL:   a.str("canonical_url"),
-				SessionID:      OptStr(a.str("session_id")),
-				UserID:         OptStr(a.str("user_id")),
-				Email:          OptStr(a.str("email")),
-			})
+		} else {
+			p.Actions = actionsOf(raw, errs)
 		}
 	}
 	if p.Actions == nil {
@@ -187,11 +235,42 @@ func actionsFrom(o object) (ActionsPayload, error) {
 	return p, nil
 }
 
+// actionsOf reads the actions of a valid JSON array; an element that is not
+// an object is a field error.
+func actionsOf(raw []byte, errs *FieldErrors) []SlimAction {
+	n := 0
+	_, _ = eachElement(raw, 0, 1, func(int, int) { n++ })
+	out := make([]SlimAction, 0, n)
+	i := 0
+	_, _ = eachElement(raw, 0, 1, func(start, _ int) {
+		defer func() { i++ }()
+		if raw[start] != '{' {
+			*errs = append(*errs, FieldError{Field: "actions[" + strconv.Itoa(i) + "]", Reason: "must be an object"})
+			return
+		}
+		a, _, _ := readObject(raw, start, 1, &actionKeys, i, errs)
+		out = append(out, SlimAction{
+			Index:          a.int(aIndex),
+			Type:           a.str(aType),
+			Title:          a.str(aTitle),
+			Description:    a.str(aDescription),
+			TimestampStart: a.num(aTimestampStart),
+			TimestampEnd:   a.num(aTimestampEnd),
+			RawURL:         a.str(aRawURL),
+			CanonicalURL:   a.str(aCanonicalURL),
+			SessionID:      OptStr(a.str(aSessionID)),
+			UserID:         OptStr(a.str(aUserID)),
+			Email:          OptStr(a.str(aEmail)),
+		})
+	})
+	return out
+}
+
 // DecodeSummary parses a SummaryPayload as leniently as the SDK's
 // SummaryPayload.from_dict, with the same error rules as DecodeActions.
 func DecodeSummary(data []byte) (SummaryPayload, error) {
 	var errs FieldErrors
-	o, err := decodeObject(data, "", &errs)
+	o, err := decodeObject(data, &errs)
 	if err != nil {
 		return SummaryPayload{}, err
 	}
@@ -202,12 +281,12 @@ func DecodeSummary(data []byte) (SummaryPayload, error) {
 func summaryFrom(o object) (SummaryPayload, error) {
 	errs := o.errs
 	s := SummaryPayload{
-		Type:        o.str("type"),
-		ProductID:   o.str("product_id"),
-		SessionID:   OptStr(o.str("session_id")),
-		Summary:     o.str("summary"),
-		Replaces:    o.int("replaces"),
-		ForwardedAt: o.num("forwarded_at"),
+		Type:        o.str(kType),
+		ProductID:   o.str(kProductID),
+		SessionID:   OptStr(o.str(kSessionID)),
+		Summary:     o.str(kSummary),
+		Replaces:    o.int(kReplaces),
+		ForwardedAt: o.num(kForwardedAt),
 	}
 	if len(*errs) > 0 {
 		return SummaryPayload{}, *errs
@@ -227,11 +306,11 @@ type Decoded struct {
 // with the same rules and errors as DecodeActions and DecodeSummary.
 func Decode(data []byte) (Decoded, error) {
 	var errs FieldErrors
-	o, err := decodeObject(data, "", &errs)
+	o, err := decodeObject(data, &errs)
 	if err != nil {
 		return Decoded{}, err
 	}
-	d := Decoded{Type: o.str("type")}
+	d := Decoded{Type: o.str(kType)}
 	if len(errs) > 0 {
 		return Decoded{}, errs
 	}

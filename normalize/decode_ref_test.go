@@ -204,7 +204,6 @@ func refSummaryFrom(o refObject) (SummaryPayload, error) {
 	return s, nil
 }
 
-
 // refDecode is Decode on the reference decoder.
 func refDecode(data []byte) (Decoded, error) {
 	var errs FieldErrors

@@ -210,6 +210,9 @@ func FuzzDecodeActions(f *testing.F) {
 		if p.Count != len(p.Actions) {
 			t.Fatalf("count %d != len(actions) %d", p.Count, len(p.Actions))
 		}
+		if actionsWithinLimits(&p) && v.check(&p) != nil {
+			t.Fatalf("fast path accepts what the validator refuses: %v", v.check(&p))
+		}
 		_ = v.Actions(&p)
 		if _, err := json.Marshal(p); err != nil {
 			t.Fatalf("decoded payload does not marshal: %v", err)

@@ -27,10 +27,50 @@ func NewValidator() *Validator {
 }
 
 // Actions validates p; the error is a FieldErrors.
-func (v *Validator) Actions(p *ActionsPayload) error { return v.check(p) }
+//
+// The struct tags are the rules. A payload within limitsOK's hand-written
+// copy of them (every one of the ingest path's payloads, in practice) is
+// accepted without reflection; any other goes through the validator, which
+// decides and names the fields. limitsOK may only be stricter than the
+// tags (TestLimitsOKNeverAcceptsWhatTheTagsRefuse).
+func (v *Validator) Actions(p *ActionsPayload) error {
+	if actionsWithinLimits(p) {
+		return nil
+	}
+	return v.check(p)
+}
 
-// Summary validates s; the error is a FieldErrors.
-func (v *Validator) Summary(s *SummaryPayload) error { return v.check(s) }
+// Summary validates s; the error is a FieldErrors. Same fast path as Actions.
+func (v *Validator) Summary(s *SummaryPayload) error {
+	if summaryWithinLimits(s) {
+		return nil
+	}
+	return v.check(s)
+}
+
+// actionsWithinLimits is the struct tags of ActionsPayload and SlimAction,
+// by hand. A string within max bytes is within max characters, which is
+// what the tags count; a longer one is left to the validator.
+func actionsWithinLimits(p *ActionsPayload) bool {
+	ok := len(p.ProductID) <= 256 && optWithin(p.SessionID, 256) && optWithin(p.UserID, 256) &&
+		optWithin(p.Email, 320) && p.ForwardedAt >= 0 && optWithin(p.ConversationID, 256) &&
+		len(p.Actions) <= 1000 && len(p.AnonymousID) <= 256
+	for i := 0; ok && i < len(p.Actions); i++ {
+		a := &p.Actions[i]
+		ok = len(a.Type) <= 64 && len(a.Title) <= 2048 && len(a.Description) <= 8192 &&
+			a.TimestampStart >= 0 && a.TimestampEnd >= 0 && len(a.RawURL) <= 8192 && len(a.CanonicalURL) <= 8192 &&
+			optWithin(a.SessionID, 256) && optWithin(a.UserID, 256) && optWithin(a.Email, 320)
+	}
+	return ok
+}
+
+// summaryWithinLimits is the struct tags of SummaryPayload, by hand.
+func summaryWithinLimits(s *SummaryPayload) bool {
+	return len(s.ProductID) <= 256 && optWithin(s.SessionID, 256) && len(s.Summary) <= 65536 &&
+		s.Replaces >= 0 && s.ForwardedAt >= 0
+}
+
+func optWithin(p *string, n int) bool { return p == nil || len(*p) <= n }
 
 func (v *Validator) check(x any) error {
 	err := v.v.Struct(x)

@@ -18,6 +18,13 @@
 // retry). The client does not retry commands itself (a script whose reply
 // was lost could otherwise be applied twice); it reconnects by itself when
 // Redis is back.
+//
+// Topologies (config.Redis.Mode): one node, a Redis Cluster (keys spread
+// over the masters by hash slot; every script and MULTI touches one slot),
+// or a master found through Sentinel (the client follows a failover). On a
+// Cluster the client follows no MOVED or ASK redirection either (following
+// one re-sends the command): during a resharding or right after a failover
+// a write may answer 503 once while the client reloads the slot map.
 package redisstore
 
 import (
@@ -29,6 +36,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,7 +102,9 @@ func (l Limits) withDefaults() Limits {
 // concurrent use; several Stores (in one process or in several replicas)
 // with the same Redis and key prefix share their data.
 type Store struct {
-	rdb     *redis.Client
+	// rdb is a *redis.Client (one node), *redis.ClusterClient or a
+	// Sentinel-backed *redis.Client (NewFailoverClient).
+	rdb     redis.UniversalClient
 	prefix  string
 	limits  Limits
 	scripts scripts
@@ -103,24 +113,30 @@ type Store struct {
 	releases *pendingReleases
 }
 
-// New builds the client from cfg (cfg.Addr is host:port, or a redis:// or
-// rediss:// URL; username, password, db, TLS, pool size and timeouts set in
-// cfg override the URL's; zero values keep go-redis's defaults), then
-// checks within ctx that Redis answers and accepts the store's Lua scripts.
+// New builds the client from cfg, then checks within ctx that Redis
+// answers and accepts the store's Lua scripts (on a Cluster, every master).
+//
+// cfg.Mode() picks the client: one node at cfg.Addr (host:port, or a
+// redis:// or rediss:// URL; username, password, db, TLS, pool size and
+// timeouts set in cfg override the URL's) or at the single cfg.Addrs
+// entry; a Cluster client seeded by cfg.Addrs; or a Sentinel-backed client
+// of the master cfg.MasterName, asking the Sentinels at cfg.Addrs
+// (cfg.SentinelUsername/SentinelPassword for them, cfg.Username/Password
+// for the master). Zero values keep go-redis's defaults.
 // A Redis that cannot be reached is an error wrapping index.ErrUnavailable:
 // callers decide whether to start anyway (the Store reconnects by itself).
 // A key prefix holding '{' or '}' is refused: it would break the hash tags
 // that keep one user's keys in one Cluster slot.
 func New(ctx context.Context, cfg config.Redis, limits Limits) (*Store, error) {
-	opts, err := clientOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
 	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
 		return nil, fmt.Errorf("redisstore: key_prefix %q must not contain '{' or '}' (they are Cluster hash tags)", cfg.KeyPrefix)
 	}
+	rdb, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{
-		rdb:      redis.NewClient(opts),
+		rdb:      rdb,
 		prefix:   cfg.KeyPrefix,
 		limits:   limits.withDefaults(),
 		scripts:  newScripts(),
@@ -139,7 +155,55 @@ func New(ctx context.Context, cfg config.Redis, limits Limits) (*Store, error) {
 	return s, nil
 }
 
-// clientOptions turns the configuration into go-redis options.
+// newClient builds the client cfg.Mode() asks for. Options common to
+// every mode: no retry of a command (see clientOptions), a client name,
+// ctx deadlines honoured.
+func newClient(cfg config.Redis) (redis.UniversalClient, error) {
+	for _, a := range cfg.Addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil || strings.Contains(a, "://") {
+			return nil, fmt.Errorf("redisstore: addrs entry %q is not host:port", a)
+		}
+	}
+	// TLS without a fixed server name: crypto/tls takes each node's host
+	// name from the address it dials.
+	var tlsConfig *tls.Config
+	if cfg.TLS {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	switch cfg.Mode() {
+	case config.RedisCluster:
+		if cfg.DB != 0 {
+			return nil, errors.New("redisstore: a Redis Cluster has database 0 only (db must be 0)")
+		}
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: cfg.Addrs, Username: cfg.Username, Password: cfg.Password, TLSConfig: tlsConfig,
+			PoolSize: cfg.PoolSize, DialTimeout: cfg.DialTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+			ClientName: "replayhook", ContextTimeoutEnabled: true,
+			// Neither retried nor redirected (a redirection re-sends the
+			// command): -1 means none in go-redis.
+			MaxRetries: -1, MaxRedirects: -1,
+		}), nil
+	case config.RedisSentinel:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: cfg.MasterName, SentinelAddrs: cfg.Addrs,
+			SentinelUsername: cfg.SentinelUsername, SentinelPassword: cfg.SentinelPassword,
+			Username: cfg.Username, Password: cfg.Password, DB: cfg.DB, TLSConfig: tlsConfig,
+			PoolSize: cfg.PoolSize, DialTimeout: cfg.DialTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+			ClientName: "replayhook", ContextTimeoutEnabled: true, MaxRetries: -1,
+		}), nil
+	}
+	if len(cfg.Addrs) == 1 {
+		cfg.Addr = cfg.Addrs[0]
+	}
+	opts, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opts), nil
+}
+
+// clientOptions turns a single node's configuration (cfg.Addr) into
+// go-redis options.
 func clientOptions(cfg config.Redis) (*redis.Options, error) {
 	var opts *redis.Options
 	if strings.Contains(cfg.Addr, "://") {
@@ -190,11 +254,18 @@ func clientOptions(cfg config.Redis) (*redis.Options, error) {
 	return opts, nil
 }
 
-// Ping reports whether Redis answers (for /readyz); the error wraps
-// index.ErrUnavailable. When it answers, dedupe claims whose release failed
-// while Redis was down are released first.
+// Ping reports whether Redis answers (for /readyz); on a Cluster, whether
+// every master answers (a master down makes its slots' users fail). The
+// error wraps index.ErrUnavailable. When Redis answers, dedupe claims whose
+// release failed while it was down are released first.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	var err error
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() })
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
 		return unavailable("ping", err)
 	}
 	s.flushReleases(ctx)
@@ -309,20 +380,40 @@ const lenTimeout = 10 * time.Second
 
 // count returns the number of keys matching pattern (pattern characters in
 // the prefix are escaped here), or -1 when Redis fails. It SCANs the whole
-// keyspace: O(keys in the database), for tests and diagnostics, not for a
-// metrics scrape.
+// keyspace, of every master on a Cluster: O(keys in the database), for
+// tests and diagnostics, not for a metrics scrape.
 func (s *Store) count(pattern string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), lenTimeout)
 	defer cancel()
+	match := globEscape(s.prefix) + pattern
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		n, err := scanCount(ctx, s.rdb, match)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	var total atomic.Int64
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		n, err := scanCount(ctx, c, match)
+		total.Add(int64(n))
+		return err
+	})
+	if err != nil {
+		return -1
+	}
+	return int(total.Load())
+}
+
+// scanCount counts the keys of one node matching match.
+func scanCount(ctx context.Context, c redis.Cmdable, match string) (int, error) {
 	n := 0
-	iter := s.rdb.Scan(ctx, 0, globEscape(s.prefix)+pattern, 1000).Iterator()
+	iter := c.Scan(ctx, 0, match, 1000).Iterator()
 	for iter.Next(ctx) {
 		n++
 	}
-	if iter.Err() != nil {
-		return -1
-	}
-	return n
+	return n, iter.Err()
 }
 
 // cutoff is the oldest time still inside a window of d before now, as

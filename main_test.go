@@ -14,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/replayhook/replayhook/internal/redistest"
+	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/autoplay"
 )
 
 // testConfig writes a config that listens on a random loopback port.
@@ -449,5 +453,139 @@ func TestEveryVendorEndToEnd(t *testing.T) {
 	}
 	if code := getJSON(t, base+"/v1/drift", "dev-token", &drift); code != 200 || drift.Totals.Deliveries < len(tests) {
 		t.Fatalf("drift report: %d %+v", code, drift)
+	}
+}
+
+// redisDelivery is an autoplay actions delivery for one user and session.
+func redisDelivery(user, session string) []byte {
+	now := float64(time.Now().UnixMilli()) / 1000
+	return []byte(fmt.Sprintf(`{"type":"actions","product_id":"prod_demo","session_id":%q,"user_id":%q,"count":1,"forwarded_at":%v,`+
+		`"actions":[{"index":0,"type":"click","title":"Save","description":"clicked Save","timestamp_start":%v,"timestamp_end":%v,"canonical_url":"https://app.example.com/save"}]}`,
+		session, user, now, now, now))
+}
+
+// postSigned sends body to base's autoplay source signed with the test
+// config's connector secret; it returns the status and the body's "status"
+// or "error" field.
+func postSigned(t *testing.T, base string, body []byte) (int, string) {
+	t.Helper()
+	ap, err := autoplay.New(providers.Settings{Secrets: []string{"test-connector-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, base+"/webhooks/autoplay", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = ap.(providers.Signer).Sign(body, "test-connector-secret", time.Now())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Status, Error string }
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.Status + out.Error
+}
+
+// userSessions lists the session ids base's lookup API answers for user.
+func userSessions(t *testing.T, base, user string) (int, []string) {
+	t.Helper()
+	var u struct {
+		Sessions []struct {
+			SessionID string `json:"session_id"`
+		}
+	}
+	code := getJSON(t, base+"/v1/users/"+user, "test-token-0123456789", &u)
+	ids := []string{}
+	for _, s := range u.Sessions {
+		ids = append(ids, s.SessionID)
+	}
+	return code, ids
+}
+
+// statusOf is the status base answers a GET of path with the chat token.
+func statusOf(t *testing.T, base, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Header.Set("Authorization", "Bearer test-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestTwoReplicasShareRedis runs the real program twice with
+// store.backend: redis on one real redis-server: a signed delivery sent to
+// replica A over HTTP is read back from replica B (and B takes A's
+// delivery for a duplicate); with Redis killed both answer 503 on ingest
+// and lookups and /readyz fails; with Redis back (same port, append-only
+// file) both recover by themselves and keep what they acknowledged.
+func TestTwoReplicasShareRedis(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Persist: true})
+	cfg := testConfig(t, "store:\n  backend: redis\n  redis:\n    addr: "+srv.Addr()+"\n    key_prefix: \"main-test:\"\n    dial_timeout: 500ms\n")
+	a, _, _ := startServer(t, cfg)
+	b, _, _ := startServer(t, cfg)
+	if a == b {
+		t.Fatal("both replicas listen on one address")
+	}
+
+	before := redisDelivery("u-shared", "sess-before")
+	if code, status := postSigned(t, a, before); code != http.StatusOK || status != "accepted" {
+		t.Fatalf("delivery to A = %d %s, want 200 accepted", code, status)
+	}
+	if code, ids := userSessions(t, b, "u-shared"); code != http.StatusOK || len(ids) != 1 || ids[0] != "sess-before" {
+		t.Fatalf("B's lookup of A's delivery = %d %v, want [sess-before]", code, ids)
+	}
+	var s struct{ Actions []struct{ Title string } }
+	if code := getJSON(t, b+"/v1/sessions/sess-before?product_id=prod_demo", "test-token-0123456789", &s); code != http.StatusOK || len(s.Actions) != 1 || s.Actions[0].Title != "Save" {
+		t.Fatalf("B's session lookup = %d %+v, want the one Save action", code, s)
+	}
+	if code, status := postSigned(t, b, before); code != http.StatusOK || status != "duplicate" {
+		t.Fatalf("the same delivery to B = %d %s, want 200 duplicate", code, status)
+	}
+
+	srv.Kill()
+	during := redisDelivery("u-shared", "sess-during")
+	for name, base := range map[string]string{"A": a, "B": b} {
+		if code, errCode := postSigned(t, base, during); code != http.StatusServiceUnavailable || errCode != "unavailable" {
+			t.Errorf("%s: ingest with Redis down = %d %s, want 503 unavailable", name, code, errCode)
+		}
+		if code := statusOf(t, base, "/v1/users/u-shared"); code != http.StatusServiceUnavailable {
+			t.Errorf("%s: user lookup with Redis down = %d, want 503", name, code)
+		}
+		if code := statusOf(t, base, "/v1/sessions/sess-before?product_id=prod_demo"); code != http.StatusServiceUnavailable {
+			t.Errorf("%s: session lookup with Redis down = %d, want 503", name, code)
+		}
+		if code := statusOf(t, base, "/readyz"); code != http.StatusServiceUnavailable {
+			t.Errorf("%s: /readyz with Redis down = %d, want 503", name, code)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	srv.Restart()
+	for name, base := range map[string]string{"A": a, "B": b} {
+		deadline := time.Now().Add(20 * time.Second)
+		for statusOf(t, base, "/readyz") != http.StatusOK {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: /readyz did not recover after Redis came back", name)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	// The vendor's retry of the delivery refused during the outage is
+	// stored, not taken for a duplicate, and every replica sees both.
+	if code, status := postSigned(t, b, during); code != http.StatusOK || status != "accepted" {
+		t.Fatalf("retry to B after the outage = %d %s, want 200 accepted", code, status)
+	}
+	for name, base := range map[string]string{"A": a, "B": b} {
+		code, ids := userSessions(t, base, "u-shared")
+		if code != http.StatusOK || len(ids) != 2 {
+			t.Fatalf("%s: sessions after the outage = %d %v, want sess-during and sess-before", name, code, ids)
+		}
 	}
 }

@@ -1,0 +1,461 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
+)
+
+// Drift tracking in Redis: every replica sharing one Redis and key prefix
+// sees one identity-drift report (semantics §6).
+
+// Bounds of the asynchronous write path.
+const (
+	// DriftQueue is how many observations wait for Redis per tracker;
+	// beyond it they are dropped and counted (Dropped).
+	DriftQueue = 8192
+	// driftBatch is the most observations one script applies.
+	driftBatch = 256
+	// driftWriteTimeout bounds one batch's round trip.
+	driftWriteTimeout = 5 * time.Second
+	// driftReadTimeout bounds Report and Reset when called without a
+	// context (the webhooks.DriftTracker methods).
+	driftReadTimeout = 5 * time.Second
+)
+
+// Drift is the identity-drift tracker of package index kept in Redis, so
+// that every replica sharing the Redis and key prefix reports the same
+// window: the same rows, lookup misses with candidates, conflicts and
+// examples that index.Drift reports for the same observations (report
+// assembly is index.AssembleDriftReport for both). Its method set is
+// webhooks.DriftTracker's.
+//
+// Observations (Delivery, Payload, Lookup) never block and never fail the
+// caller: they go to a bounded queue that one goroutine drains, applying
+// up to 256 observations per Lua script. A full queue drops the
+// observation (counted by Dropped); a batch Redis fails is lost (counted by
+// Failed), since replaying a script whose reply was lost could count twice.
+// The lifetime Totals are this process's own (they feed Prometheus
+// counters, which are summed over replicas).
+//
+// Report and Reset read and write Redis synchronously; ReportErr and
+// ResetErr return Redis's errors, wrapping index.ErrUnavailable.
+//
+// Bounds: the same index.DriftLimits counts as the memory tracker (lookup
+// misses, conflicts, known ids, examples per row, rows, codes per row) and
+// every key has a TTL (Limits.FallbackTTL, 30 days by default), refreshed
+// by every batch. Close the tracker before its Store.
+type Drift struct {
+	st      *Store
+	limits  index.DriftLimits
+	sources map[string]index.DriftSource
+	order   []index.DriftSource
+	keys    []string
+	scripts driftScripts
+
+	life            struct{ deliveries, payloads, missing, lookups, misses atomic.Int64 }
+	dropped, failed atomic.Int64
+
+	mu      sync.RWMutex // guards closed against sends on a closed queue
+	closed  bool
+	closing atomic.Bool
+	ops     chan driftOp
+	done    chan struct{}
+}
+
+// driftOp is one observation's script arguments, or a flush marker.
+type driftOp struct {
+	args  []any
+	flush chan error // closed flush markers carry the batch's error
+}
+
+// Drift builds the Redis drift tracker for the configured sources (the
+// same on every replica) with the memory tracker's limits, and starts its
+// writer. The window starts at the first observation or Reset Redis sees.
+func (s *Store) Drift(limits index.DriftLimits, sources []index.DriftSource) *Drift {
+	limits.MaxLookupMisses = max(limits.MaxLookupMisses, 1)
+	limits.MaxConflicts = max(limits.MaxConflicts, 1)
+	limits.MaxKnownIDs = max(limits.MaxKnownIDs, 1)
+	limits.MaxExamples = max(limits.MaxExamples, 0)
+	d := &Drift{
+		st: s, limits: limits, sources: map[string]index.DriftSource{},
+		keys: s.driftKeys(), scripts: newDriftScripts(),
+		ops: make(chan driftOp, DriftQueue), done: make(chan struct{}),
+	}
+	for _, src := range sources {
+		if _, dup := d.sources[src.Name]; dup || src.Name == "" {
+			continue
+		}
+		d.sources[src.Name] = src
+		d.order = append(d.order, src)
+	}
+	go d.run()
+	return d
+}
+
+// driftKeys are the drift's keys, in the scripts' KEYS order. They share
+// the hash tag "{<prefix>drift}": one Cluster slot.
+func (s *Store) driftKeys() []string {
+	base := s.prefix + "{" + s.prefix + "drift}:"
+	return []string{base + "meta", base + "rows", base + "miss", base + "miss:lru",
+		base + "conf", base + "conf:lru", base + "known", base + "known:lru", base + "seq"}
+}
+
+// Key indexes in driftKeys.
+const (
+	dkMeta = iota
+	dkRows
+	dkMiss
+	dkMissLRU
+	dkConf
+	dkConfLRU
+	dkKnown
+	dkKnownLRU
+	dkSeq
+)
+
+// Totals are this process's lifetime counts (never reset).
+func (d *Drift) Totals() index.DriftTotals {
+	return index.DriftTotals{
+		Deliveries:    d.life.deliveries.Load(),
+		Payloads:      d.life.payloads.Load(),
+		MissingUserID: d.life.missing.Load(),
+		Lookups:       d.life.lookups.Load(),
+		LookupMisses:  d.life.misses.Load(),
+	}
+}
+
+// Dropped is how many observations were dropped because the queue was full
+// or the tracker closed.
+func (d *Drift) Dropped() int64 { return d.dropped.Load() }
+
+// Failed is how many observations were lost because Redis failed their
+// batch.
+func (d *Drift) Failed() int64 { return d.failed.Load() }
+
+// Delivery counts one webhook request to source with its outcome, as
+// index.Drift.Delivery does.
+func (d *Drift) Delivery(source, provider, outcome string) {
+	d.life.deliveries.Add(1)
+	code, rejected := index.DriftOutcome(outcome)
+	if !rejected {
+		code = ""
+	}
+	rk, fb, prov, cfg, fbcfg := d.rowArgs(source, "", provider)
+	d.enqueue([]any{"D", rk, fb, prov, cfg, fbcfg, code})
+}
+
+// Lookup counts one chat-layer lookup, as index.Drift.Lookup does.
+func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
+	d.life.lookups.Add(1)
+	id, remember := index.DriftMissID(userID)
+	if hit || !remember {
+		id = ""
+	}
+	h := "1"
+	if !hit {
+		d.life.misses.Add(1)
+		h = "0"
+	}
+	d.enqueue([]any{"L", h, id, driftTime(now)})
+}
+
+// Payload records one stored payload, as index.Drift.Payload does.
+func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time) {
+	ids, ok := index.DriftReadPayload(p, d.sources[source].ProductID)
+	if !ok {
+		return
+	}
+	d.life.payloads.Add(1)
+	if ids.Missing {
+		d.life.missing.Add(1)
+	}
+	rk, fb, prov, cfg, fbcfg := d.rowArgs(source, ids.Product, provider)
+	d.enqueue([]any{"P", rk, fb, prov, cfg, fbcfg, flag(late), flag(ids.Missing),
+		ids.Session, ids.User, ids.Email, ids.Anon, ids.Product, ids.NormKey, ids.EmailKey,
+		driftTime(now), driftTime(now.Truncate(time.Second))})
+}
+
+// rowArgs resolves the row counting source's traffic for product as the
+// memory tracker's row does: unknown sources share one row, a configured
+// product wins. fb is the source's product-less row, used when the rows
+// beyond the configured ones are full; cfg and fbcfg tell whether rk and fb
+// are configured rows (which never count against that bound).
+func (d *Drift) rowArgs(source, product, provider string) (rk, fb, prov, cfg, fbcfg string) {
+	s, configured := d.sources[source]
+	switch {
+	case !configured:
+		source, product = index.UnknownSource, ""
+	case s.ProductID != "":
+		product = s.ProductID
+	}
+	if configured {
+		provider = s.Provider
+	}
+	rk = rowField(source, product)
+	if product != "" {
+		fb = rowField(source, "")
+	}
+	return rk, fb, provider, flag(configured && product == s.ProductID), flag(configured && s.ProductID == "")
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// enqueue hands an observation to the writer without blocking; it is
+// dropped when the queue is full or the tracker closed.
+func (d *Drift) enqueue(args []any) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		d.dropped.Add(1)
+		return
+	}
+	select {
+	case d.ops <- driftOp{args: args}:
+	default:
+		d.dropped.Add(1)
+	}
+}
+
+// run is the writer: it takes what the queue holds, up to driftBatch
+// observations, and applies it in one script.
+func (d *Drift) run() {
+	defer close(d.done)
+	var lastErr error
+	for op := range d.ops {
+		var args []any
+		var flushes []chan error
+		n := 0
+		add := func(o driftOp) {
+			if o.flush != nil {
+				flushes = append(flushes, o.flush)
+				return
+			}
+			args = append(args, o.args...)
+			n++
+		}
+		add(op)
+	more:
+		for n < driftBatch && len(flushes) == 0 {
+			select {
+			case o, ok := <-d.ops:
+				if !ok {
+					break more
+				}
+				add(o)
+			default:
+				break more
+			}
+		}
+		var err error
+		switch {
+		case n == 0:
+		case d.closing.Load() && lastErr != nil:
+			// Closing while Redis fails: give up at once rather than
+			// waiting for a timeout per batch.
+			err = lastErr
+			d.failed.Add(int64(n))
+		default:
+			err = d.apply(args)
+			if err != nil {
+				d.failed.Add(int64(n))
+			}
+			lastErr = err
+		}
+		for _, f := range flushes {
+			f <- err
+			close(f)
+		}
+	}
+}
+
+// apply runs one batch.
+func (d *Drift) apply(args []any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), driftWriteTimeout)
+	defer cancel()
+	head := []any{d.limits.MaxLookupMisses, d.limits.MaxConflicts, d.limits.MaxKnownIDs, d.limits.MaxExamples,
+		ttlMillis(d.st.limits.FallbackTTL), driftTime(time.Now()),
+		index.DriftMaxIDs, index.DriftMaxAnons, index.DriftMaxCodes, index.DriftMaxExtraRows}
+	if err := d.scripts.apply.Run(ctx, d.st.rdb, d.keys, append(head, args...)...).Err(); err != nil {
+		return unavailable("drift apply", err)
+	}
+	return nil
+}
+
+// Flush waits until every observation queued before it is applied (or
+// failed), and returns the error of the last batch; ctx bounds the wait.
+func (d *Drift) Flush(ctx context.Context) error {
+	ch := make(chan error, 1)
+	d.mu.RLock()
+	if d.closed {
+		d.mu.RUnlock()
+		return errors.New("redisstore: drift tracker closed")
+	}
+	select {
+	case d.ops <- driftOp{flush: ch}:
+		d.mu.RUnlock()
+	case <-ctx.Done():
+		d.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting observations, applies those queued (giving up on
+// the rest once Redis fails) and stops the writer. It is safe to call
+// more than once.
+func (d *Drift) Close() error {
+	d.mu.Lock()
+	if !d.closed {
+		d.closed = true
+		d.closing.Store(true)
+		close(d.ops)
+	}
+	d.mu.Unlock()
+	<-d.done
+	return nil
+}
+
+// Reset starts a fresh window at now for every replica; known ids are
+// kept. A Redis failure is ignored here (ResetErr returns it).
+func (d *Drift) Reset(now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), driftReadTimeout)
+	defer cancel()
+	_ = d.ResetErr(ctx, now)
+}
+
+// ResetErr starts a fresh window at now for every replica, after this
+// replica's queued observations are applied (they belong to the old
+// window). The error wraps index.ErrUnavailable.
+func (d *Drift) ResetErr(ctx context.Context, now time.Time) error {
+	_ = d.Flush(ctx)
+	if err := d.scripts.reset.Run(ctx, d.st.rdb, d.keys, driftTime(now), ttlMillis(d.st.limits.FallbackTTL)).Err(); err != nil {
+		return unavailable("drift reset", err)
+	}
+	return nil
+}
+
+// Report is ReportErr with a 5 s timeout for callers without a context.
+// When Redis fails it returns an empty report (no rows, no misses) at now:
+// callers that can answer an error should use ReportErr.
+func (d *Drift) Report(now time.Time, limit int, products func(string) bool) index.DriftReport {
+	ctx, cancel := context.WithTimeout(context.Background(), driftReadTimeout)
+	defer cancel()
+	rep, err := d.ReportErr(ctx, now, limit, products)
+	if err != nil {
+		return index.AssembleDriftReport(index.DriftState{Start: now}, nil, 0, now, limit, products)
+	}
+	return rep
+}
+
+// ReportErr returns the window's report at now, as index.Drift.Report
+// does, after this replica's queued observations are applied. It reads
+// the window in one MULTI, then the candidates of the misses reported in
+// one round trip. The error wraps index.ErrUnavailable.
+func (d *Drift) ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error) {
+	_ = d.Flush(ctx) // best effort: a failed flush is counted in Failed
+	st, err := d.readState(ctx)
+	if err != nil {
+		return index.DriftReport{}, err
+	}
+	if st.Start.IsZero() {
+		st.Start = now // no window yet
+	}
+	rep := index.AssembleDriftReport(st, d.order, d.limits.MaxExamples, now, limit, products)
+	if len(rep.LookupMisses) == 0 {
+		return rep, nil
+	}
+	fields := make([]string, 0, 3*len(rep.LookupMisses))
+	for _, m := range rep.LookupMisses {
+		norm, email, isEmail, anon := index.DriftCandidateKeys(m.UserID)
+		if !isEmail {
+			email = ""
+		}
+		fields = append(fields, knownField('n', norm, ""), knownField('e', email, ""), knownField('a', anon, ""))
+	}
+	vals, err := d.st.rdb.HMGet(ctx, d.keys[dkKnown], fields...).Result()
+	if err != nil {
+		return index.DriftReport{}, unavailable("drift candidates", err)
+	}
+	refs := func(i int) []index.DriftRef {
+		s, ok := vals[i].(string)
+		if !ok || fields[i] == knownField('e', "", "") {
+			return nil
+		}
+		e, ok := decodeKnown(s)
+		if !ok {
+			return nil
+		}
+		return e
+	}
+	for i := range rep.LookupMisses {
+		rep.LookupMisses[i].Candidates = index.DriftCandidates(rep.LookupMisses[i].UserID, refs(3*i), refs(3*i+1), refs(3*i+2))
+	}
+	return rep, nil
+}
+
+// readState reads the window in one transaction.
+func (d *Drift) readState(ctx context.Context) (index.DriftState, error) {
+	pipe := d.st.rdb.TxPipeline()
+	meta := pipe.HGetAll(ctx, d.keys[dkMeta])
+	rows := pipe.HGetAll(ctx, d.keys[dkRows])
+	misses := pipe.HGetAll(ctx, d.keys[dkMiss])
+	conflicts := pipe.HGetAll(ctx, d.keys[dkConf])
+	if _, err := pipe.Exec(ctx); err != nil {
+		return index.DriftState{}, unavailable("drift report", err)
+	}
+	st := index.DriftState{}
+	m := meta.Val()
+	if v, ok := m["start"]; ok {
+		st.Start = parseDriftTime(v)
+	}
+	st.Lookups, _ = strconv.ParseInt(m["lookups"], 10, 64)
+	st.LookupMisses, _ = strconv.ParseInt(m["misses"], 10, 64)
+	st.Rows = decodeRows(rows.Val())
+	for id, v := range misses.Val() {
+		if ms, ok := decodeMiss(id, v); ok {
+			st.Misses = append(st.Misses, ms)
+		}
+	}
+	for k, v := range conflicts.Val() {
+		if c, ok := decodeConflict(k, v); ok {
+			st.Conflicts = append(st.Conflicts, c)
+		}
+	}
+	return st, nil
+}
+
+// SizesErr reports how many entries each bounded table holds in Redis.
+func (d *Drift) SizesErr(ctx context.Context) (index.DriftSizes, error) {
+	pipe := d.st.rdb.TxPipeline()
+	known := pipe.ZCard(ctx, d.keys[dkKnownLRU])
+	misses := pipe.ZCard(ctx, d.keys[dkMissLRU])
+	conflicts := pipe.ZCard(ctx, d.keys[dkConfLRU])
+	rows := pipe.HKeys(ctx, d.keys[dkRows])
+	if _, err := pipe.Exec(ctx); err != nil {
+		return index.DriftSizes{}, unavailable("drift sizes", err)
+	}
+	n := 0
+	for _, f := range rows.Val() {
+		if _, _, suffix, ok := splitRowField(f); ok && suffix == "" {
+			n++
+		}
+	}
+	return index.DriftSizes{KnownIDs: int(known.Val()), LookupMisses: int(misses.Val()), Conflicts: int(conflicts.Val()), SourceRows: n}, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,50 +76,110 @@ const maxKeys = 11
 type object struct {
 	keys *[maxKeys]string
 	vals [maxKeys][]byte // raw JSON value of each wanted key; nil when absent
-	// prefix names the object in field errors: "" for the payload,
-	// "actions[i]." for an action (action >= 0).
+	esc  [maxKeys]bool   // whether a string value needs unquoting
+	// action is the index of an action ("actions[i]." in field errors),
+	// -1 for the payload itself.
 	action int
 	errs   *FieldErrors
+	// actions is the payload's "actions" array, read in the same pass when
+	// it is one (the last occurrence's).
+	actions []SlimAction
+	// actionErrs are the field errors of those actions, reported after
+	// the payload's own.
+	actionErrs FieldErrors
 }
 
-// readObject reads the object at data[pos] == '{' (already known to be
-// valid JSON when depth > 0; validated here otherwise) and returns the
-// offset just past it.
-func readObject(data []byte, pos, depth int, keys *[maxKeys]string, action int, errs *FieldErrors) (object, int, error) {
-	o := object{keys: keys, action: action, errs: errs}
-	end, err := eachMember(data, pos, depth, func(key []byte, escaped bool, start, end int) {
+// readObject reads and validates the object at data[pos] == '{', whose
+// nesting depth is depth, into o (whose keys, action and errs are set; its
+// values are reset) and returns the offset just past it. The payload's
+// "actions" array is read into SlimActions on the way.
+func (o *object) read(data []byte, pos, depth int) (int, error) {
+	o.vals, o.esc = [maxKeys][]byte{}, [maxKeys]bool{}
+	keys, action := o.keys, o.action
+	return eachMember(data, pos, depth, func(key []byte, escaped bool, start int) (int, error) {
 		if escaped {
-			k := unquote(key, true)
-			key = []byte(k)
+			key = []byte(unquote(key, true))
 		}
-		for i, name := range keys {
-			if name != "" && string(key) == name {
-				o.vals[i] = data[start:end]
-				return
-			}
+		i := slices.Index(keys[:], string(key))
+		var end int
+		var err error
+		switch {
+		case i < 0:
+			return skipValue(data, start, depth)
+		case start < len(data) && data[start] == '"':
+			end, o.esc[i], err = scanString(data, start)
+		case action < 0 && i == kActions && start < len(data) && data[start] == '[':
+			end, err = o.readActions(data, start, depth+1)
+		default:
+			end, err = skipValue(data, start, depth)
 		}
+		if err == nil {
+			o.vals[i] = data[start:end]
+		}
+		return end, err
 	})
-	return o, end, err
+}
+
+// readActions reads the payload's actions array at data[pos] == '[' (its
+// depth is depth): objects become SlimActions, anything else is a field
+// error. A later "actions" key replaces what an earlier one read.
+func (o *object) readActions(data []byte, pos, depth int) (int, error) {
+	o.actions, o.actionErrs = o.actions[:0], o.actionErrs[:0]
+	if o.actions == nil {
+		o.actions = make([]SlimAction, 0, 8)
+	}
+	i := 0
+	a := &object{keys: &actionKeys, errs: &o.actionErrs}
+	return eachElement(data, pos, depth, func(start int) (int, error) {
+		defer func() { i++ }()
+		if start >= len(data) {
+			return skipValue(data, start, depth) // the end-of-input error
+		}
+		if data[start] != '{' {
+			o.actionErrs = append(o.actionErrs, FieldError{Field: "actions[" + strconv.Itoa(i) + "]", Reason: "must be an object"})
+			return skipValue(data, start, depth)
+		}
+		a.action = i
+		end, err := a.read(data, start, depth+1)
+		if err != nil {
+			return end, err
+		}
+		o.actions = append(o.actions, SlimAction{
+			Index:          a.int(aIndex),
+			Type:           a.str(aType),
+			Title:          a.str(aTitle),
+			Description:    a.str(aDescription),
+			TimestampStart: a.num(aTimestampStart),
+			TimestampEnd:   a.num(aTimestampEnd),
+			RawURL:         a.str(aRawURL),
+			CanonicalURL:   a.str(aCanonicalURL),
+			SessionID:      OptStr(a.str(aSessionID)),
+			UserID:         OptStr(a.str(aUserID)),
+			Email:          OptStr(a.str(aEmail)),
+		})
+		return end, nil
+	})
 }
 
 // decodeObject reads a whole body that must be one JSON object (whitespace
 // around it allowed, as bytes.TrimSpace allows).
-func decodeObject(data []byte, errs *FieldErrors) (object, error) {
+func decodeObject(data []byte, errs *FieldErrors) (*object, error) {
 	d := bytes.TrimSpace(data)
 	if len(d) == 0 || d[0] != '{' {
-		return object{}, ErrNotObject
+		return nil, ErrNotObject
 	}
-	o, end, err := readObject(d, 0, 1, &payloadKeys, -1, errs) // depth 1: the body itself, as encoding/json counts
+	o := &object{keys: &payloadKeys, action: -1, errs: errs}
+	end, err := o.read(d, 0, 1) // depth 1: the body itself, as encoding/json counts
 	if err == nil && end != len(d) {
 		err = syntaxError(end, "data after the top-level object")
 	}
 	if err != nil {
-		return object{}, fmt.Errorf("%w: %v", ErrNotObject, err)
+		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
 	return o, nil
 }
 
-func (o object) fail(key int, reason string) {
+func (o *object) fail(key int, reason string) {
 	field := o.keys[key]
 	if o.action >= 0 {
 		field = "actions[" + strconv.Itoa(o.action) + "]." + field
@@ -127,7 +188,7 @@ func (o object) fail(key int, reason string) {
 }
 
 // raw returns the value of key, or nil when it is absent or falsy.
-func (o object) raw(key int) []byte {
+func (o *object) raw(key int) []byte {
 	v := o.vals[key]
 	if len(v) == 0 || falsy(v) {
 		return nil
@@ -152,7 +213,7 @@ func falsy(v []byte) bool {
 	return false
 }
 
-func (o object) str(key int) string {
+func (o *object) str(key int) string {
 	v := o.raw(key)
 	if v == nil {
 		return ""
@@ -161,11 +222,10 @@ func (o object) str(key int) string {
 		o.fail(key, "must be a string")
 		return ""
 	}
-	_, escaped, _ := scanString(v, 0)
-	return unquote(v[1:len(v)-1], escaped)
+	return unquote(v[1:len(v)-1], o.esc[key])
 }
 
-func (o object) num(key int) float64 {
+func (o *object) num(key int) float64 {
 	v := o.raw(key)
 	if v == nil {
 		return 0
@@ -182,7 +242,7 @@ func (o object) num(key int) float64 {
 	return f
 }
 
-func (o object) int(key int) int {
+func (o *object) int(key int) int {
 	f := o.num(key)
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		o.fail(key, "must be an integer")
@@ -206,7 +266,7 @@ func DecodeActions(data []byte) (ActionsPayload, error) {
 }
 
 // actionsFrom builds an ActionsPayload from an already decoded object.
-func actionsFrom(o object) (ActionsPayload, error) {
+func actionsFrom(o *object) (ActionsPayload, error) {
 	errs := o.errs
 	p := ActionsPayload{
 		Type:           o.str(kType),
@@ -222,7 +282,8 @@ func actionsFrom(o object) (ActionsPayload, error) {
 		if raw[0] != '[' {
 			*errs = append(*errs, FieldError{Field: "actions", Reason: "must be a list of objects"})
 		} else {
-			p.Actions = actionsOf(raw, errs)
+			p.Actions = o.actions
+			*errs = append(*errs, o.actionErrs...)
 		}
 	}
 	if p.Actions == nil {
@@ -233,37 +294,6 @@ func actionsFrom(o object) (ActionsPayload, error) {
 		return ActionsPayload{}, *errs
 	}
 	return p, nil
-}
-
-// actionsOf reads the actions of a valid JSON array; an element that is not
-// an object is a field error.
-func actionsOf(raw []byte, errs *FieldErrors) []SlimAction {
-	n := 0
-	_, _ = eachElement(raw, 0, 1, func(int, int) { n++ })
-	out := make([]SlimAction, 0, n)
-	i := 0
-	_, _ = eachElement(raw, 0, 1, func(start, _ int) {
-		defer func() { i++ }()
-		if raw[start] != '{' {
-			*errs = append(*errs, FieldError{Field: "actions[" + strconv.Itoa(i) + "]", Reason: "must be an object"})
-			return
-		}
-		a, _, _ := readObject(raw, start, 1, &actionKeys, i, errs)
-		out = append(out, SlimAction{
-			Index:          a.int(aIndex),
-			Type:           a.str(aType),
-			Title:          a.str(aTitle),
-			Description:    a.str(aDescription),
-			TimestampStart: a.num(aTimestampStart),
-			TimestampEnd:   a.num(aTimestampEnd),
-			RawURL:         a.str(aRawURL),
-			CanonicalURL:   a.str(aCanonicalURL),
-			SessionID:      OptStr(a.str(aSessionID)),
-			UserID:         OptStr(a.str(aUserID)),
-			Email:          OptStr(a.str(aEmail)),
-		})
-	})
-	return out
 }
 
 // DecodeSummary parses a SummaryPayload as leniently as the SDK's
@@ -278,7 +308,7 @@ func DecodeSummary(data []byte) (SummaryPayload, error) {
 }
 
 // summaryFrom builds a SummaryPayload from an already decoded object.
-func summaryFrom(o object) (SummaryPayload, error) {
+func summaryFrom(o *object) (SummaryPayload, error) {
 	errs := o.errs
 	s := SummaryPayload{
 		Type:        o.str(kType),

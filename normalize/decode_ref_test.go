@@ -270,7 +270,7 @@ func sameOutcome(t *testing.T, data []byte) {
 // handles by hand: it must agree with encoding/json on each.
 var decodeCorners = []string{
 	`{}`, ` {} `, "\u00a0{}\u00a0", `{"type":"actions"}`, `{"type":"actions"} x`, `{"type":"actions"}{}`,
-	`[]`, `"x"`, `null`, ``, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `{"a":1 "b":2}`,
+	`[]`, `"x"`, `null`, ``, `{`, `{"actions":[`, `{"actions":[{`, `{"actions":[1,`, `{"actions":[{"type":`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `{"a":1 "b":2}`,
 	`{"type":"actions","actions":[{"index":1,"type":"click","title":"t"}]}`,
 	`{"type":"actions","actions":[1,"x",null,{},[],{"index":2}]}`,
 	`{"type":"actions","actions":"no"}`, `{"type":"actions","actions":{"a":1}}`, `{"type":"actions","actions":{ }}`,

@@ -88,14 +88,16 @@ func literal(data []byte, pos int, lit string) (int, error) {
 
 // skipObject validates the object at data[pos] == '{'.
 func skipObject(data []byte, pos, depth int) (int, error) {
-	return eachMember(data, pos, depth, func([]byte, bool, int, int) {})
+	return eachMember(data, pos, depth, nil)
 }
 
-// eachMember validates the object at data[pos] == '{' and calls member for
-// every member with its raw key (between the quotes, escapes intact),
-// whether the key holds escapes, and the value's span [start, end). It
-// returns the offset just past the object.
-func eachMember(data []byte, pos, depth int, member func(key []byte, escaped bool, start, end int)) (int, error) {
+// eachMember validates the object at data[pos] == '{', whose own nesting
+// depth is depth, and returns the offset just past it. For every member it
+// calls value with the raw key (between the quotes, escapes intact),
+// whether the key needs unquoting, and the offset where the value starts;
+// value must validate the value (skipValue(data, start, depth) does) and
+// return the offset just past it. A nil value skips every value.
+func eachMember(data []byte, pos, depth int, value func(key []byte, escaped bool, start int) (int, error)) (int, error) {
 	if depth > maxDepth {
 		return pos, syntaxError(pos, "exceeded max depth")
 	}
@@ -117,11 +119,15 @@ func eachMember(data []byte, pos, depth int, member func(key []byte, escaped boo
 			return pos, syntaxError(pos, "expected ':'")
 		}
 		start := skipSpace(data, pos+1)
-		end, err := skipValue(data, start, depth)
+		var end int
+		if value == nil {
+			end, err = skipValue(data, start, depth)
+		} else {
+			end, err = value(key, escaped, start)
+		}
 		if err != nil {
 			return end, err
 		}
-		member(key, escaped, start, end)
 		pos = skipSpace(data, end)
 		if pos >= len(data) {
 			return pos, syntaxError(pos, "unexpected end of input")
@@ -139,12 +145,12 @@ func eachMember(data []byte, pos, depth int, member func(key []byte, escaped boo
 
 // skipArray validates the array at data[pos] == '['.
 func skipArray(data []byte, pos, depth int) (int, error) {
-	return eachElement(data, pos, depth, func(int, int) {})
+	return eachElement(data, pos, depth, nil)
 }
 
-// eachElement validates the array at data[pos] == '[' and calls elem with
-// the span of every element.
-func eachElement(data []byte, pos, depth int, elem func(start, end int)) (int, error) {
+// eachElement validates the array at data[pos] == '[', whose own nesting
+// depth is depth, calling value for every element as eachMember does.
+func eachElement(data []byte, pos, depth int, value func(start int) (int, error)) (int, error) {
 	if depth > maxDepth {
 		return pos, syntaxError(pos, "exceeded max depth")
 	}
@@ -153,12 +159,16 @@ func eachElement(data []byte, pos, depth int, elem func(start, end int)) (int, e
 		return pos + 1, nil
 	}
 	for {
-		start := pos
-		end, err := skipValue(data, start, depth)
+		var end int
+		var err error
+		if value == nil {
+			end, err = skipValue(data, pos, depth)
+		} else {
+			end, err = value(pos)
+		}
 		if err != nil {
 			return end, err
 		}
-		elem(start, end)
 		pos = skipSpace(data, end)
 		if pos >= len(data) {
 			return pos, syntaxError(pos, "unexpected end of input")

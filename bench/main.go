@@ -8,6 +8,12 @@
 // replayhook/baseline, then checks that every accepted delivery is visible
 // through the lookup API and exits non-zero if one is not. Loopback only.
 //
+// With -store redis the in-process server keeps its index in Redis, wired
+// as main's newApp wires store.backend: redis: at -redis-addr (loopback
+// only), or in a throwaway redis-server it starts on a free loopback port
+// and kills at the end (redis-server must be on PATH). Each run uses a key
+// prefix of its own; its keys expire by their TTLs.
+//
 //	go run ./bench -h
 package main
 
@@ -27,6 +33,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -38,15 +45,20 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
 	"github.com/replayhook/replayhook/webhooks"
 )
+
+// aliasTTL is main's: how long an identify() links an anonymous id.
+const aliasTTL = 30 * 24 * time.Hour
 
 const (
 	secret  = "bench-connector-secret"
@@ -65,6 +77,8 @@ type options struct {
 	preload     int
 	skipBase    bool
 	cpuProfile  string
+	store       string
+	redisAddr   string
 }
 
 func main() {
@@ -87,6 +101,8 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.preload, "preload", 0, "users linked directly into the index (one session each) before the run; in-process only")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the \"replayhook ingest only\" phase to this file (go tool pprof)")
 	fs.BoolVar(&o.skipBase, "skip-baseline", false, "do not run the baseline phase")
+	fs.StringVar(&o.store, "store", "memory", "the in-process server's store: memory or redis")
+	fs.StringVar(&o.redisAddr, "redis-addr", "", "with -store redis: a loopback Redis (host:port or redis:// URL); empty starts a throwaway redis-server on a free loopback port")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -101,11 +117,25 @@ func run(args []string, out io.Writer) error {
 			return errors.New("-preload needs the in-process server (no -url)")
 		}
 	}
+	if o.store != "memory" && o.store != "redis" {
+		return fmt.Errorf("-store %q: memory or redis", o.store)
+	}
+	if o.redisAddr != "" && o.store != "redis" {
+		return errors.New("-redis-addr needs -store redis")
+	}
+	if o.url != "" && o.store != "memory" {
+		return errors.New("-store redis configures the in-process server (no -url)")
+	}
+	if o.redisAddr != "" {
+		if err := loopbackRedis(o.redisAddr); err != nil {
+			return err
+		}
+	}
 	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 {
 		return errors.New("-conns, -users, -sessions and -duration must be positive, -anonymous in [0,1]")
 	}
-	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns, %d users × %d sessions, %.0f%% anonymous, preload %d\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, o.users, o.sessions, o.anonymous*100, o.preload)
+	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns, %d users × %d sessions, %.0f%% anonymous, preload %d, store %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, o.users, o.sessions, o.anonymous*100, o.preload, o.store)
 
 	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
@@ -120,8 +150,25 @@ func run(args []string, out io.Writer) error {
 	}
 
 	target := o.url
+	var redisInfo func() string
 	if target == "" {
-		u, stop, err := startReplayhook(o, out)
+		var storeCfg string
+		if o.store == "redis" {
+			addr := o.redisAddr
+			if addr == "" {
+				a, stop, err := startRedisServer()
+				if err != nil {
+					return err
+				}
+				defer stop()
+				addr = a
+			}
+			prefix := fmt.Sprintf("bench-%d:", time.Now().UnixNano())
+			fmt.Fprintf(out, "redis: %s, key prefix %s\n", addr, prefix)
+			storeCfg = fmt.Sprintf("store:\n  backend: redis\n  redis: {addr: %q, key_prefix: %q}\n", addr, prefix)
+			redisInfo = func() string { return redisMemory(addr) }
+		}
+		u, stop, err := startReplayhook(o, storeCfg, out)
 		if err != nil {
 			return err
 		}
@@ -151,6 +198,9 @@ func run(args []string, out io.Writer) error {
 	if o.url == "" {
 		fmt.Fprintf(out, "peak RSS (VmHWM, server + load generator in one process): %s\n", vmHWM())
 	}
+	if redisInfo != nil {
+		fmt.Fprintf(out, "redis memory after the run: %s\n", redisInfo())
+	}
 	lost, checked := verify(target, &seen, o.conns)
 	fmt.Fprintf(out, "visibility: %d accepted (user, session) pairs and anonymous sessions checked, %d missing\n", checked, lost)
 	if errs := ingest.errors + mixed.errors + base.errors; errs > 0 || lost > 0 {
@@ -173,6 +223,119 @@ func loopbackOnly(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("-url %s: loopback targets only", raw)
+}
+
+// loopbackRedis refuses a Redis address (host:port or URL) that is not on
+// the loopback interface: the load tool never loads a shared Redis.
+func loopbackRedis(addr string) error {
+	host := addr
+	if strings.Contains(addr, "://") {
+		u, err := url.Parse(addr)
+		if err != nil {
+			return errors.New("-redis-addr: not a valid URL")
+		}
+		host = u.Hostname()
+	} else {
+		h, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("-redis-addr %q: host:port or a redis:// URL", addr)
+		}
+		host = h
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("-redis-addr: loopback Redis only (got host %q)", host)
+}
+
+// startRedisServer starts a throwaway redis-server on a free loopback port
+// (no persistence, data in a temporary directory) and waits until it
+// answers. stop kills it and removes the directory.
+func startRedisServer() (addr string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, errors.New("-store redis without -redis-addr needs redis-server on PATH (Debian: apt-get install redis-server)")
+	}
+	dir, err := os.MkdirTemp("", "replayhook-bench-redis-")
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--daemonize", "no", "--logfile", "", "--loglevel", "warning")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop = func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		os.RemoveAll(dir)
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return addr, stop, nil
+		}
+		select {
+		case <-exited:
+			stop()
+			return "", nil, fmt.Errorf("redis-server exited: %s", logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis-server on %s does not answer: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// redisMemory is Redis's used and peak memory and key count, as INFO
+// reports them (the whole server, not only this run's prefix).
+func redisMemory(addr string) string {
+	var c *redis.Client
+	if strings.Contains(addr, "://") {
+		opts, err := redis.ParseURL(addr)
+		if err != nil {
+			return "unknown (bad URL)"
+		}
+		c = redis.NewClient(opts)
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: addr})
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	field := func(name string) string {
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(line, name+":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		return "?"
+	}
+	keys, _ := c.DBSize(ctx).Result()
+	return fmt.Sprintf("used_memory %s, used_memory_peak %s, %d keys in the database", field("used_memory_human"), field("used_memory_peak_human"), keys)
 }
 
 // startBaseline serves POST /webhooks/autoplay on a bare Echo v4: read the
@@ -208,17 +371,22 @@ func listen(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-// startReplayhook writes a config to a temp dir, loads it with config.Load
-// and wires the server exactly as main's newApp does (minus snapshots, which
-// are off).
-func startReplayhook(o options, out io.Writer) (string, func(), error) {
+// startReplayhook writes a config to a temp dir (storeCfg, when not empty,
+// is its store section), loads it with config.Load and wires the server
+// exactly as main's newApp does (minus snapshots, which are off): memory
+// stores, or with store.backend redis the stores of redisstore.New, whose
+// Ping is /readyz.
+func startReplayhook(o options, storeCfg string, out io.Writer) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "replayhook-bench-")
 	if err != nil {
 		return "", nil, err
 	}
 	defer os.RemoveAll(dir)
 	maxUsers := o.users + o.preload + 1000
-	maxSessions := o.users*o.sessions + 1000
+	// Identified ("s_…") and anonymous ("anon_…") sessions are distinct
+	// ids: room for both, so no accepted session is evicted before the
+	// visibility check.
+	maxSessions := 2*o.users*o.sessions + 1000
 	yml := fmt.Sprintf(`server:
   addr: 127.0.0.1:0
   max_concurrent_ingests: 512
@@ -244,7 +412,7 @@ log:
   format: json
 sources:
   - {name: autoplay, provider: autoplay, product_id: %s, secrets: [%s]}
-`, token, o.sessions+1, maxUsers, maxSessions, 4*maxSessions, maxUsers, product, secret)
+%s`, token, o.sessions+1, maxUsers, maxSessions, 4*maxSessions, maxUsers, product, secret, storeCfg)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		return "", nil, err
@@ -265,20 +433,46 @@ sources:
 		}
 		sources[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
 	}
-	users := index.NewMemoryUsers(index.UserLimits{Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers})
-	activity := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
-	dedupe := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-	aliases := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, 30*24*time.Hour)
-	metrics := webhooks.NewMetrics(webhooks.MetricsOptions{
-		Stores: []webhooks.StoreMetric{
-			{Name: "users", Stats: users, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: activity, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys},
-			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
-		},
-		Sources: []string{"autoplay"},
-		Now:     time.Now,
-	})
+	var (
+		users    index.UserIndex
+		activity index.ActivityStore
+		dedupe   index.Deduper
+		aliases  index.Aliases
+		rejected index.RejectedLog
+		ready    func(context.Context) error
+		closeAll = func() {}
+	)
+	mo := webhooks.MetricsOptions{Sources: []string{"autoplay"}, Now: time.Now}
+	switch cfg.Store.Backend {
+	case "redis":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rs, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
+			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
+			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
+			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
+		})
+		if err != nil {
+			return "", nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
+		}
+		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
+		ready = rs.Ping
+		closeAll = func() { _ = rs.Close() }
+	default:
+		mu := index.NewMemoryUsers(index.UserLimits{Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers})
+		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
+		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
+		users, activity, dedupe, aliases = mu, ma, md, ml
+		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
+		mo.Stores = []webhooks.StoreMetric{
+			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
+			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
+			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
+		}
+	}
+	metrics := webhooks.NewMetrics(mo)
 	drift := index.NewDrift(index.DriftLimits{MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts, MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples},
 		[]index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: product}})
 	drift.Reset(time.Now())
@@ -288,7 +482,10 @@ sources:
 		at := normalize.UnixSeconds(start)
 		for i := range o.preload {
 			id := "pre_" + strconv.Itoa(i)
-			_ = users.Link(ctx, id, "", index.SessionRef{SessionID: "pre_s_" + strconv.Itoa(i), ProductID: product, LastSeenAt: at}, start)
+			if err := users.Link(ctx, id, "", index.SessionRef{SessionID: "pre_s_" + strconv.Itoa(i), ProductID: product, LastSeenAt: at}, start); err != nil {
+				closeAll()
+				return "", nil, fmt.Errorf("preload: %w", err)
+			}
 		}
 		runtime.GC()
 		var ms runtime.MemStats
@@ -297,16 +494,17 @@ sources:
 	}
 	srv := webhooks.New(webhooks.Deps{
 		Config: cfg, Sources: sources, Users: users, Activity: activity, Dedupe: dedupe, Aliases: aliases,
-		Rejected: index.NewMemoryRejected(cfg.Rejected.MaxEntries), Validator: normalize.NewValidator(),
-		Metrics: metrics, Drift: drift, Observers: []webhooks.Observer{metrics, drift}, Log: log, Now: time.Now,
+		Rejected: rejected, Validator: normalize.NewValidator(),
+		Metrics: metrics, Drift: drift, Observers: []webhooks.Observer{metrics, drift}, Log: log, Now: time.Now, Ready: ready,
 	})
 	hs := srv.HTTPServer()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
+		closeAll()
 		return "", nil, err
 	}
 	go func() { _ = hs.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = hs.Close() }, nil
+	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); closeAll() }, nil
 }
 
 // ledger records what was accepted: user → sessions, and anonymous sessions.
@@ -336,6 +534,7 @@ func (l *ledger) add(user, session string) {
 type result struct {
 	elapsed          time.Duration
 	accepted, errors int64
+	unavailable      int64 // 503 answers (back-pressure or store down): a vendor retries them
 	ingest, lookup   []time.Duration
 	lookups          int64
 }
@@ -350,8 +549,8 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 func (r result) print(out io.Writer, name string) {
-	fmt.Fprintf(out, "%-32s accepted %7d (%8.0f/s)  ingest p50 %8s p99 %8s  errors %d",
-		name+":", r.accepted, r.rate(), pct(r.ingest, .5).Round(time.Microsecond), pct(r.ingest, .99).Round(time.Microsecond), r.errors)
+	fmt.Fprintf(out, "%-32s accepted %7d (%8.0f/s)  ingest p50 %8s p99 %8s  errors %d  503s %d",
+		name+":", r.accepted, r.rate(), pct(r.ingest, .5).Round(time.Microsecond), pct(r.ingest, .99).Round(time.Microsecond), r.errors, r.unavailable)
 	if r.lookups > 0 {
 		fmt.Fprintf(out, "  lookups %d (%.0f/s) p50 %s p99 %s", r.lookups, float64(r.lookups)/r.elapsed.Seconds(),
 			pct(r.lookup, .5).Round(time.Microsecond), pct(r.lookup, .99).Round(time.Microsecond))
@@ -403,7 +602,7 @@ func client(conns int) *http.Client {
 // workers) for o.duration. With seen != nil, accepted deliveries are
 // recorded for the visibility check.
 func drive(base string, o options, lookupConns int, seen *ledger) result {
-	var accepted, errs, lookups, seq atomic.Int64
+	var accepted, errs, unavailable, lookups, seq atomic.Int64
 	deadline := time.Now().Add(o.duration)
 	ic, lc := client(o.conns), client(max(lookupConns, 1))
 	var mu sync.Mutex
@@ -443,6 +642,7 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 					}
 				case resp.StatusCode == http.StatusServiceUnavailable:
 					// back-pressure: a vendor retries; not an error, not accepted
+					unavailable.Add(1)
 				default:
 					errs.Add(1)
 				}
@@ -490,7 +690,7 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 	start := time.Now()
 	wg.Wait()
 	res.elapsed = time.Since(start)
-	res.accepted, res.errors, res.lookups = accepted.Load(), errs.Load(), lookups.Load()
+	res.accepted, res.errors, res.unavailable, res.lookups = accepted.Load(), errs.Load(), unavailable.Load(), lookups.Load()
 	slices.Sort(res.ingest)
 	slices.Sort(res.lookup)
 	ic.CloseIdleConnections()

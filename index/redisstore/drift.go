@@ -79,6 +79,14 @@ type driftOp struct {
 // same on every replica) with the memory tracker's limits, and starts its
 // writer. The window starts at the first observation or Reset Redis sees.
 func (s *Store) Drift(limits index.DriftLimits, sources []index.DriftSource) *Drift {
+	d := s.newDrift(limits, sources, DriftQueue)
+	go d.run()
+	return d
+}
+
+// newDrift builds the tracker with a queue of the given size, writer not
+// started.
+func (s *Store) newDrift(limits index.DriftLimits, sources []index.DriftSource, queue int) *Drift {
 	limits.MaxLookupMisses = max(limits.MaxLookupMisses, 1)
 	limits.MaxConflicts = max(limits.MaxConflicts, 1)
 	limits.MaxKnownIDs = max(limits.MaxKnownIDs, 1)
@@ -86,7 +94,7 @@ func (s *Store) Drift(limits index.DriftLimits, sources []index.DriftSource) *Dr
 	d := &Drift{
 		st: s, limits: limits, sources: map[string]index.DriftSource{},
 		keys: s.driftKeys(), scripts: newDriftScripts(),
-		ops: make(chan driftOp, DriftQueue), done: make(chan struct{}),
+		ops: make(chan driftOp, queue), done: make(chan struct{}),
 	}
 	for _, src := range sources {
 		if _, dup := d.sources[src.Name]; dup || src.Name == "" {
@@ -95,7 +103,6 @@ func (s *Store) Drift(limits index.DriftLimits, sources []index.DriftSource) *Dr
 		d.sources[src.Name] = src
 		d.order = append(d.order, src)
 	}
-	go d.run()
 	return d
 }
 

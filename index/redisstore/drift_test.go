@@ -13,6 +13,7 @@ import (
 
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
+	"github.com/replayhook/replayhook/internal/redistest"
 	"github.com/replayhook/replayhook/normalize"
 )
 
@@ -285,12 +286,28 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 // reports along the way and across a reset.
 func TestDriftRandomSameAsMemory(t *testing.T) {
 	srv := startRedis(t, false)
+	randomDriftSequence(t, newStore(t, srv, redisstore.Limits{}), 3000)
+}
+
+// TestDriftOnCluster runs drift on a real 3-master Cluster: every drift key
+// shares one hash tag, so the scripts and the report's MULTI touch one slot
+// (Redis answers CROSSSLOT otherwise).
+func TestDriftOnCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	randomDriftSequence(t, newClusterStore(t, cl, redisstore.Limits{}), 1000)
+}
+
+// randomDriftSequence feeds n pseudo-random observations to a memory
+// tracker and to a Redis tracker on st and compares their reports every
+// 500 observations; a reset comes after 1700.
+func randomDriftSequence(t *testing.T, st *redisstore.Store, n int) {
+	t.Helper()
 	l := index.DriftLimits{MaxLookupMisses: 7, MaxConflicts: 5, MaxKnownIDs: 40, MaxExamples: 2}
-	p := newDriftPair(t, newStore(t, srv, redisstore.Limits{}), l)
+	p := newDriftPair(t, st, l)
 	rng := rand.New(rand.NewPCG(8, 2026))
 	pick := func(prefix string, n int) string { return fmt.Sprintf("%s%d", prefix, rng.IntN(n)) }
 	ids := []string{"usr_", "USR_", "user-", "auth0|", "", "u "}
-	for i := range 3000 {
+	for i := range n {
 		at := driftT0.Add(time.Duration(rng.IntN(5000)) * time.Millisecond)
 		switch rng.IntN(10) {
 		case 0:
@@ -317,7 +334,7 @@ func TestDriftRandomSameAsMemory(t *testing.T) {
 			}
 			p.do(payloads(at, s))
 		}
-		if i%500 == 499 {
+		if i%500 == 499 || i == n-1 {
 			p.compare(t, driftT0.Add(time.Minute))
 		}
 		if i == 1700 {

@@ -29,6 +29,7 @@ import (
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
+	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
@@ -108,7 +109,8 @@ func newLogger(cfg config.Log, out io.Writer) *logrus.Logger {
 	if cfg.Format == "text" {
 		log.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
 	} else {
-		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+		// logrus.JSONFormatter's exact lines, without its per-line reflection.
+		log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano})
 	}
 	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
 		log.SetLevel(lvl)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/autoplay"
 )
@@ -29,8 +30,9 @@ func benchServer(b *testing.B, maxUsers int) (*Server, index.UserIndex, provider
 	cfg.Activity.MaxSessions = maxUsers
 	cfg.Dedupe.MaxKeys = maxUsers
 	cfg.Auth.Tokens = []config.Token{{Name: "chat", Token: tokChat, Products: []string{"*"}}}
-	log := logrus.New()
+	log := logrus.New() // formatted as main does, then discarded
 	log.SetOutput(io.Discard)
+	log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano})
 	ap, err := autoplay.New(providers.Settings{Secrets: []string{secretNew}})
 	if err != nil {
 		b.Fatal(err)

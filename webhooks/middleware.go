@@ -79,6 +79,16 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Path() == "/webhooks/:source" {
 			s.deps.Metrics.ObserveIngest(c.Param("source"), took)
 		}
+		level := logrus.InfoLevel
+		switch {
+		case res.Status >= 500:
+			level = logrus.ErrorLevel
+		case c.Get(ctxSource) != nil && (res.Status >= 400 || c.Get(ctxMissingUser) != nil):
+			level = logrus.WarnLevel
+		}
+		if s.deps.Log == nil || !s.deps.Log.IsLevelEnabled(level) {
+			return nil
+		}
 		f := logrus.Fields{
 			"method":      req.Method,
 			"route":       c.Path(),
@@ -94,19 +104,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 				f[k] = v
 			}
 		}
-		level := logrus.InfoLevel
-		switch {
-		case res.Status >= 500:
-			level = logrus.ErrorLevel
-			if ie, ok := c.Get(ctxInternalErr).(error); ok && ie != nil {
-				f["error"] = ie.Error()
-			}
-		case c.Get(ctxSource) != nil && (res.Status >= 400 || c.Get(ctxMissingUser) != nil):
-			level = logrus.WarnLevel
+		if ie, ok := c.Get(ctxInternalErr).(error); ok && ie != nil && res.Status >= 500 {
+			f["error"] = ie.Error()
 		}
-		if s.deps.Log != nil {
-			s.deps.Log.WithFields(f).Log(level, "request")
-		}
+		// The entry owns f (no WithFields copy); logrus copies it once more.
+		(&logrus.Entry{Logger: s.deps.Log, Data: f}).Log(level, "request")
 		return nil
 	}
 }

@@ -106,7 +106,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	buf, err := readAll(r.Body, r.ContentLength, limit+1)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -119,6 +119,30 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, tooLarge
 	}
 	return buf, nil
+}
+
+// readAll reads at most max bytes of body. A Content-Length below max
+// sizes the buffer in one allocation (io.ReadAll grows it from 512 bytes);
+// the body is still read to EOF, so one longer than announced is read (up
+// to max) and caught by the caller's length check.
+func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength >= max {
+		return io.ReadAll(io.LimitReader(body, max))
+	}
+	buf := make([]byte, contentLength, contentLength+1)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	var probe [1]byte
+	switch n, err := io.ReadFull(body, probe[:]); {
+	case n == 1: // more than announced (net/http refuses that; other callers may not)
+		rest, err := io.ReadAll(io.LimitReader(body, max-contentLength-1))
+		return append(append(buf, probe[0]), rest...), err
+	case errors.Is(err, io.EOF):
+		return buf, nil
+	default:
+		return nil, err
+	}
 }
 
 // Ingest runs the pipeline for one delivery: verify → parse → normalize →

@@ -210,3 +210,29 @@ func TestAccessLogOneLinePerRequestWarnsOnRejections(t *testing.T) {
 		}
 	}
 }
+
+// readAll sizes its buffer from Content-Length but never trusts it: a
+// shorter body is an error, a longer one is read up to the limit.
+func TestReadAllDoesNotTrustContentLength(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		body          string
+		contentLength int64
+		max           int64
+		want          string
+		err           bool
+	}{
+		{"exact", "hello", 5, 11, "hello", false},
+		{"unknown length", "hello", -1, 11, "hello", false},
+		{"shorter than announced", "hel", 5, 11, "", true},
+		{"longer than announced", "hello world", 5, 100, "hello world", false},
+		{"longer than announced, cut at max", "hello world", 5, 8, "hello wo", false},
+		{"announced at max", "hello", 8, 8, "hello", false},
+		{"empty", "", 0, 8, "", false},
+	} {
+		got, err := readAll(strings.NewReader(tc.body), tc.contentLength, tc.max)
+		if (err != nil) != tc.err || (err == nil && string(got) != tc.want) {
+			t.Errorf("%s: got %q, %v; want %q (error %v)", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}

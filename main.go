@@ -178,7 +178,7 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Masked().Store.Redis.Addr, err)
+			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
 		a.closeStore = rs.Close
 		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()

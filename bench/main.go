@@ -51,6 +51,7 @@ import (
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
+	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
@@ -423,7 +424,7 @@ sources:
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard) // formatted as in production, not written
-	log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
+	log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano}) // as main does
 	reg := all.Registry()
 	sources := map[string]*webhooks.Source{}
 	for _, s := range cfg.Sources {

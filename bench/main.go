@@ -423,7 +423,7 @@ sources:
 		return "", nil, err
 	}
 	log := logrus.New()
-	log.SetOutput(io.Discard) // formatted as in production, not written
+	log.SetOutput(io.Discard)                                               // formatted as in production, not written
 	log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano}) // as main does
 	reg := all.Registry()
 	sources := map[string]*webhooks.Source{}

@@ -590,3 +590,101 @@ func TestDriftClose(t *testing.T) {
 		t.Errorf("deliveries = %d, want the 10 queued before Close", rep.Totals.Deliveries)
 	}
 }
+
+// TestDriftMemory measures what drift costs in Redis with the default
+// config limits filled (docs/redis.md, "Drift in Redis", quotes these
+// figures) and fails if an entry grows past its documented bound.
+func TestDriftMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 100 000 known ids")
+	}
+	srv := startRedis(t, false)
+	prefix := uniquePrefix()
+	l := index.DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5}
+	d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(l, driftSources)
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	d.Reset(driftT0)
+	// Typical ids: 15-byte user ids, 28-byte sessions, 20-byte emails.
+	// Each payload adds a normalized id, an email, an anonymous id and a
+	// session: 4 known entries; every other session gets a second user (a
+	// conflict) until the conflict table is full.
+	for i := range l.MaxKnownIDs / 4 {
+		s := seen{session: fmt.Sprintf("sess_01HZX%018d", i), user: fmt.Sprintf("user_%010d", i),
+			email: fmt.Sprintf("u%09d@example.com", i), anon: fmt.Sprintf("anon_%010d", i)}
+		s.feed(d, driftT0)
+		if i%2 == 0 && i < 2*l.MaxConflicts {
+			s.user += "x"
+			s.feed(d, driftT0)
+		}
+		if i < l.MaxLookupMisses {
+			d.Lookup(fmt.Sprintf("USER_%010d", i), false, driftT0)
+		}
+		if i%2000 == 1999 {
+			if err := d.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := d.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sz, err := d.SizesErr(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sz.KnownIDs != l.MaxKnownIDs || sz.LookupMisses != l.MaxLookupMisses || sz.Conflicts != l.MaxConflicts {
+		t.Fatalf("sizes %+v: the tables should be full", sz)
+	}
+	rdb := srv.client()
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	usage := map[string]int64{}
+	for _, k := range keys {
+		n, err := rdb.MemoryUsage(ctx, k, 0).Result() // SAMPLES 0: every element
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage[k[strings.Index(k, "drift}:")+len("drift}:"):]] = n
+		total += n
+	}
+	perKnown := (usage["known"] + usage["known:lru"]) / int64(l.MaxKnownIDs)
+	t.Logf("drift in Redis with default limits: %d MB in total; per key: %v", total>>20, usage)
+	t.Logf("≈ %d B per known id (hash entry and LRU zset entry)", perKnown)
+	if total > 40<<20 {
+		t.Errorf("drift uses %d MB with the default limits; docs/redis.md says at most 40 MB", total>>20)
+	}
+}
+
+// BenchmarkDriftPayload is one payload observation applied in Redis
+// (batched by the writer, 64 per script): what drift adds to Redis's load
+// per stored payload.
+func BenchmarkDriftPayload(b *testing.B) {
+	srv := startRedis(b, false)
+	d := newStore(b, srv, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+	defer d.Close()
+	ctx := context.Background()
+	ps := make([]seen, 1000)
+	for i := range ps {
+		ps[i] = seen{session: fmt.Sprintf("sess_%d", i), user: fmt.Sprintf("user_%d", i%300), email: fmt.Sprintf("u%d@example.com", i%300)}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		ps[i%len(ps)].feed(d, driftT0)
+		if i%4096 == 4095 {
+			if err := d.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := d.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if d.Dropped()+d.Failed() != 0 {
+		b.Fatalf("%d dropped, %d failed", d.Dropped(), d.Failed())
+	}
+}

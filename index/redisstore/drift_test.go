@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,23 @@ var _ interface {
 	Reset(now time.Time)
 	Totals() index.DriftTotals
 } = (*redisstore.Drift)(nil)
+
+// driftTrackerErr is the interface change proposed for webhooks (Report and
+// Reset with a context and an error, so that a Redis failure answers 503):
+// both trackers implement it.
+type driftTrackerErr interface {
+	Delivery(source, provider, outcome string)
+	Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time)
+	Lookup(userID string, hit bool, now time.Time)
+	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error)
+	ResetErr(ctx context.Context, now time.Time) error
+	Totals() index.DriftTotals
+}
+
+var (
+	_ driftTrackerErr = (*redisstore.Drift)(nil)
+	_ driftTrackerErr = (*index.Drift)(nil)
+)
 
 var driftT0 = time.Date(2025, 3, 14, 9, 45, 0, 0, time.UTC)
 
@@ -412,6 +430,60 @@ func TestDriftSharedByReplicas(t *testing.T) {
 		Candidates: []index.DriftCandidate{{UserID: "usr_1", Reason: index.ReasonCase}}}}
 	if !reflect.DeepEqual(got.LookupMisses, wantMiss) {
 		t.Errorf("after the reset, misses = %+v, want %+v (known ids outlive the window)", got.LookupMisses, wantMiss)
+	}
+}
+
+// TestDriftConcurrentReplicas: two replicas observing the same ids at once
+// lose no update: every count is exact.
+func TestDriftConcurrentReplicas(t *testing.T) {
+	srv := startRedis(t, false)
+	prefix := uniquePrefix()
+	var trackers []*redisstore.Drift
+	for range 2 {
+		d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+		defer d.Close()
+		trackers = append(trackers, d)
+	}
+	trackers[0].Reset(driftT0)
+	const n = 2000
+	var wg sync.WaitGroup
+	for r, d := range trackers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				d.Delivery("posthog-prod", "posthog", "invalid_signature")
+				d.Lookup("USR_1", false, driftT0.Add(time.Duration(i)*time.Millisecond))
+				seen{session: "shared", user: fmt.Sprintf("r%d-u%d", r, i%3)}.feed(d, driftT0)
+			}
+		}()
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, d := range trackers {
+		if err := d.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if d.Dropped()+d.Failed() != 0 {
+			t.Fatalf("%d dropped, %d failed", d.Dropped(), d.Failed())
+		}
+	}
+	rep, err := trackers[1].ReportErr(ctx, driftT0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals != (index.DriftTotals{Deliveries: 2 * n, Payloads: 2 * n, Lookups: 2 * n, LookupMisses: 2 * n}) {
+		t.Errorf("totals = %+v", rep.Totals)
+	}
+	if len(rep.LookupMisses) != 1 || rep.LookupMisses[0].Count != 2*n || !rep.LookupMisses[0].LastAt.Equal(driftT0.Add((n-1)*time.Millisecond).Truncate(time.Second)) {
+		t.Errorf("misses = %+v", rep.LookupMisses)
+	}
+	if rep.Sources[0].Rejected["invalid_signature"] != 2*n {
+		t.Errorf("rejections = %+v", rep.Sources[0].Rejected)
+	}
+	if len(rep.SessionConflicts) != 1 || len(rep.SessionConflicts[0].UserIDs) != 6 {
+		t.Errorf("session conflicts = %+v, want one session with the 6 user ids", rep.SessionConflicts)
 	}
 }
 

@@ -81,9 +81,13 @@ local function touch(z, m)
   redis.call('ZADD', z, seq, m)
 end
 
--- lruNew makes room for one more key in a table of size entries, then adds m.
+-- lruNew makes room for one more key in a table of size entries, then adds
+-- m. Every key of h is in z (they are written, trimmed and expire
+-- together), so an empty z with a non-empty h means maxmemory evicted z:
+-- h is dropped too, or it would grow unbounded.
 local function lruNew(z, h, m, size)
   local n = redis.call('ZCARD', z)
+  if n == 0 then redis.call('DEL', h) end
   if n >= size then
     local popped = redis.call('ZPOPMIN', z, n - size + 1)
     for i = 1, #popped, 2 do redis.call('HDEL', h, popped[i]) end

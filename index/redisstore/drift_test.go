@@ -572,6 +572,47 @@ func TestDriftBoundedUnderFlood(t *testing.T) {
 	}
 }
 
+// TestDriftLRUKeyEvicted: when maxmemory evicts a table's LRU zset but not
+// its hash, the next write drops the orphaned hash, so the table stays
+// bounded.
+func TestDriftLRUKeyEvicted(t *testing.T) {
+	srv := startRedis(t, false)
+	prefix := uniquePrefix()
+	l := index.DriftLimits{MaxLookupMisses: 5, MaxConflicts: 5, MaxKnownIDs: 10, MaxExamples: 1}
+	d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(l, driftSources)
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	feedIDs := func(from int) {
+		for i := from; i < from+20; i++ {
+			seen{session: fmt.Sprintf("s%d", i), user: fmt.Sprintf("u%d", i)}.feed(d, driftT0)
+			d.Lookup(fmt.Sprintf("m%d", i), false, driftT0)
+		}
+		if err := d.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feedIDs(0)
+	rdb := srv.client()
+	base := prefix + "{" + prefix + "drift}:"
+	if err := rdb.Del(ctx, base+"known:lru", base+"miss:lru").Err(); err != nil { // as an eviction would
+		t.Fatal(err)
+	}
+	feedIDs(100)
+	for _, k := range []struct {
+		key   string
+		limit int
+	}{{"known", l.MaxKnownIDs}, {"miss", l.MaxLookupMisses}} {
+		n, err := rdb.HLen(ctx, base+k.key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > int64(k.limit) {
+			t.Errorf("%s holds %d entries after its LRU key was evicted, limit %d", k.key, n, k.limit)
+		}
+	}
+}
+
 // globEscapeTest escapes a literal for KEYS (test prefixes are letters,
 // digits, '-' and ':', so this is a check rather than a need).
 func globEscapeTest(s string) string {

@@ -74,7 +74,16 @@ local ttl = ARGV[5]
 local MAXIDS, MAXANONS, MAXCODES, MAXEXTRA = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 redis.call('HSETNX', meta, 'start', ARGV[6])
 
-local seq = tonumber(redis.call('GET', seqK) or '0')
+local seq = tonumber(redis.call('GET', seqK) or '-1')
+if seq < 0 then
+  -- No clock (first write, or maxmemory evicted it): continue after the
+  -- highest score in use, so that the LRU order stays right.
+  seq = 0
+  for _, z in ipairs({missL, confL, knownL}) do
+    local top = redis.call('ZREVRANGE', z, 0, 0, 'WITHSCORES')
+    if top[2] and tonumber(top[2]) > seq then seq = tonumber(top[2]) end
+  end
+end
 
 local function touch(z, m)
   seq = seq + 1

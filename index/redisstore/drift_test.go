@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -599,6 +600,20 @@ func TestDriftLRUKeyEvicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	feedIDs(100)
+	// Without its clock, the LRU goes on after the highest score in use:
+	// the newest entries stay, the oldest go.
+	if err := rdb.Del(ctx, base+"seq").Err(); err != nil {
+		t.Fatal(err)
+	}
+	feedIDs(200)
+	misses, err := rdb.HKeys(ctx, base+"miss").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(misses)
+	if want := []string{"m215", "m216", "m217", "m218", "m219"}; !slices.Equal(misses, want) {
+		t.Errorf("misses kept after the clock was lost = %q, want the newest %q", misses, want)
+	}
 	for _, k := range []struct {
 		key   string
 		limit int

@@ -80,6 +80,7 @@ type options struct {
 	cpuProfile  string
 	store       string
 	redisAddr   string
+	inProcess   bool
 }
 
 func main() {
@@ -104,11 +105,17 @@ func run(args []string, out io.Writer) error {
 	fs.BoolVar(&o.skipBase, "skip-baseline", false, "do not run the baseline phase")
 	fs.StringVar(&o.store, "store", "memory", "the in-process server's store: memory or redis")
 	fs.StringVar(&o.redisAddr, "redis-addr", "", "with -store redis: a loopback Redis (host:port or redis:// URL); empty starts a throwaway redis-server on a free loopback port")
+	fs.BoolVar(&o.inProcess, "in-process", false, "run the servers inside the load tool's process instead of in child processes (one heap and GC for both)")
+	serveKind := fs.String("serve-child", "", "internal: run this server (replayhook or baseline) as the load tool's child process")
+	storeCfgFlag := fs.String("store-config", "", "internal: the child's store section of config.yaml")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *serveKind != "" {
+		return serveChild(o, *serveKind, *storeCfgFlag, os.Stdin, out)
 	}
 	if o.url != "" {
 		if err := loopbackOnly(o.url); err != nil {
@@ -141,7 +148,7 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
 	if !o.skipBase {
-		baseURL, stop, err := startBaseline()
+		baseURL, stop, err := startServer(o, "baseline", "", out)
 		if err != nil {
 			return err
 		}
@@ -152,6 +159,7 @@ func run(args []string, out io.Writer) error {
 
 	target := o.url
 	var redisInfo func() string
+	var server *child
 	if target == "" {
 		var storeCfg string
 		if o.store == "redis" {
@@ -169,26 +177,34 @@ func run(args []string, out io.Writer) error {
 			storeCfg = fmt.Sprintf("store:\n  backend: redis\n  redis: {addr: %q, key_prefix: %q}\n", addr, prefix)
 			redisInfo = func() string { return redisMemory(addr) }
 		}
-		u, stop, err := startReplayhook(o, storeCfg, out)
-		if err != nil {
-			return err
+		if o.inProcess {
+			u, stop, err := startReplayhook(o, storeCfg, out)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			target = u
+		} else {
+			c, err := spawn("replayhook", []string{"-users", strconv.Itoa(o.users), "-sessions", strconv.Itoa(o.sessions),
+				"-preload", strconv.Itoa(o.preload), "-store-config", storeCfg}, out)
+			if err != nil {
+				return err
+			}
+			defer c.stop()
+			server, target = c, c.URL
 		}
-		defer stop()
-		target = u
 	}
 	var seen ledger
 	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := startProfile(server, o.cpuProfile); err != nil {
 			return err
 		}
 	}
 	ingest := drive(target, o, 0, &seen)
 	if o.cpuProfile != "" {
-		pprof.StopCPUProfile()
+		if err := stopProfile(server); err != nil {
+			return err
+		}
 	}
 	ingest.print(out, "replayhook ingest only")
 	mixed := drive(target, o, o.lookupConns, &seen)
@@ -196,7 +212,14 @@ func run(args []string, out io.Writer) error {
 	if !o.skipBase && base.accepted > 0 {
 		fmt.Fprintf(out, "ratio replayhook/baseline (ingest only, accepted/s): %.2f (target ≥ 0.70)\n", ingest.rate()/base.rate())
 	}
-	if o.url == "" {
+	switch {
+	case server != nil:
+		rss, err := server.call("rss")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "peak RSS of the replayhook process (VmHWM): %s\n", strings.TrimPrefix(rss, "rss "))
+	case o.url == "":
 		fmt.Fprintf(out, "peak RSS (VmHWM, server + load generator in one process): %s\n", vmHWM())
 	}
 	if redisInfo != nil {
@@ -207,6 +230,45 @@ func run(args []string, out io.Writer) error {
 	if errs := ingest.errors + mixed.errors + base.errors; errs > 0 || lost > 0 {
 		return fmt.Errorf("%d request errors, %d accepted deliveries not visible", errs, lost)
 	}
+	return nil
+}
+
+// startServer starts the baseline or replayhook server, in a child process
+// unless -in-process.
+func startServer(o options, kind, storeCfg string, out io.Writer) (string, func(), error) {
+	if o.inProcess {
+		if kind == "baseline" {
+			return startBaseline()
+		}
+		return startReplayhook(o, storeCfg, out)
+	}
+	c, err := spawn(kind, nil, out)
+	if err != nil {
+		return "", nil, err
+	}
+	return c.URL, c.stop, nil
+}
+
+// startProfile starts a CPU profile of the server: of the child process,
+// or of this one with -in-process (server is nil).
+func startProfile(server *child, path string) error {
+	if server != nil {
+		_, err := server.call("profile " + path)
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return pprof.StartCPUProfile(f)
+}
+
+func stopProfile(server *child) error {
+	if server != nil {
+		_, err := server.call("unprofile")
+		return err
+	}
+	pprof.StopCPUProfile()
 	return nil
 }
 

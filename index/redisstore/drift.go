@@ -75,7 +75,7 @@ type Drift struct {
 // driftOp is one observation's script arguments, or a flush marker.
 type driftOp struct {
 	args  []any
-	flush chan error // closed flush markers carry the batch's error
+	flush chan error // a flush marker receives its batch's error, then is closed
 }
 
 // Drift builds the Redis drift tracker for the configured sources (the

@@ -81,6 +81,7 @@ type options struct {
 	store       string
 	redisAddr   string
 	inProcess   bool
+	lookupRate  float64
 }
 
 func main() {
@@ -105,6 +106,7 @@ func run(args []string, out io.Writer) error {
 	fs.BoolVar(&o.skipBase, "skip-baseline", false, "do not run the baseline phase")
 	fs.StringVar(&o.store, "store", "memory", "the in-process server's store: memory or redis")
 	fs.StringVar(&o.redisAddr, "redis-addr", "", "with -store redis: a loopback Redis (host:port or redis:// URL); empty starts a throwaway redis-server on a free loopback port")
+	fs.Float64Var(&o.lookupRate, "lookup-rate", 0, "lookups per second in the mixed phase, spread over -lookup-conns and timed from their scheduled start (open loop, as a chat layer sends them); 0 sends them back to back")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the servers inside the load tool's process instead of in child processes (one heap and GC for both)")
 	serveKind := fs.String("serve-child", "", "internal: run this server (replayhook or baseline) as the load tool's child process")
 	storeCfgFlag := fs.String("store-config", "", "internal: the child's store section of config.yaml")
@@ -139,11 +141,15 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 	}
-	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 {
+	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 || o.lookupRate < 0 {
 		return errors.New("-conns, -users, -sessions and -duration must be positive, -anonymous in [0,1]")
 	}
-	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns, %d users × %d sessions, %.0f%% anonymous, preload %d, store %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, o.users, o.sessions, o.anonymous*100, o.preload, o.store)
+	rate := "back to back"
+	if o.lookupRate > 0 {
+		rate = fmt.Sprintf("%.0f/s open loop", o.lookupRate)
+	}
+	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns (%s), %d users × %d sessions, %.0f%% anonymous, preload %d, store %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, rate, o.users, o.sessions, o.anonymous*100, o.preload, o.store)
 
 	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
@@ -719,7 +725,24 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 11))
 			lat := make([]time.Duration, 0, 1<<14)
+			// Open loop: worker w sends at start + k·interval (offset by w),
+			// and a late send's wait counts in its latency (no coordinated
+			// omission).
+			var interval time.Duration
+			next := time.Now()
+			if o.lookupRate > 0 {
+				interval = time.Duration(float64(lookupConns) / o.lookupRate * float64(time.Second))
+				next = next.Add(interval * time.Duration(w) / time.Duration(lookupConns))
+			}
 			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					t0 = next
+					next = next.Add(interval)
+				}
 				var path string
 				switch {
 				case o.preload > 0 && rng.IntN(2) == 0:
@@ -731,7 +754,9 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 				}
 				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 				req.Header.Set("Authorization", "Bearer "+token)
-				t0 := time.Now()
+				if interval == 0 {
+					t0 = time.Now()
+				}
 				resp, err := lc.Do(req)
 				if err != nil {
 					errs.Add(1)

@@ -159,6 +159,7 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 	a := &app{}
 	mo := webhooks.MetricsOptions{Now: now}
 	var (
+		rs       *redisstore.Store // nil with the memory store
 		users    index.UserIndex
 		activity index.ActivityStore
 		dedupe   index.Deduper
@@ -172,7 +173,7 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		// Shared by every replica; Redis persists it, so no snapshot part.
 		ctx, cancel := context.WithTimeout(context.Background(), redisStartTimeout)
 		defer cancel()
-		rs, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
+		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
 			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
 			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
 			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
@@ -180,6 +181,7 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		if err != nil {
 			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
+		rs = store
 		a.closeStore = rs.Close
 		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
 		ready = rs.Ping
@@ -216,11 +218,37 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 	for _, sc := range cfg.Sources {
 		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
 	}
-	drift := index.NewDrift(index.DriftLimits{
+	driftLimits := index.DriftLimits{
 		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
 		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
-	}, driftSources)
-	drift.Reset(now())
+	}
+	var drift webhooks.DriftTracker
+	if rs != nil {
+		// One window shared by every replica, kept in Redis: never reset
+		// by a replica starting, never snapshotted.
+		rd := rs.Drift(driftLimits, driftSources)
+		closeStore := a.closeStore
+		a.closeStore = func() error { return errors.Join(rd.Close(), closeStore()) }
+		drift = rd
+	} else {
+		md := index.NewDrift(driftLimits, driftSources)
+		md.Reset(now())
+		// The drift counters are this replica's own.
+		parts = append(parts,
+			snapshot.Part{
+				Name: "drift",
+				Save: func(time.Time) any { return md.Counters() },
+				Load: func(raw json.RawMessage, _ time.Time) error {
+					var c index.DriftCounters
+					if err := json.Unmarshal(raw, &c); err != nil {
+						return err
+					}
+					md.RestoreCounters(c)
+					return nil
+				},
+			})
+		drift = md
+	}
 	deps := webhooks.Deps{
 		Config:    cfg,
 		Sources:   sources,
@@ -237,20 +265,6 @@ func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app,
 		Now:       now,
 		Ready:     ready,
 	}
-	// The drift counters are this replica's own, whatever the store.
-	parts = append(parts,
-		snapshot.Part{
-			Name: "drift",
-			Save: func(time.Time) any { return drift.Counters() },
-			Load: func(raw json.RawMessage, _ time.Time) error {
-				var c index.DriftCounters
-				if err := json.Unmarshal(raw, &c); err != nil {
-					return err
-				}
-				drift.RestoreCounters(c)
-				return nil
-			},
-		})
 	a.server, a.snapshot = webhooks.New(deps), parts
 	return a, nil
 }

@@ -546,6 +546,33 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 	if code, status := postSigned(t, b, before); code != http.StatusOK || status != "duplicate" {
 		t.Fatalf("the same delivery to B = %d %s, want 200 duplicate", code, status)
 	}
+	// One drift window for both: a lookup that misses on A is in B's
+	// report (observations reach Redis asynchronously: poll briefly).
+	if code := statusOf(t, a, "/v1/users/u_shared"); code != http.StatusOK {
+		t.Fatalf("A's lookup of an unknown id = %d, want 200 (no sessions)", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var rep struct {
+			LookupMisses []struct {
+				UserID     string `json:"user_id"`
+				Candidates []struct {
+					UserID string `json:"user_id"`
+				} `json:"candidates"`
+			} `json:"lookup_misses"`
+		}
+		if code := getJSON(t, b+"/v1/drift", "test-token-0123456789", &rep); code != http.StatusOK {
+			t.Fatalf("B's drift report = %d", code)
+		}
+		if len(rep.LookupMisses) == 1 && rep.LookupMisses[0].UserID == "u_shared" &&
+			len(rep.LookupMisses[0].Candidates) == 1 && rep.LookupMisses[0].Candidates[0].UserID == "u-shared" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B's drift report does not show A's miss with its candidate: %+v", rep)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 
 	srv.Kill()
 	during := redisDelivery("u-shared", "sess-during")
@@ -561,6 +588,9 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 		}
 		if code := statusOf(t, base, "/readyz"); code != http.StatusServiceUnavailable {
 			t.Errorf("%s: /readyz with Redis down = %d, want 503", name, code)
+		}
+		if code := statusOf(t, base, "/v1/drift"); code != http.StatusServiceUnavailable {
+			t.Errorf("%s: drift report with Redis down = %d, want 503", name, code)
 		}
 	}
 	if t.Failed() {

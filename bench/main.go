@@ -509,6 +509,7 @@ sources:
 		aliases  index.Aliases
 		rejected index.RejectedLog
 		ready    func(context.Context) error
+		rs       *redisstore.Store // nil with the memory store
 		closeAll = func() {}
 	)
 	mo := webhooks.MetricsOptions{Sources: []string{"autoplay"}, Now: time.Now}
@@ -516,7 +517,7 @@ sources:
 	case "redis":
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		rs, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
+		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
 			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
 			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
 			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
@@ -524,6 +525,7 @@ sources:
 		if err != nil {
 			return "", nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
+		rs = store
 		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
 		ready = rs.Ping
 		closeAll = func() { _ = rs.Close() }
@@ -542,9 +544,19 @@ sources:
 		}
 	}
 	metrics := webhooks.NewMetrics(mo)
-	drift := index.NewDrift(index.DriftLimits{MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts, MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples},
-		[]index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: product}})
-	drift.Reset(time.Now())
+	driftLimits := index.DriftLimits{MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts, MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples}
+	driftSources := []index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: product}}
+	var drift webhooks.DriftTracker
+	if rs != nil { // as main: the drift window lives in Redis
+		rd := rs.Drift(driftLimits, driftSources)
+		closeStore := closeAll
+		closeAll = func() { _ = rd.Close(); closeStore() }
+		drift = rd
+	} else {
+		md := index.NewDrift(driftLimits, driftSources)
+		md.Reset(time.Now())
+		drift = md
+	}
 	if o.preload > 0 {
 		start := time.Now()
 		ctx := context.Background()

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,15 +16,18 @@ import (
 // lookup; index.Drift is the implementation.
 type DriftTracker interface {
 	Observer
-	// Report is the current window's report at now, each list cut to limit
-	// entries (0 = all). products is the reader's scope: nil for a token
-	// allowed every product (lookup misses included), else a predicate
-	// (only rows and conflicts of allowed products; no lookup misses, which
-	// carry no product).
-	Report(now time.Time, limit int, products func(string) bool) index.DriftReport
-	// Reset starts a fresh window at now.
-	Reset(now time.Time)
-	// Totals are lifetime counts, never reset (for Prometheus counters).
+	// ReportErr is the current window's report at now, each list cut to
+	// limit entries (0 = all). products is the reader's scope: nil for a
+	// token allowed every product (lookup misses included), else a
+	// predicate (only rows and conflicts of allowed products; no lookup
+	// misses, which carry no product). An error wrapping
+	// index.ErrUnavailable means the shared store cannot answer (503).
+	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error)
+	// ResetErr starts a fresh window at now (for every replica sharing the
+	// store), with the same errors as ReportErr.
+	ResetErr(ctx context.Context, now time.Time) error
+	// Totals are this process's lifetime counts, never reset (for
+	// Prometheus counters, which are summed across replicas).
 	Totals() index.DriftTotals
 }
 
@@ -77,8 +81,12 @@ func (s *Server) handleDriftJSON(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rep, err := d.ReportErr(c.Request().Context(), s.deps.Now(), limit, driftScope(c))
+	if err != nil {
+		return unavailable(err)
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, d.Report(s.deps.Now(), limit, driftScope(c)))
+	return c.JSON(http.StatusOK, rep)
 }
 
 // handleDriftReset is DELETE /v1/drift: a fresh window. The window is
@@ -91,6 +99,8 @@ func (s *Server) handleDriftReset(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Reset(s.deps.Now())
+	if err := d.ResetErr(c.Request().Context(), s.deps.Now()); err != nil {
+		return unavailable(err)
+	}
 	return c.NoContent(http.StatusNoContent)
 }

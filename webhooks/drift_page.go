@@ -60,7 +60,10 @@ func (s *Server) handleDriftPage(c echo.Context) error {
 	// The verdict and the sections group misses by reason over the
 	// driftPageMisses most frequent ones (all of them with the default
 	// drift.max_lookup_misses).
-	rep := d.Report(now, max(limit, driftPageMisses), scope)
+	rep, err := d.ReportErr(c.Request().Context(), now, max(limit, driftPageMisses), scope)
+	if err != nil {
+		return unavailable(err)
+	}
 	in := pageInput{
 		Report: rep, Now: now, Limit: limit, All: scope == nil,
 		ShowEmails: c.QueryParam("show_emails") == "1",

@@ -2,8 +2,10 @@ package webhooks
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +171,74 @@ func TestOverloadAnswers503WithRetryAfter(t *testing.T) {
 	<-h.srv.ingestSem
 	if rec := h.post("autoplay", dana.body()); rec.Code != 200 {
 		t.Fatalf("after a slot frees: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Beyond ingest_workers running deliveries, the next one waits (it is not
+// refused) and runs as soon as a worker frees; if none frees within
+// ingest_queue_timeout it gets 503 + Retry-After, and nothing of it is
+// stored.
+func TestIngestWaitsForAWorkerThenGives503(t *testing.T) {
+	h := newHarness(t, func(c *config.Config, d *Deps) {
+		c.Server.IngestWorkers = 1
+		c.Server.IngestQueueTimeout = time.Hour // only the freed worker can end the wait
+	})
+	if got := cap(h.srv.workers); got != 1 {
+		t.Fatalf("workers = %d, want 1", got)
+	}
+	h.srv.workers <- struct{}{} // the one worker is busy
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- h.post("autoplay", dana.body()) }()
+	// The delivery is admitted and waiting: it holds an in-progress slot.
+	for len(h.srv.ingestSem) != 1 {
+		runtime.Gosched()
+	}
+	select {
+	case rec := <-done:
+		t.Fatalf("answered while no worker was free: %d %s", rec.Code, rec.Body)
+	default:
+	}
+	<-h.srv.workers // the worker frees
+	if rec := <-done; rec.Code != 200 {
+		t.Fatalf("after the worker freed: %d %s", rec.Code, rec.Body)
+	}
+
+	h2 := newHarness(t, func(c *config.Config, d *Deps) {
+		c.Server.IngestWorkers = 1
+		c.Server.IngestQueueTimeout = time.Millisecond
+	})
+	h2.srv.workers <- struct{}{}
+	rec := h2.post("autoplay", dana.body())
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "1" || !strings.Contains(rec.Body.String(), CodeUnavailable) {
+		t.Fatalf("queue timeout: %d %s", rec.Code, rec.Body)
+	}
+	if _, ok, _ := h2.users.Lookup(context.Background(), dana.user, T0); ok {
+		t.Fatal("a delivery refused with 503 was stored")
+	}
+	<-h2.srv.workers
+	if rec := h2.post("autoplay", dana.body()); rec.Code != 200 {
+		t.Fatalf("the vendor's retry: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// ingest_workers: 0 picks the CPU count (16× with Redis), capped by
+// max_concurrent_ingests.
+func TestIngestWorkersDefault(t *testing.T) {
+	cfg := config.Default()
+	if got, want := IngestWorkers(&cfg), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("memory: %d, want %d", got, want)
+	}
+	cfg.Store.Backend = "redis"
+	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("redis: %d, want %d", got, want)
+	}
+	cfg.Server.MaxConcurrentIngests = 3
+	if got := IngestWorkers(&cfg); got != 3 {
+		t.Errorf("capped: %d, want 3", got)
+	}
+	cfg.Server.IngestWorkers = 2
+	if got := IngestWorkers(&cfg); got != 2 {
+		t.Errorf("set: %d, want 2", got)
 	}
 }
 

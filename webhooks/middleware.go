@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -131,17 +132,46 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitIngest bounds concurrent ingests; beyond the bound the server answers
-// 503 with Retry-After at once rather than queueing without limit.
+// limitIngest is the ingest admission: at most max_concurrent_ingests
+// deliveries in progress (beyond: 503 with Retry-After at once, never an
+// unbounded queue), of which at most ingest_workers run; the others wait,
+// body unread, for at most ingest_queue_timeout (then 503 with
+// Retry-After). Waiting goroutines do not compete for the CPU, so a
+// lookup arriving during an ingest burst waits behind a few deliveries,
+// not behind all of them.
 func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		select {
 		case s.ingestSem <- struct{}{}:
 			defer func() { <-s.ingestSem }()
-			return next(c)
 		default:
 			return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 				Message: "too many deliveries in progress, retry later", RetryAfter: 1}
 		}
+		select {
+		case s.workers <- struct{}{}:
+		default:
+			if err := s.waitForWorker(c.Request().Context()); err != nil {
+				return err
+			}
+		}
+		defer func() { <-s.workers }()
+		return next(c)
+	}
+}
+
+// waitForWorker waits for a free worker for at most ingest_queue_timeout.
+func (s *Server) waitForWorker(ctx context.Context) error {
+	t := time.NewTimer(s.cfg.Server.IngestQueueTimeout)
+	defer t.Stop()
+	select {
+	case s.workers <- struct{}{}:
+		return nil
+	case <-t.C:
+		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "deliveries are queued beyond " + s.cfg.Server.IngestQueueTimeout.String() + ", retry later", RetryAfter: 1}
+	case <-ctx.Done():
+		return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "request ended while queued", RetryAfter: 1, Internal: ctx.Err()}
 	}
 }

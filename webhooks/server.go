@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -72,7 +73,8 @@ type Server struct {
 	cfg       *config.Config
 	echo      *echo.Echo
 	tokens    []token
-	ingestSem chan struct{}
+	ingestSem chan struct{} // deliveries in progress (running or waiting)
+	workers   chan struct{} // deliveries running
 	draining  atomic.Bool
 }
 
@@ -90,6 +92,7 @@ func New(d Deps) *Server {
 		echo:      echo.New(),
 		tokens:    newTokens(d.Config.Auth.Tokens),
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
+		workers:   make(chan struct{}, IngestWorkers(d.Config)),
 	}
 	e := s.echo
 	e.HideBanner = true
@@ -99,6 +102,21 @@ func New(d Deps) *Server {
 	e.IPExtractor = ipExtractor(d.Config.Server.TrustedProxies)
 	s.routes()
 	return s
+}
+
+// IngestWorkers is how many deliveries cfg lets run at once:
+// server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
+// whose round trips leave the CPU idle); never more than
+// server.max_concurrent_ingests.
+func IngestWorkers(cfg *config.Config) int {
+	n := cfg.Server.IngestWorkers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+		if cfg.Store.Backend == "redis" {
+			n *= 16
+		}
+	}
+	return max(1, min(n, cfg.Server.MaxConcurrentIngests))
 }
 
 // Handler is the server's http.Handler.

@@ -136,7 +136,8 @@ func BenchmarkSessionText(b *testing.B) {
 	}
 }
 
-// BenchmarkDedupeClaim claims new keys in a full deduper.
+// BenchmarkDedupeClaim claims and confirms new keys in a full deduper, as
+// ingest does.
 func BenchmarkDedupeClaim(b *testing.B) {
 	ctx := context.Background()
 	d := NewMemoryDedupe(100_000, time.Hour)
@@ -148,6 +149,7 @@ func BenchmarkDedupeClaim(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		_, _ = d.Claim(ctx, keys[i%len(keys)], t0)
+		_ = d.Confirm(ctx, keys[i%len(keys)], t0)
 		i++
 	}
 }

@@ -13,11 +13,27 @@ import (
 // the SHA-256 of each key, never the key itself, so its memory per key is
 // fixed whatever senders put in their delivery ids. It is bounded by count
 // (the least recently claimed key is evicted first) and by age (a key
-// claimed more than the window ago no longer counts as seen). A bound below
-// 1 is taken as 1; a window <= 0 means no age limit.
+// confirmed more than the window ago no longer counts as seen; a claim not
+// confirmed within ClaimLease lapses). A bound below 1 is taken as 1; a
+// window <= 0 means no age limit.
 type MemoryDedupe struct {
 	window time.Duration
-	keys   *shards[[sha256.Size]byte, int64] // claim time, unix ns
+	keys   *shards[[sha256.Size]byte, claimRec]
+}
+
+// claimRec is one key's claim (pending) or confirmation, unix ns.
+type claimRec struct {
+	at      int64
+	pending bool
+}
+
+// live reports whether r still holds its key at now: a confirmation inside
+// the window, a pending claim inside the lease.
+func (r claimRec) live(now int64, window time.Duration) bool {
+	if r.pending {
+		return fresh(r.at, now, ClaimLease)
+	}
+	return fresh(r.at, now, window)
 }
 
 var _ Deduper = (*MemoryDedupe)(nil)
@@ -25,43 +41,63 @@ var _ Deduper = (*MemoryDedupe)(nil)
 // NewMemoryDedupe returns an empty deduper holding at most maxKeys keys for
 // at most window each.
 func NewMemoryDedupe(maxKeys int, window time.Duration) *MemoryDedupe {
-	return &MemoryDedupe{window: window, keys: newShards[[sha256.Size]byte, int64](maxKeys)}
+	return &MemoryDedupe{window: window, keys: newShards[[sha256.Size]byte, claimRec](maxKeys)}
 }
 
-// Claim reports whether key is new, and marks it seen at now if so. A key
-// claimed within the window is not new, and claiming it again does not
-// extend its window. Two concurrent Claims of one key: exactly one is true.
-// Expired keys are dropped as Claim meets them. It never fails.
-func (d *MemoryDedupe) Claim(_ context.Context, key string, now time.Time) (bool, error) {
+// Claim claims key at now if no live claim or confirmation holds it (see
+// Deduper). A confirmed key's window is not extended by claiming it again.
+// Two concurrent Claims of one key: exactly one is Claimed. Expired keys
+// are dropped as Claim meets them. It never fails.
+func (d *MemoryDedupe) Claim(_ context.Context, key string, now time.Time) (ClaimState, error) {
 	h := sha256.Sum256([]byte(key))
 	nowN := now.UnixNano()
 	sh := d.keys.of(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if at, ok := sh.lru.Peek(h); ok && fresh(at, nowN, d.window) {
-		return false, nil
+	if r, ok := sh.lru.Peek(h); ok && r.live(nowN, d.window) {
+		if r.pending {
+			return InFlight, nil
+		}
+		return Seen, nil
 	}
-	d.keys.put(sh, h, nowN)
+	d.keys.put(sh, h, claimRec{at: nowN, pending: true})
 	// Keys are claimed in time order, so the shard's least recently used
-	// keys are its oldest: drop those out of the window.
+	// keys are its oldest: drop those no longer live.
 	for {
-		_, at, ok := sh.lru.GetOldest()
-		if !ok || fresh(at, nowN, d.window) {
+		_, r, ok := sh.lru.GetOldest()
+		if !ok || r.live(nowN, d.window) {
 			break
 		}
 		d.keys.removeOldest(sh)
 	}
-	return true, nil
+	return Claimed, nil
 }
 
-// Release forgets key, so that the vendor's retry of a delivery that could
-// not be stored is not taken for a duplicate. It never fails.
+// Confirm marks key stored at now (claimed or not: the delivery is stored
+// either way). It never fails.
+func (d *MemoryDedupe) Confirm(_ context.Context, key string, now time.Time) error {
+	h := sha256.Sum256([]byte(key))
+	sh := d.keys.of(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if r, ok := sh.lru.Peek(h); ok && !r.pending && r.live(now.UnixNano(), d.window) {
+		return nil // confirmed already: its window is not extended
+	}
+	d.keys.put(sh, h, claimRec{at: now.UnixNano()})
+	return nil
+}
+
+// Release forgets an unconfirmed claim of key, so that the vendor's retry of
+// a delivery that could not be stored is processed at once. A confirmed key
+// is kept. It never fails.
 func (d *MemoryDedupe) Release(_ context.Context, key string) error {
 	h := sha256.Sum256([]byte(key))
 	sh := d.keys.of(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	d.keys.remove(sh, h)
+	if r, ok := sh.lru.Peek(h); ok && r.pending {
+		d.keys.remove(sh, h)
+	}
 	return nil
 }
 
@@ -79,18 +115,19 @@ type DedupeRecord struct {
 	At  time.Time `json:"at"`  // when it was claimed
 }
 
-// Export returns the keys still inside the window at now, oldest claim
-// first.
+// Export returns the confirmed keys still inside the window at now, oldest
+// first (pending claims belong to requests of this process, which are
+// over when it saves its state).
 func (d *MemoryDedupe) Export(now time.Time) []DedupeRecord {
 	nowN := now.UnixNano()
-	recs := exportLRU(d.keys, func(h [sha256.Size]byte, at int64) (DedupeRecord, bool) {
-		return DedupeRecord{Key: hex.EncodeToString(h[:]), At: time.Unix(0, at).UTC()}, fresh(at, nowN, d.window)
+	recs := exportLRU(d.keys, func(h [sha256.Size]byte, r claimRec) (DedupeRecord, bool) {
+		return DedupeRecord{Key: hex.EncodeToString(h[:]), At: time.Unix(0, r.at).UTC()}, !r.pending && fresh(r.at, nowN, d.window)
 	})
 	slices.SortStableFunc(recs, func(a, b DedupeRecord) int { return a.At.Compare(b.At) })
 	return recs
 }
 
-// Import marks every record's key as claimed at its At, oldest first
+// Import marks every record's key as confirmed at its At, oldest first
 // whatever the order of recs, so that when they exceed maxKeys the oldest
 // are evicted. Records whose key is not 64 hex digits, or that are out of
 // the window at now, are skipped; times after now are taken as now. A key
@@ -119,8 +156,8 @@ func (d *MemoryDedupe) Import(recs []DedupeRecord, now time.Time) {
 	for _, c := range claims {
 		sh := d.keys.of(c.h)
 		sh.mu.Lock()
-		if at, ok := sh.lru.Peek(c.h); !ok || at < c.at {
-			d.keys.put(sh, c.h, c.at)
+		if r, ok := sh.lru.Peek(c.h); !ok || r.pending || r.at < c.at {
+			d.keys.put(sh, c.h, claimRec{at: c.at})
 		}
 		sh.mu.Unlock()
 	}

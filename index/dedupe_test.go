@@ -8,60 +8,23 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
-func TestMemoryDedupeClaim(t *testing.T) {
+// The Claim/Confirm/Release contract (windows, leases, atomic claims) is
+// tested for this store by indextest.RunDedupe (indextest/memory_test.go);
+// what follows is specific to the memory store.
+
+// store claims and confirms key at t, as the ingest pipeline does.
+func store(t *testing.T, d *MemoryDedupe, key string, at time.Time) {
+	t.Helper()
 	ctx := context.Background()
-	type claim struct {
-		key     string
-		at      float64 // s from t0
-		release bool    // Release instead of Claim
-		want    bool
+	if c, err := d.Claim(ctx, key, at); c != Claimed || err != nil {
+		t.Fatalf("Claim(%.20q) = %v, %v; want Claimed", key, c, err)
 	}
-	for _, tc := range []struct {
-		name   string
-		window time.Duration
-		steps  []claim
-	}{
-		{"a key is new once", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", at: 1, want: false}, {key: "d2", at: 1, want: true},
-		}},
-		{"keys are compared exactly", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "D1", want: true}, {key: " d1", want: true}, {key: "", want: true}, {key: "", want: false},
-		}},
-		{"seen until exactly the window, new after it", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", at: 60, want: false}, {key: "d1", at: 60.001, want: true}, {key: "d1", at: 61, want: false},
-		}},
-		{"claiming a seen key does not extend its window", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", at: 50, want: false}, {key: "d1", at: 70, want: true},
-		}},
-		{"release makes a key new again", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", release: true}, {key: "d1", at: 1, want: true}, {key: "d1", at: 2, want: false},
-			{key: "never claimed", release: true},
-		}},
-		{"no window: a key stays seen", 0, []claim{
-			{key: "d1", want: true}, {key: "d1", at: 1e8, want: false},
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d := NewMemoryDedupe(10, tc.window)
-			for i, s := range tc.steps {
-				if s.release {
-					if err := d.Release(ctx, s.key); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				got, err := d.Claim(ctx, s.key, at(s.at))
-				if got != s.want || err != nil {
-					t.Fatalf("step %d: Claim(%q) at %v = %v, %v; want %v", i, s.key, s.at, got, err, s.want)
-				}
-			}
-		})
+	if err := d.Confirm(ctx, key, at); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -69,7 +32,7 @@ func TestMemoryDedupeDropsExpiredKeys(t *testing.T) {
 	ctx := context.Background()
 	d := NewMemoryDedupe(100, time.Minute)
 	for i := range 5 {
-		_, _ = d.Claim(ctx, fmt.Sprint("old-", i), t0)
+		store(t, d, fmt.Sprint("old-", i), t0)
 	}
 	_, _ = d.Claim(ctx, "new", at(61))
 	if d.Len() != 1 {
@@ -81,41 +44,14 @@ func TestMemoryDedupeStoresHashesNotKeys(t *testing.T) {
 	ctx := context.Background()
 	d := NewMemoryDedupe(10, time.Minute)
 	huge := strings.Repeat("x", 1<<20)
-	if ok, _ := d.Claim(ctx, huge, t0); !ok {
-		t.Fatal("first claim of a huge key is not new")
-	}
-	if ok, _ := d.Claim(ctx, huge, t0); ok {
-		t.Fatal("second claim of a huge key is new")
+	store(t, d, huge, t0)
+	if c, _ := d.Claim(ctx, huge, t0); c != Seen {
+		t.Fatalf("second claim of a huge key = %v, want Seen", c)
 	}
 	recs := d.Export(t0)
 	sum := sha256.Sum256([]byte(huge))
 	if len(recs) != 1 || recs[0].Key != hex.EncodeToString(sum[:]) {
 		t.Fatalf("Export = %+v, want the key's SHA-256", recs)
-	}
-}
-
-// TestMemoryDedupeClaimIsAtomic races many Claims of the same keys: exactly
-// one per key may win.
-func TestMemoryDedupeClaimIsAtomic(t *testing.T) {
-	ctx := context.Background()
-	d := NewMemoryDedupe(1000, time.Minute)
-	const keys, racers = 50, 16
-	var wins [keys]atomic.Int32
-	var wg sync.WaitGroup
-	for range racers {
-		wg.Go(func() {
-			for k := range keys {
-				if ok, _ := d.Claim(ctx, fmt.Sprint("delivery-", k), t0); ok {
-					wins[k].Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for k := range keys {
-		if n := wins[k].Load(); n != 1 {
-			t.Errorf("key %d won %d times, want exactly once", k, n)
-		}
 	}
 }
 
@@ -139,9 +75,9 @@ func TestMemoryDedupeStaysWithinMaxKeys(t *testing.T) {
 	// The oldest claims are the ones evicted.
 	d := NewMemoryDedupe(2, time.Hour)
 	for _, k := range []string{"a", "b", "c"} {
-		_, _ = d.Claim(ctx, k, t0)
+		store(t, d, k, t0)
 	}
-	if ok, _ := d.Claim(ctx, "a", t0); !ok {
+	if c, _ := d.Claim(ctx, "a", t0); c != Claimed {
 		t.Fatal("a, the oldest, was not evicted")
 	}
 }
@@ -149,9 +85,10 @@ func TestMemoryDedupeStaysWithinMaxKeys(t *testing.T) {
 func TestMemoryDedupeExportImport(t *testing.T) {
 	ctx := context.Background()
 	d := NewMemoryDedupe(10, time.Minute)
-	_, _ = d.Claim(ctx, "b", at(-30))
-	_, _ = d.Claim(ctx, "a", at(-90)) // expired at t0
-	_, _ = d.Claim(ctx, "c", at(-10))
+	store(t, d, "b", at(-30))
+	store(t, d, "a", at(-90)) // expired at t0
+	store(t, d, "c", at(-10))
+	_, _ = d.Claim(ctx, "pending", at(-1)) // claimed, not confirmed: not saved
 	recs := d.Export(t0)
 	hash := func(k string) string { s := sha256.Sum256([]byte(k)); return hex.EncodeToString(s[:]) }
 	want := []DedupeRecord{{Key: hash("b"), At: at(-30).UTC()}, {Key: hash("c"), At: at(-10).UTC()}}
@@ -179,11 +116,11 @@ func TestMemoryDedupeExportImport(t *testing.T) {
 	for _, tc := range []struct {
 		key  string
 		at   float64
-		want bool
+		want ClaimState
 	}{
-		{"b", 0, false}, {"c", 0, false}, {"stale", 0, true}, {"x", 0, true},
-		{"future", 60, false}, // taken as claimed at t0
-		{"b", 31, true},       // its window still counts from the original claim
+		{"b", 0, Seen}, {"c", 0, Seen}, {"stale", 0, Claimed}, {"x", 0, Claimed}, {"pending", 0, Claimed},
+		{"future", 60, Seen}, // taken as confirmed at t0
+		{"b", 31, Claimed},   // its window still counts from the original confirmation
 	} {
 		if got, _ := restarted.Claim(ctx, tc.key, at(tc.at)); got != tc.want {
 			t.Errorf("after Import, Claim(%q) at %v = %v, want %v", tc.key, tc.at, got, tc.want)

@@ -90,13 +90,41 @@ type ActivityStore interface {
 	Len() int
 }
 
+// ClaimState is what Deduper.Claim found for a delivery key.
+type ClaimState int
+
+const (
+	// Claimed: the key was new and is now claimed for ClaimLease. The
+	// caller stores the delivery, then Confirms the key, or Releases it if
+	// storing failed.
+	Claimed ClaimState = iota + 1
+	// Seen: the key was confirmed within the window: a duplicate, whose
+	// first delivery is stored.
+	Seen
+	// InFlight: another request claimed the key less than ClaimLease ago
+	// and has neither confirmed nor released it. Its delivery may still
+	// fail, so this one is not a duplicate yet: the vendor must retry.
+	InFlight
+)
+
+// ClaimLease is how long an unconfirmed claim holds its key. A request
+// that dies between Claim and Confirm (a crash, a lost Redis reply) delays
+// the vendor's retry by at most this, instead of turning it into a
+// "duplicate" of a delivery that was never stored.
+const ClaimLease = 30 * time.Second
+
 // Deduper remembers deliveries already stored, bounded by count and age.
 //
-// Claim marks key as in flight or stored and reports whether it was new;
-// a caller that fails to store must Release the key so the vendor's retry
-// is not taken for a duplicate.
+// A delivery is Claimed before it is stored and Confirmed after: only a
+// confirmed key makes later deliveries duplicates (Seen); a claimed one
+// makes them InFlight (retry later), and lapses after ClaimLease. A
+// caller that fails to store Releases its claim, so the vendor's retry is
+// processed at once.
 type Deduper interface {
-	Claim(ctx context.Context, key string, now time.Time) (bool, error)
+	Claim(ctx context.Context, key string, now time.Time) (ClaimState, error)
+	// Confirm marks key stored at now: Seen until now + window.
+	Confirm(ctx context.Context, key string, now time.Time) error
+	// Release forgets an unconfirmed claim of key (a confirmed key stays).
 	Release(ctx context.Context, key string) error
 	Len() int
 }

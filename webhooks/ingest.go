@@ -24,6 +24,8 @@ type IngestResult struct {
 	Payloads      int    `json:"payloads"`
 	MissingUserID int    `json:"missing_user_id"`
 	Reason        string `json:"reason,omitempty"`
+	// warning is for the access log only.
+	warning string
 }
 
 // handleIngest reads the raw body within the limit and runs the pipeline.
@@ -48,6 +50,9 @@ func (s *Server) handleIngest(c echo.Context) error {
 		return err
 	}
 	setOutcome(c, res.Status, res.Reason)
+	if res.warning != "" {
+		c.Set(ctxWarning, res.warning)
+	}
 	if res.MissingUserID > 0 {
 		c.Set(ctxMissingUser, res.MissingUserID)
 	}
@@ -199,14 +204,21 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 	}
 
 	key := dedupeKey(src.Name, d.ID, body)
-	fresh, err := s.deps.Dedupe.Claim(ctx, key, now)
+	claim, err := s.deps.Dedupe.Claim(ctx, key, now)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	if !fresh {
+	switch claim {
+	case index.Seen:
 		res.Status = "duplicate"
 		s.observe(func(o Observer) { o.Delivery(src.Name, src.ProviderName, "duplicate") })
 		return res, nil
+	case index.InFlight:
+		// The same delivery is being stored by another request, which may
+		// still fail: "duplicate" now could acknowledge a delivery never
+		// stored. The vendor retries, and then gets the real answer.
+		return nil, &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
 	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
 	if err != nil {
@@ -214,6 +226,12 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 			err = errors.Join(err, rerr)
 		}
 		return nil, unavailable(err)
+	}
+	// Stored: acknowledge it whatever Confirm says. If Confirm fails the
+	// claim lapses after index.ClaimLease, and a retry after that would be
+	// stored twice (at least once, never lost).
+	if err := s.deps.Dedupe.Confirm(context.WithoutCancel(ctx), key, now); err != nil {
+		res.warning = "stored, but the dedupe record was not confirmed (a retry after the claim lease would be stored again): " + err.Error()
 	}
 	res.Status = "accepted"
 	s.observe(func(o Observer) {

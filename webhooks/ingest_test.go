@@ -12,6 +12,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
 )
 
 var dana = payloadSpec{
@@ -131,6 +132,46 @@ func TestDuplicateIsStoredOnce(t *testing.T) {
 	// The same body on another source is not a duplicate of this one.
 	if rec := h.post("open", body); decode[IngestResult](t, rec).Status != "accepted" {
 		t.Fatalf("other source: %s", rec.Body)
+	}
+}
+
+// blockingActivity holds every AddActions until release is closed.
+type blockingActivity struct {
+	index.ActivityStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingActivity) AddActions(ctx context.Context, k index.SessionKey, p *normalize.ActionsPayload, at float64) error {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.ActivityStore.AddActions(ctx, k, p, at)
+}
+
+// A vendor that retries while its first delivery is still being stored
+// (Sentry gives up after 1 s) must not be told "duplicate": the first may
+// yet fail. It gets 503 + Retry-After; once the first is stored, the next
+// retry is the duplicate it is.
+func TestRetryDuringTheFirstDeliveryIsNotADuplicateYet(t *testing.T) {
+	ba := &blockingActivity{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHarness(t, func(c *config.Config, d *Deps) {
+		ba.ActivityStore = index.NewMemoryActivity(100, 100)
+		d.Activity = ba
+	})
+	body := dana.body()
+	first := make(chan *httptest.ResponseRecorder)
+	go func() { first <- h.post("autoplay", body) }()
+	<-ba.entered // the first delivery is being stored
+	rec := h.post("autoplay", body)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "being processed") {
+		t.Fatalf("retry while the first is in flight: %d %s", rec.Code, rec.Body)
+	}
+	close(ba.release)
+	if rec := <-first; decode[IngestResult](t, rec).Status != "accepted" {
+		t.Fatalf("first delivery: %d %s", rec.Code, rec.Body)
+	}
+	if rec := h.post("autoplay", body); decode[IngestResult](t, rec).Status != "duplicate" {
+		t.Fatalf("retry after the first was stored: %d %s", rec.Code, rec.Body)
 	}
 }
 

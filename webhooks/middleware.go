@@ -21,6 +21,7 @@ const (
 	ctxMissingUser = "missing_user_id"
 	ctxInternalErr = "internal_error"
 	ctxTokenName   = "token"
+	ctxWarning     = "warning"
 )
 
 // RequestIDHeader carries the request id in both directions.
@@ -84,7 +85,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case res.Status >= 500:
 			level = logrus.ErrorLevel
-		case c.Get(ctxSource) != nil && (res.Status >= 400 || c.Get(ctxMissingUser) != nil):
+		case c.Get(ctxSource) != nil && (res.Status >= 400 || c.Get(ctxMissingUser) != nil || c.Get(ctxWarning) != nil):
 			level = logrus.WarnLevel
 		}
 		if s.deps.Log == nil || !s.deps.Log.IsLevelEnabled(level) {
@@ -100,7 +101,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			"request_id":  c.Get(ctxRequestID),
 			"remote_ip":   c.RealIP(),
 		}
-		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName} {
+		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName, ctxWarning} {
 			if v := c.Get(k); v != nil {
 				f[k] = v
 			}

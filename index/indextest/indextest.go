@@ -732,63 +732,106 @@ func activityAddAndGet(t *testing.T, newActivity NewActivity) {
 	}
 }
 
-// RunDedupe checks a Deduper: a key is new once within the window (ages
-// judged by the given now, the window inclusive), keys compared exactly,
-// claiming a seen key does not extend its window, Release makes a key new
-// again, any bytes work as a key, and concurrent Claims of one key have
-// exactly one winner.
+// RunDedupe checks a Deduper: a stored (claimed, then confirmed) key is
+// Seen within the window (ages judged by the given now, the window
+// inclusive) and new after it; keys are compared exactly; claiming a seen
+// key does not extend its window; a claimed key not yet confirmed is
+// InFlight, lapses after index.ClaimLease and is new again once released;
+// a confirmed key survives Release; any bytes work as a key; concurrent
+// Claims of one key have exactly one winner.
 func RunDedupe(t *testing.T, newDedupe NewDedupe) {
-	type claim struct {
-		key     string
-		after   time.Duration // from t0
-		release bool          // Release instead of Claim
-		want    bool
+	const (
+		store   = "store"   // Claim (want Claimed) then Confirm, at the same time
+		claim   = "claim"   // Claim only: want is the state
+		confirm = "confirm" // Confirm only
+		release = "release" // Release only
+	)
+	type step struct {
+		op    string
+		key   string
+		after time.Duration // from t0
+		want  index.ClaimState
 	}
 	const sec, ms, ns = time.Second, time.Millisecond, time.Nanosecond
+	lease := index.ClaimLease
 	huge := strings.Repeat("x", 1<<20)
+	seen, claimed, inFlight := index.Seen, index.Claimed, index.InFlight
 	for _, tc := range []struct {
 		name   string
 		window time.Duration
-		steps  []claim
+		steps  []step
 	}{
-		{"a key is new once", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", after: sec, want: false}, {key: "d2", after: sec, want: true},
+		{"a stored key is seen", time.Minute, []step{
+			{op: store, key: "d1"}, {op: claim, key: "d1", after: sec, want: seen}, {op: store, key: "d2", after: sec},
 		}},
-		{"keys are compared exactly", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "D1", want: true}, {key: " d1", want: true}, {key: "", want: true}, {key: "", want: false},
+		{"keys are compared exactly", time.Minute, []step{
+			{op: store, key: "d1"}, {op: store, key: "D1"}, {op: store, key: " d1"}, {op: store, key: ""}, {op: claim, key: "", want: seen},
 		}},
-		{"any bytes are a key", time.Minute, []claim{
-			{key: "src\x00id\x00{x}*", want: true}, {key: "src\x00id\x00{x}", want: true}, {key: "src\x00id\x00{x}*", want: false},
-			{key: "\xff\xfe", want: true}, {key: huge, want: true}, {key: huge, want: false}, {key: huge[1:], want: true},
+		{"any bytes are a key", time.Minute, []step{
+			{op: store, key: "src\x00id\x00{x}*"}, {op: store, key: "src\x00id\x00{x}"}, {op: claim, key: "src\x00id\x00{x}*", want: seen},
+			{op: store, key: "\xff\xfe"}, {op: store, key: huge}, {op: claim, key: huge, want: seen}, {op: store, key: huge[1:]},
 		}},
-		{"seen until exactly the window, new after it", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", after: 60 * sec, want: false}, {key: "d1", after: 60*sec + ms, want: true}, {key: "d1", after: 61 * sec, want: false},
+		{"seen until exactly the window, new after it", time.Minute, []step{
+			{op: store, key: "d1"}, {op: claim, key: "d1", after: 60 * sec, want: seen}, {op: store, key: "d1", after: 60*sec + ms}, {op: claim, key: "d1", after: 61 * sec, want: seen},
 		}},
-		{"the window is exact to the nanosecond", time.Minute, []claim{
-			{key: "d1", after: 500 * ms, want: true}, {key: "d1", after: 60*sec + 500*ms, want: false}, {key: "d1", after: 60*sec + 500*ms + ns, want: true},
+		{"the window is exact to the nanosecond", time.Minute, []step{
+			{op: store, key: "d1", after: 500 * ms}, {op: claim, key: "d1", after: 60*sec + 500*ms, want: seen}, {op: store, key: "d1", after: 60*sec + 500*ms + ns},
 		}},
-		{"claiming a seen key does not extend its window", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", after: 50 * sec, want: false}, {key: "d1", after: 70 * sec, want: true},
+		{"claiming a seen key does not extend its window", time.Minute, []step{
+			{op: store, key: "d1"}, {op: claim, key: "d1", after: 50 * sec, want: seen}, {op: store, key: "d1", after: 70 * sec},
 		}},
-		{"release makes a key new again", time.Minute, []claim{
-			{key: "d1", want: true}, {key: "d1", release: true}, {key: "d1", after: sec, want: true}, {key: "d1", after: 2 * sec, want: false},
-			{key: "never claimed", release: true},
+		{"the window starts when the key is confirmed", time.Minute, []step{
+			{op: claim, key: "d1", want: claimed}, {op: confirm, key: "d1", after: 10 * sec},
+			{op: claim, key: "d1", after: 70 * sec, want: seen}, {op: store, key: "d1", after: 70*sec + ms},
 		}},
-		{"no window: a key stays seen", 0, []claim{
-			{key: "d1", want: true}, {key: "d1", after: 1e8 * sec, want: false},
+		{"confirming twice does not extend the window", time.Minute, []step{
+			{op: store, key: "d1"}, {op: confirm, key: "d1", after: 30 * sec}, {op: store, key: "d1", after: 60*sec + ms},
+		}},
+		{"a claimed key is in flight, not seen, until confirmed", time.Minute, []step{
+			{op: claim, key: "d1", want: claimed}, {op: claim, key: "d1", after: sec, want: inFlight}, {op: claim, key: "d1", after: 2 * sec, want: inFlight},
+			{op: confirm, key: "d1", after: 3 * sec}, {op: claim, key: "d1", after: 4 * sec, want: seen},
+		}},
+		{"an unconfirmed claim lapses after the lease", time.Hour, []step{
+			{op: claim, key: "d1", want: claimed}, {op: claim, key: "d1", after: lease, want: inFlight},
+			{op: claim, key: "d1", after: lease + ms, want: claimed}, {op: claim, key: "d1", after: lease + 2*ms, want: inFlight},
+		}},
+		{"release makes a claimed key new again", time.Minute, []step{
+			{op: claim, key: "d1", want: claimed}, {op: release, key: "d1"}, {op: store, key: "d1", after: sec}, {op: claim, key: "d1", after: 2 * sec, want: seen},
+			{op: release, key: "never claimed"},
+		}},
+		{"release keeps a confirmed key", time.Minute, []step{
+			{op: store, key: "d1"}, {op: release, key: "d1"}, {op: claim, key: "d1", after: sec, want: seen},
+		}},
+		{"confirm without a claim stores the key", time.Minute, []step{
+			{op: confirm, key: "d1"}, {op: claim, key: "d1", after: sec, want: seen},
+		}},
+		{"no window: a key stays seen", 0, []step{
+			{op: store, key: "d1"}, {op: claim, key: "d1", after: 1e8 * sec, want: seen},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			d := newDedupe(t, tc.window)
 			for i, s := range tc.steps {
-				if s.release {
+				at := t0().Add(s.after)
+				switch s.op {
+				case release:
 					must(t, d.Release(ctx, s.key))
 					continue
+				case confirm:
+					must(t, d.Confirm(ctx, s.key, at))
+					continue
 				}
-				got, err := d.Claim(ctx, s.key, t0().Add(s.after))
-				if got != s.want || err != nil {
-					t.Fatalf("step %d: Claim(%.20q) at t0+%v = %v, %v; want %v", i, s.key, s.after, got, err, s.want)
+				want := s.want
+				if s.op == store {
+					want = index.Claimed
+				}
+				got, err := d.Claim(ctx, s.key, at)
+				if got != want || err != nil {
+					t.Fatalf("step %d: Claim(%.20q) at t0+%v = %v, %v; want %v", i, s.key, s.after, got, err, want)
+				}
+				if s.op == store {
+					must(t, d.Confirm(ctx, s.key, at))
 				}
 			}
 		})
@@ -800,6 +843,7 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 			_, err := d.Claim(ctx, k, t0())
 			must(t, err)
 		}
+		must(t, d.Confirm(ctx, "a", t0()))
 		must(t, d.Release(ctx, "b"))
 		if n := d.Len(); n != 2 {
 			t.Fatalf("Len = %d, want 2", n)
@@ -814,7 +858,7 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 		for range racers {
 			wg.Go(func() {
 				for k := range keys {
-					if ok, err := d.Claim(ctx, fmt.Sprint("delivery-", k), t0()); err == nil && ok {
+					if c, err := d.Claim(ctx, fmt.Sprint("delivery-", k), t0()); err == nil && c == index.Claimed {
 						wins[k].Add(1)
 					}
 				}

@@ -12,48 +12,77 @@ import (
 	"github.com/replayhook/replayhook/index"
 )
 
-// dedupe is the Redis Deduper: one string key per claimed delivery (the
-// SHA-256 of the delivery key), holding the claim time and a token, with a
-// TTL of the window.
+// dedupe is the Redis Deduper: one string key per delivery (the SHA-256
+// of the delivery key), holding "P <claim time> <token>" while claimed,
+// with a TTL of index.ClaimLease, then "<confirmation time> <token>" with
+// a TTL of the window.
 type dedupe Store
 
 var _ index.Deduper = (*dedupe)(nil)
 
-// Claim reports whether key is new, and marks it seen at now if so. A key
-// claimed within the window (now - claim <= window) is not new, and
-// claiming it again does not extend its window; two concurrent Claims of
-// one key, from any replicas: exactly one is true.
+// Claim claims key at now unless a live claim or confirmation holds it
+// (see index.Deduper): concurrent Claims of one key, from any replicas,
+// have exactly one winner.
 //
 // When Redis fails, Claim cannot know whether its claim was stored before
 // the failure; it answers the error and remembers to release that claim
 // (only that one, by its token) once Redis answers again, so that the
-// vendor's retry of a delivery that was never stored is not taken for a
-// duplicate.
-func (d *dedupe) Claim(ctx context.Context, key string, now time.Time) (bool, error) {
+// vendor's retry is processed at once rather than after the lease.
+func (d *dedupe) Claim(ctx context.Context, key string, now time.Time) (index.ClaimState, error) {
 	s := (*Store)(d)
 	s.flushReleases(ctx)
 	rkey := s.dedupeKey(key)
-	value := strconv.FormatInt(now.Unix(), 10) + " " + strconv.Itoa(now.Nanosecond()) + " " + s.releases.token()
+	value := "P " + stamp(now) + " " + s.releases.token()
 	cs, cn := "", ""
 	if sec, nsec, ok := cutoff(now, d.limits.DedupeWindow); ok {
 		cs, cn = strconv.FormatInt(sec, 10), strconv.FormatInt(nsec, 10)
 	}
-	n, err := d.scripts.claim.Run(ctx, d.rdb, []string{rkey}, value, cs, cn, ttlMillis(s.windowTTL(d.limits.DedupeWindow))).Int()
+	ls, ln, _ := cutoff(now, index.ClaimLease)
+	n, err := d.scripts.claim.Run(ctx, d.rdb, []string{rkey}, value, cs, cn,
+		strconv.FormatInt(ls, 10), strconv.FormatInt(ln, 10), ttlMillis(index.ClaimLease)).Int()
 	if err != nil {
 		s.releases.add(rkey, value)
-		return false, unavailable("claim", err)
+		return 0, unavailable("claim", err)
 	}
-	return n == 1, nil
+	switch n {
+	case 1:
+		return index.Claimed, nil
+	case 2:
+		return index.InFlight, nil
+	default:
+		return index.Seen, nil
+	}
 }
 
-// Release forgets key, so that the vendor's retry of a delivery that could
-// not be stored is not taken for a duplicate. When Redis fails, the
-// release is remembered and done once Redis answers again (by the next
-// Claim or Ping of this Store).
+// Confirm marks key stored at now: seen for the window from now, unless it
+// is confirmed inside the window already (not extended).
+func (d *dedupe) Confirm(ctx context.Context, key string, now time.Time) error {
+	s := (*Store)(d)
+	cs, cn := "", ""
+	if sec, nsec, ok := cutoff(now, d.limits.DedupeWindow); ok {
+		cs, cn = strconv.FormatInt(sec, 10), strconv.FormatInt(nsec, 10)
+	}
+	value := stamp(now) + " " + s.releases.token()
+	if err := d.scripts.confirm.Run(ctx, d.rdb, []string{s.dedupeKey(key)}, value, cs, cn, ttlMillis(s.windowTTL(d.limits.DedupeWindow))).Err(); err != nil {
+		return unavailable("confirm", err)
+	}
+	return nil
+}
+
+// stamp is now as "<unix seconds> <nanoseconds>".
+func stamp(now time.Time) string {
+	return strconv.FormatInt(now.Unix(), 10) + " " + strconv.Itoa(now.Nanosecond())
+}
+
+// Release forgets an unconfirmed claim of key, so that the vendor's retry
+// of a delivery that could not be stored is processed at once; a confirmed
+// key is kept. When Redis fails, the release is remembered and done once
+// Redis answers again (by the next Claim or Ping of this Store); the claim
+// lapses after index.ClaimLease anyway.
 func (d *dedupe) Release(ctx context.Context, key string) error {
 	s := (*Store)(d)
 	rkey := s.dedupeKey(key)
-	if err := d.rdb.Del(ctx, rkey).Err(); err != nil {
+	if err := d.scripts.releaseIf.Run(ctx, d.rdb, []string{rkey}, "").Err(); err != nil {
 		s.releases.add(rkey, "")
 		return unavailable("release", err)
 	}
@@ -130,12 +159,8 @@ func (s *Store) flushReleases(ctx context.Context) {
 	var failed bool
 	for key, value := range pending {
 		if !failed {
-			var err error
-			if value == "" {
-				err = s.rdb.Del(ctx, key).Err()
-			} else {
-				err = s.scripts.releaseIf.Run(ctx, s.rdb, []string{key}, value).Err()
-			}
+			// "" releases whatever unconfirmed claim holds the key.
+			err := s.scripts.releaseIf.Run(ctx, s.rdb, []string{key}, value).Err()
 			if err == nil {
 				continue
 			}

@@ -208,17 +208,48 @@ redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1
 `
 
-// claimScript marks one delivery as seen unless it was seen inside the
-// window.
+// claimScript claims one delivery unless a live claim or confirmation
+// holds it.
 //
-// KEYS[1]: the delivery's key; its value is "<sec> <nsec> <token>", the
-// claim time and a token unique to the claim. ARGV: 1 the new value,
-// 2 cutoff seconds ("" = no window), 3 cutoff nanoseconds, 4 TTL in ms.
-// Returns 1 when claimed, 0 when already seen (the window is not
-// extended).
+// KEYS[1]: the delivery's key. Its value is "<sec> <nsec> <token>" once
+// confirmed (the confirmation time and a token unique to the claim), and
+// "P <sec> <nsec> <token>" while only claimed (the claim time). ARGV: 1 the
+// new claim's value (with its "P "), 2 window cutoff seconds ("" = no
+// window), 3 window cutoff nanoseconds, 4 lease cutoff seconds, 5 lease
+// cutoff nanoseconds, 6 the claim's TTL in ms (the lease). Returns 1 when
+// claimed, 0 when confirmed inside the window (seen; the window is not
+// extended), 2 when claimed by another request inside the lease (in
+// flight).
 const claimScript = `
+local function after(v, prefix, cs, cn)
+  local s, n = string.match(v, prefix .. '(%-?%d+) (%d+)')
+  if not s then return false end
+  s, n = tonumber(s), tonumber(n)
+  cs, cn = tonumber(cs), tonumber(cn)
+  return s > cs or (s == cs and n >= cn)
+end
 local v = redis.call('GET', KEYS[1])
 if v then
+  if string.sub(v, 1, 2) == 'P ' then
+    if after(v, '^P ', ARGV[4], ARGV[5]) then return 2 end
+  else
+    if ARGV[2] == '' then return 0 end
+    if after(v, '^', ARGV[2], ARGV[3]) then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6])
+return 1
+`
+
+// confirmScript marks one delivery stored, unless it is confirmed inside
+// the window already (the window is not extended).
+//
+// KEYS[1]: the delivery's key. ARGV: 1 the confirmed value, 2 window
+// cutoff seconds ("" = no window), 3 window cutoff nanoseconds, 4 TTL in
+// ms (the window). Returns 1 when confirmed now, 0 when it already was.
+const confirmScript = `
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 2) ~= 'P ' then
   if ARGV[2] == '' then return 0 end
   local s, n = string.match(v, '^(%-?%d+) (%d+)')
   if s then
@@ -231,12 +262,15 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 return 1
 `
 
-// releaseIfScript deletes a claim if it is still the one with that value.
+// releaseIfScript deletes a claim if it is still the one with that value,
+// or, with an empty value, whatever unconfirmed claim holds the key (a
+// confirmed key is never released).
 //
-// KEYS[1]: the delivery's key. ARGV: 1 the claim's value. Returns 1 if
-// deleted.
+// KEYS[1]: the delivery's key. ARGV: 1 the claim's value, or "". Returns 1
+// if deleted.
 const releaseIfScript = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if v and (v == ARGV[1] or (ARGV[1] == '' and string.sub(v, 1, 2) == 'P ')) then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -281,18 +315,18 @@ return {v[2], v[3] or ''}
 // scripts holds the compiled scripts (client-side SHA1, EVALSHA with an
 // EVAL fallback after a Redis restart emptied its script cache).
 type scripts struct {
-	link, lookup, forget, addActions, setSummary, claim, releaseIf, remember, resolve *redis.Script
+	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve *redis.Script
 }
 
 func newScripts() scripts {
 	return scripts{
 		link: redis.NewScript(linkScript), lookup: redis.NewScript(lookupScript), forget: redis.NewScript(forgetScript),
 		addActions: redis.NewScript(addActionsScript), setSummary: redis.NewScript(setSummaryScript),
-		claim: redis.NewScript(claimScript), releaseIf: redis.NewScript(releaseIfScript),
+		claim: redis.NewScript(claimScript), confirm: redis.NewScript(confirmScript), releaseIf: redis.NewScript(releaseIfScript),
 		remember: redis.NewScript(rememberScript), resolve: redis.NewScript(resolveScript),
 	}
 }
 
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.releaseIf, s.remember, s.resolve}
+	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve}
 }

@@ -83,8 +83,11 @@ func TestSentinel(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		now := time.Now()
-		if ok, err := st.Dedupe().Claim(ctx, "delivery-1", now); !ok || err != nil {
-			t.Fatalf("Claim = %v, %v", ok, err)
+		if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+			t.Fatalf("Claim = %v, %v", c, err)
+		}
+		if err := st.Dedupe().Confirm(ctx, "delivery-1", now); err != nil {
+			t.Fatal(err)
 		}
 		master.Kill()
 		if err := st.Ping(ctx); !errors.Is(err, index.ErrUnavailable) {
@@ -95,8 +98,8 @@ func TestSentinel(t *testing.T) {
 		}
 		master.Restart()
 		waitFor(t, "Ping through the Sentinel to succeed", func() bool { return st.Ping(ctx) == nil })
-		if ok, err := st.Dedupe().Claim(ctx, "delivery-1", now); ok || err != nil {
-			t.Fatalf("Claim of the delivery acknowledged before the outage = %v, %v; want a duplicate", ok, err)
+		if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Seen || err != nil {
+			t.Fatalf("Claim of the delivery acknowledged before the outage = %v, %v; want a duplicate", c, err)
 		}
 	})
 }

@@ -134,6 +134,7 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	must(t, st.Activity().SetSummary(ctx, index.SessionKey{ProductID: "p", SessionID: "s2"}, "sum", nowS))
 	_, err := st.Dedupe().Claim(ctx, "delivery-1", now)
 	must(t, err)
+	must(t, st.Dedupe().Confirm(ctx, "delivery-1", now))
 	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
 	must(t, st.Rejected().Add(ctx, index.Rejection{Source: "x"}))
 
@@ -190,11 +191,11 @@ func TestTwoClientsLoseNoWrite(t *testing.T) {
 				if err := st.Activity().AddActions(ctx, index.SessionKey{ProductID: "p", SessionID: "shared"}, p, nowS); err != nil {
 					errs <- err
 				}
-				ok, err := st.Dedupe().Claim(ctx, fmt.Sprint("delivery-", i), now)
+				c, err := st.Dedupe().Claim(ctx, fmt.Sprint("delivery-", i), now)
 				if err != nil {
 					errs <- err
 				}
-				claims <- ok
+				claims <- c == index.Claimed
 			}
 		})
 	}
@@ -231,21 +232,21 @@ func TestReleaseFailedWhileRedisWasDownIsDoneLater(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, srv, redisstore.Limits{DedupeWindow: time.Hour})
 	now := time.Now()
-	if ok, err := st.Dedupe().Claim(ctx, "delivery-1", now); !ok || err != nil {
-		t.Fatalf("Claim = %v, %v", ok, err)
+	if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+		t.Fatalf("Claim = %v, %v", c, err)
 	}
 	srv.kill()
 	if err := st.Dedupe().Release(ctx, "delivery-1"); !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Release with Redis down = %v, want ErrUnavailable", err)
 	}
-	if ok, err := st.Dedupe().Claim(ctx, "delivery-2", now); ok || !errors.Is(err, index.ErrUnavailable) {
-		t.Fatalf("Claim with Redis down = %v, %v; want ErrUnavailable", ok, err)
+	if c, err := st.Dedupe().Claim(ctx, "delivery-2", now); c == index.Claimed || !errors.Is(err, index.ErrUnavailable) {
+		t.Fatalf("Claim with Redis down = %v, %v; want ErrUnavailable", c, err)
 	}
 	srv.restart()
 	waitFor(t, "Ping to succeed", func() bool { return st.Ping(ctx) == nil })
 	for _, key := range []string{"delivery-1", "delivery-2"} {
-		if ok, err := st.Dedupe().Claim(ctx, key, now); !ok || err != nil {
-			t.Fatalf("Claim(%s) after recovery = %v, %v; want new: its failed release or claim was not undone", key, ok, err)
+		if c, err := st.Dedupe().Claim(ctx, key, now); c != index.Claimed || err != nil {
+			t.Fatalf("Claim(%s) after recovery = %v, %v; want new: its failed release or claim was not undone", key, c, err)
 		}
 	}
 }
@@ -266,12 +267,12 @@ func TestDeferredReleaseSparesAnotherClaim(t *testing.T) {
 	}
 	srv.restart()
 	waitFor(t, "b to reconnect", func() bool { return b.Ping(ctx) == nil })
-	if ok, err := b.Dedupe().Claim(ctx, "delivery-1", now); !ok || err != nil {
-		t.Fatalf("b's Claim = %v, %v", ok, err)
+	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+		t.Fatalf("b's Claim = %v, %v", c, err)
 	}
 	waitFor(t, "a to reconnect", func() bool { return a.Ping(ctx) == nil }) // flushes a's pending release
-	if ok, err := b.Dedupe().Claim(ctx, "delivery-1", now); ok || err != nil {
-		t.Fatalf("b's claim was released by a: Claim again = %v, %v; want a duplicate", ok, err)
+	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.InFlight || err != nil {
+		t.Fatalf("b's claim was released by a: Claim again = %v, %v; want in flight", c, err)
 	}
 }
 
@@ -302,6 +303,7 @@ func TestMemoryPerEntry(t *testing.T) {
 	must(t, st.Activity().AddActions(ctx, key, p, nowS))
 	_, err := st.Dedupe().Claim(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
 	must(t, err)
+	must(t, st.Dedupe().Confirm(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
 	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
 	c := srv.client()
 	usage := func(k string) int64 {

@@ -27,7 +27,7 @@ type sessionEntry struct {
 	lastAt                 float64
 	// acts holds the newest actions in arrival order, as a ring once full:
 	// the oldest is acts[start] and the newest acts[start-1].
-	acts  []StoredAction
+	acts  []packedAction
 	start int
 }
 
@@ -60,7 +60,7 @@ func (m *MemoryActivity) AddActions(_ context.Context, key SessionKey, p *normal
 		return ErrNoSession
 	}
 	at = eventSeconds(at)
-	var add []StoredAction
+	var add []packedAction
 	var userID, email string
 	if p != nil {
 		userID, email = cleanID(normalize.Str(p.UserID)), cleanID(normalize.Str(p.Email))
@@ -68,13 +68,11 @@ func (m *MemoryActivity) AddActions(_ context.Context, key SessionKey, p *normal
 		if len(acts) > m.perSession {
 			acts = acts[len(acts)-m.perSession:]
 		}
-		// Copy outside the lock. Pointer fields get pointers of our own
-		// (shared between actions of this batch when equal), so neither
-		// the caller nor a reader can change what is stored.
-		add = make([]StoredAction, len(acts))
-		var pool strPool
+		// Copy outside the lock, each action into one allocation of our
+		// own, so neither the caller nor a reader can change what is stored.
+		add = make([]packedAction, len(acts))
 		for i := range acts {
-			add[i] = StoredAction{SlimAction: pool.own(acts[i]), At: at}
+			add[i] = pack(&acts[i], at)
 		}
 	}
 	sh := m.sessions.of(key)
@@ -123,11 +121,11 @@ func (m *MemoryActivity) entry(sh *shard[SessionKey, *sessionEntry], key Session
 }
 
 // append adds acts after the stored ones, dropping the oldest beyond limit.
-func (e *sessionEntry) append(acts []StoredAction, limit int) {
+func (e *sessionEntry) append(acts []packedAction, limit int) {
 	for _, a := range acts {
 		if len(e.acts) < limit {
 			if len(e.acts) == cap(e.acts) {
-				grown := make([]StoredAction, len(e.acts), min(limit, max(2*cap(e.acts), 8)))
+				grown := make([]packedAction, len(e.acts), min(limit, max(2*cap(e.acts), 8)))
 				copy(grown, e.acts)
 				e.acts = grown
 			}
@@ -143,11 +141,11 @@ func (e *sessionEntry) append(acts []StoredAction, limit int) {
 // their own.
 func (e *sessionEntry) ordered() []StoredAction {
 	out := make([]StoredAction, 0, len(e.acts))
-	out = append(out, e.acts[e.start:]...)
-	out = append(out, e.acts[:e.start]...)
 	var pool strPool
-	for i := range out {
-		out[i].SlimAction = pool.own(out[i].SlimAction)
+	for _, part := range [2][]packedAction{e.acts[e.start:], e.acts[:e.start]} {
+		for i := range part {
+			out = append(out, part[i].unpack(&pool))
+		}
 	}
 	return out
 }
@@ -237,12 +235,11 @@ func (m *MemoryActivity) Import(recs []SessionRecord) {
 		e := &sessionEntry{
 			userID: ownID(cleanID(rec.UserID)), email: ownID(cleanID(rec.Email)),
 			summary: ownID(rec.Summary), lastAt: eventSeconds(rec.LastAt),
-			acts: make([]StoredAction, len(acts)),
+			acts: make([]packedAction, len(acts)),
 		}
-		var pool strPool
-		for i, a := range acts {
-			e.acts[i] = StoredAction{SlimAction: pool.own(a.Action), At: eventSeconds(a.At)}
-			e.lastAt = max(e.lastAt, e.acts[i].At)
+		for i := range acts {
+			e.acts[i] = pack(&acts[i].Action, eventSeconds(acts[i].At))
+			e.lastAt = max(e.lastAt, e.acts[i].at)
 		}
 		sh := m.sessions.of(key)
 		sh.mu.Lock()
@@ -274,12 +271,4 @@ func (s *strPool) ptr(p *string) *string {
 	s.recent[s.next] = &v
 	s.next = (s.next + 1) % len(s.recent)
 	return &v
-}
-
-// own returns a copy of a whose pointer fields point to strings of the pool.
-func (s *strPool) own(a normalize.SlimAction) normalize.SlimAction {
-	a.SessionID = s.ptr(a.SessionID)
-	a.UserID = s.ptr(a.UserID)
-	a.Email = s.ptr(a.Email)
-	return a
 }

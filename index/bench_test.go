@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -152,4 +153,40 @@ func BenchmarkDedupeClaim(b *testing.B) {
 		_ = d.Confirm(ctx, keys[i%len(keys)], t0)
 		i++
 	}
+}
+
+// BenchmarkActivityMemory reports the heap held per stored action (the
+// reference delivery's actions: ~90-byte descriptions, two URLs, no
+// per-action ids), 2 000 sessions × 100 actions.
+func BenchmarkActivityMemory(b *testing.B) {
+	var perAction float64
+	for b.Loop() {
+		perAction = actionBytes(2_000, 100)
+	}
+	b.ReportMetric(perAction, "B/action")
+}
+
+func actionBytes(sessions, perSession int) float64 {
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := NewMemoryActivity(sessions, perSession)
+	for s := range sessions {
+		key := SessionKey{ProductID: "prod_demo", SessionID: fmt.Sprintf("sess_%016x", s)}
+		for i := 0; i < perSession; i += 5 {
+			p := &normalize.ActionsPayload{UserID: normalize.OptStr("user_0123456"), Actions: make([]normalize.SlimAction, 5)}
+			for j := range p.Actions {
+				p.Actions[j] = normalize.SlimAction{Index: i + j, Type: "click", Title: "Step " + strconv.Itoa(j),
+					Description:    fmt.Sprintf("Clicked the 'Start free trial' button in the Team plan column, step %d", i+j),
+					TimestampStart: secs(0), TimestampEnd: secs(0),
+					RawURL: "https://shop.example.com/pricing?ref=bench&seq=" + strconv.Itoa(i+j), CanonicalURL: "https://shop.example.com/pricing"}
+			}
+			_ = m.AddActions(ctx, key, p, secs(0))
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(m)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(sessions*perSession)
 }

@@ -77,6 +77,12 @@ type object struct {
 	keys *[maxKeys]string
 	vals [maxKeys][]byte // raw JSON value of each wanted key; nil when absent
 	esc  [maxKeys]bool   // whether a string value needs unquoting
+	// src is the whole body as one string (one allocation), and at[i] the
+	// offset of vals[i] in it: a string value without escapes is a
+	// substring of src, not an allocation of its own. (The stores copy
+	// what they keep, so no stored id holds on to a body.)
+	src string
+	at  [maxKeys]int
 	// action is the index of an action ("actions[i]." in field errors),
 	// -1 for the payload itself.
 	action int
@@ -114,7 +120,7 @@ func (o *object) read(data []byte, pos, depth int) (int, error) {
 			end, err = skipValue(data, start, depth)
 		}
 		if err == nil {
-			o.vals[i] = data[start:end]
+			o.vals[i], o.at[i] = data[start:end], start
 		}
 		return end, err
 	})
@@ -129,7 +135,7 @@ func (o *object) readActions(data []byte, pos, depth int) (int, error) {
 		o.actions = make([]SlimAction, 0, 8)
 	}
 	i := 0
-	a := &object{keys: &actionKeys, errs: &o.actionErrs}
+	a := &object{keys: &actionKeys, errs: &o.actionErrs, src: o.src}
 	return eachElement(data, pos, depth, func(start int) (int, error) {
 		defer func() { i++ }()
 		if start >= len(data) {
@@ -168,7 +174,7 @@ func decodeObject(data []byte, errs *FieldErrors) (*object, error) {
 	if len(d) == 0 || d[0] != '{' {
 		return nil, ErrNotObject
 	}
-	o := &object{keys: &payloadKeys, action: -1, errs: errs}
+	o := &object{keys: &payloadKeys, action: -1, errs: errs, src: string(d)}
 	end, err := o.read(d, 0, 1) // depth 1: the body itself, as encoding/json counts
 	if err == nil && end != len(d) {
 		err = syntaxError(end, "data after the top-level object")
@@ -222,19 +228,30 @@ func (o *object) str(key int) string {
 		o.fail(key, "must be a string")
 		return ""
 	}
+	if !o.esc[key] && o.src != "" {
+		start := o.at[key]
+		return o.src[start+1 : start+len(v)-1]
+	}
 	return unquote(v[1:len(v)-1], o.esc[key])
 }
 
 func (o *object) num(key int) float64 {
-	v := o.raw(key)
-	if v == nil {
+	v := o.vals[key]
+	if len(v) == 0 {
 		return 0
 	}
 	if c := v[0]; c != '-' && (c < '0' || c > '9') {
-		o.fail(key, "must be a finite number")
+		if !falsy(v) {
+			o.fail(key, "must be a finite number")
+		}
 		return 0
 	}
+	// One parse serves both checks: a zero is falsy (the default), a
+	// number out of range is an error.
 	f, err := strconv.ParseFloat(string(v), 64)
+	if err == nil && f == 0 {
+		return 0
+	}
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		o.fail(key, "must be a finite number")
 		return 0

@@ -11,7 +11,8 @@ package main
 // starting with "info " that the parent prints. It then reads commands on
 // stdin, one per line, answering each with one line: "profile <file>"
 // starts a CPU profile ("ok"), "unprofile" stops it ("ok"), "rss" answers
-// "rss <VmHWM>". It exits when stdin closes.
+// "rss <VmHWM>", "cpu" answers "cpu <user+system CPU time in ns>". It
+// exits when stdin closes.
 
 import (
 	"bufio"
@@ -21,7 +22,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // serveChild runs one server ("replayhook" or "baseline") until stdin closes.
@@ -62,6 +66,8 @@ func serveChild(o options, kind, storeCfg string, stdin io.Reader, out io.Writer
 			reply(out, "ok", err)
 		case "rss":
 			fmt.Fprintf(out, "rss %s\n", vmHWM())
+		case "cpu":
+			fmt.Fprintf(out, "cpu %d\n", int64(selfCPU()))
 		default:
 			fmt.Fprintf(out, "error unknown command %q\n", cmd)
 		}
@@ -168,6 +174,32 @@ func (c *child) call(cmd string) (string, error) {
 		return "", errors.New(msg)
 	}
 	return line, nil
+}
+
+// cpu is the child's CPU time so far (user + system); 0 for a nil child or
+// when it cannot tell.
+func (c *child) cpu() time.Duration {
+	if c == nil {
+		return 0
+	}
+	line, err := c.call("cpu")
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(line, "cpu "), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(n)
+}
+
+// selfCPU is this process's CPU time so far (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stop closes the child's stdin (it stops its server and exits) and waits.

@@ -154,11 +154,11 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
 	if !o.skipBase {
-		baseURL, stop, err := startServer(o, "baseline", "", out)
+		baseURL, baseChild, stop, err := startServer(o, "baseline", "", out)
 		if err != nil {
 			return err
 		}
-		base = drive(baseURL, o, 0, nil)
+		base = measured(baseChild, func() result { return drive(baseURL, o, 0, nil) })
 		stop()
 		base.print(out, "baseline (bare Echo + 1 HMAC)")
 	}
@@ -206,14 +206,14 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 	}
-	ingest := drive(target, o, 0, &seen)
+	ingest := measured(server, func() result { return drive(target, o, 0, &seen) })
 	if o.cpuProfile != "" {
 		if err := stopProfile(server); err != nil {
 			return err
 		}
 	}
 	ingest.print(out, "replayhook ingest only")
-	mixed := drive(target, o, o.lookupConns, &seen)
+	mixed := measured(server, func() result { return drive(target, o, o.lookupConns, &seen) })
 	mixed.print(out, "replayhook ingest + lookups")
 	if !o.skipBase && base.accepted > 0 {
 		fmt.Fprintf(out, "ratio replayhook/baseline (ingest only, accepted/s): %.2f (target ≥ 0.70)\n", ingest.rate()/base.rate())
@@ -241,18 +241,23 @@ func run(args []string, out io.Writer) error {
 
 // startServer starts the baseline or replayhook server, in a child process
 // unless -in-process.
-func startServer(o options, kind, storeCfg string, out io.Writer) (string, func(), error) {
+func startServer(o options, kind, storeCfg string, out io.Writer) (string, *child, func(), error) {
 	if o.inProcess {
+		var u string
+		var stop func()
+		var err error
 		if kind == "baseline" {
-			return startBaseline()
+			u, stop, err = startBaseline()
+		} else {
+			u, stop, err = startReplayhook(o, storeCfg, out)
 		}
-		return startReplayhook(o, storeCfg, out)
+		return u, nil, stop, err
 	}
 	c, err := spawn(kind, nil, out)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return c.URL, c.stop, nil
+	return c.URL, c, c.stop, nil
 }
 
 // startProfile starts a CPU profile of the server: of the child process,
@@ -618,7 +623,14 @@ type result struct {
 	unavailable      int64 // 503 answers (back-pressure or store down): a vendor retries them
 	ingest, lookup   []time.Duration
 	lookups          int64
+	// serverCPU and clientCPU are the CPU time (user + system) the server
+	// process and this process spent in the phase; 0 when unknown
+	// (-in-process, -url).
+	serverCPU, clientCPU time.Duration
 }
+
+// requests is every HTTP request of the phase.
+func (r result) requests() int64 { return r.accepted + r.errors + r.unavailable + r.lookups }
 
 func (r result) rate() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
 
@@ -637,6 +649,22 @@ func (r result) print(out io.Writer, name string) {
 			pct(r.lookup, .5).Round(time.Microsecond), pct(r.lookup, .99).Round(time.Microsecond))
 	}
 	fmt.Fprintln(out)
+	if n := r.requests(); r.serverCPU > 0 && n > 0 {
+		fmt.Fprintf(out, "%-32s server %.0f µs, load generator %.0f µs per request (%.2f + %.2f of %d CPUs busy)\n", "  CPU time:",
+			float64(r.serverCPU.Microseconds())/float64(n), float64(r.clientCPU.Microseconds())/float64(n),
+			r.serverCPU.Seconds()/r.elapsed.Seconds(), r.clientCPU.Seconds()/r.elapsed.Seconds(), runtime.NumCPU())
+	}
+}
+
+// measured runs a phase and records the CPU time of the server process
+// (when it is a child) and of this process.
+func measured(server *child, phase func() result) result {
+	s0, c0 := server.cpu(), selfCPU()
+	r := phase()
+	if server != nil {
+		r.serverCPU, r.clientCPU = server.cpu()-s0, selfCPU()-c0
+	}
+	return r
 }
 
 // payload is a ≈1.5 KB autoplay actions payload with 5 actions.

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"testing"
@@ -70,6 +71,35 @@ func BenchmarkUsersLookup(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if _, ok, _ := m.Lookup(ctx, ids[i%n], t0); !ok {
+					b.Fatal("user not found")
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkUsersLookupSkewed looks up users with a Zipf skew (s = 1.1): a
+// few users are asked about often, most rarely, as a chat layer asks about
+// the users active right now. Uniform lookups (BenchmarkUsersLookup) are
+// the worst case for the CPU caches; this is the common one.
+func BenchmarkUsersLookupSkewed(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range benchSizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			m, ids := filledUsers(n)
+			// Hot users are spread over the index, not the first ones.
+			perm := rand.New(rand.NewPCG(1, 2)).Perm(n)
+			z := rand.NewZipf(rand.New(rand.NewPCG(3, 4)), 1.1, 1, uint64(n-1))
+			seq := make([]string, 1<<16)
+			for i := range seq {
+				seq[i] = ids[perm[z.Uint64()]]
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				if _, ok, _ := m.Lookup(ctx, seq[i%len(seq)], t0); !ok {
 					b.Fatal("user not found")
 				}
 				i++

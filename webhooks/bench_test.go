@@ -115,7 +115,7 @@ func BenchmarkIngestHandler(b *testing.B) {
 // BenchmarkUserLookup is GET /v1/users/{id} and /activity through the whole
 // Echo stack with n users indexed (one session each, linked directly).
 func BenchmarkUserLookup(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			srv, users, signer := benchServer(b, n)
 			h := srv.Handler()
@@ -145,7 +145,13 @@ func BenchmarkUserLookup(b *testing.B) {
 					b.ReportAllocs()
 					i := 0
 					for b.Loop() {
-						req := httptest.NewRequest(http.MethodGet, "/v1/users/user_"+strconv.Itoa(i%100)+path, nil)
+						// Users spread over the whole index (the first 100
+						// also have activity, so /activity renders text).
+						u := i % 100
+						if path == "" {
+							u = (i * 7919) % n
+						}
+						req := httptest.NewRequest(http.MethodGet, "/v1/users/user_"+strconv.Itoa(u)+path, nil)
 						req.Header.Set("Authorization", "Bearer "+tokChat)
 						rec := httptest.NewRecorder()
 						h.ServeHTTP(rec, req)

@@ -220,14 +220,7 @@ return 1
 // claimed, 0 when confirmed inside the window (seen; the window is not
 // extended), 2 when claimed by another request inside the lease (in
 // flight).
-const claimScript = `
-local function after(v, prefix, cs, cn)
-  local s, n = string.match(v, prefix .. '(%-?%d+) (%d+)')
-  if not s then return false end
-  s, n = tonumber(s), tonumber(n)
-  cs, cn = tonumber(cs), tonumber(cn)
-  return s > cs or (s == cs and n >= cn)
-end
+const claimScript = luaAfter + `
 local v = redis.call('GET', KEYS[1])
 if v then
   if string.sub(v, 1, 2) == 'P ' then
@@ -241,22 +234,30 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6])
 return 1
 `
 
+// luaAfter is a Lua function shared by the dedupe scripts: whether the
+// time at the start of value v (after prefix: "<sec> <nsec>") is at or
+// after the cutoff (cs, cn).
+const luaAfter = `
+local function after(v, prefix, cs, cn)
+  local s, n = string.match(v, prefix .. '(%-?%d+) (%d+)')
+  if not s then return false end
+  s, n = tonumber(s), tonumber(n)
+  cs, cn = tonumber(cs), tonumber(cn)
+  return s > cs or (s == cs and n >= cn)
+end
+`
+
 // confirmScript marks one delivery stored, unless it is confirmed inside
 // the window already (the window is not extended).
 //
 // KEYS[1]: the delivery's key. ARGV: 1 the confirmed value, 2 window
 // cutoff seconds ("" = no window), 3 window cutoff nanoseconds, 4 TTL in
 // ms (the window). Returns 1 when confirmed now, 0 when it already was.
-const confirmScript = `
+const confirmScript = luaAfter + `
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, 2) ~= 'P ' then
   if ARGV[2] == '' then return 0 end
-  local s, n = string.match(v, '^(%-?%d+) (%d+)')
-  if s then
-    s, n = tonumber(s), tonumber(n)
-    local cs, cn = tonumber(ARGV[2]), tonumber(ARGV[3])
-    if s > cs or (s == cs and n >= cn) then return 0 end
-  end
+  if after(v, '^', ARGV[2], ARGV[3]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 return 1

@@ -2,14 +2,14 @@
 // them into the Autoplay SDK's ActionsPayload, indexes user → recent
 // sessions and answers the chat layer's lookups. See README.md.
 //
-// main only wires: run builds every dependency from the configuration and
-// passes it in; the packages do the work (providers, normalize, index,
-// webhooks).
+// main only wires the process: flags, configuration, logger, listener,
+// signals, snapshots and shutdown; package app builds every dependency from
+// the configuration and passes it in; the packages do the work (providers,
+// normalize, index, webhooks).
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,22 +19,17 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
 
+	"github.com/replayhook/replayhook/app"
 	"github.com/replayhook/replayhook/config"
-	"github.com/replayhook/replayhook/index"
-	"github.com/replayhook/replayhook/index/redisstore"
-	"github.com/replayhook/replayhook/logjson"
-	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
 	"github.com/replayhook/replayhook/snapshot"
-	"github.com/replayhook/replayhook/webhooks"
 )
 
 func main() {
@@ -103,215 +98,24 @@ func loadConfig(path string, getenv func(string) string) (*config.Config, string
 	return cfg, path, err
 }
 
-func newLogger(cfg config.Log, out io.Writer) *logrus.Logger {
-	log := logrus.New()
-	log.SetOutput(out)
-	if cfg.Format == "text" {
-		log.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
-	} else {
-		// logrus.JSONFormatter's exact lines, without its per-line reflection.
-		log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano})
-	}
-	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
-		log.SetLevel(lvl)
-	}
-	return log
-}
-
-// buildSources binds every configured source to its provider.
-func buildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webhooks.Source, error) {
-	out := make(map[string]*webhooks.Source, len(cfg.Sources))
-	for i, s := range cfg.Sources {
-		p, err := reg.New(s.Provider, providers.Settings{
-			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)
-		}
-		out[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
-	}
-	return out, nil
-}
-
-// aliasTTL is how long an identify() call links an anonymous id to its user.
-const aliasTTL = 30 * 24 * time.Hour
-
-// app is everything serve builds from the configuration.
-type app struct {
-	server   *webhooks.Server
-	snapshot []snapshot.Part // state saved at shutdown and periodically
-	// savedAt is when the state was last written to or restored from the
-	// snapshot (unix nanoseconds, 0 = never), for replayhook_snapshot_age_seconds.
-	savedAt atomic.Int64
-	// closeStore closes a remote store (nil for the memory store).
-	closeStore func() error
-}
-
-// redisStartTimeout bounds connecting to Redis at start; replayhook does
-// not start without its store.
-const redisStartTimeout = 10 * time.Second
-
-func newApp(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*app, error) {
-	sources, err := buildSources(cfg, all.Registry())
-	if err != nil {
-		return nil, err
-	}
-	a := &app{}
-	mo := webhooks.MetricsOptions{Now: now}
-	var (
-		rs       *redisstore.Store // nil with the memory store
-		users    index.UserIndex
-		activity index.ActivityStore
-		dedupe   index.Deduper
-		aliases  index.Aliases
-		rejected index.RejectedLog
-		ready    func(context.Context) error
-		parts    []snapshot.Part
-	)
-	switch cfg.Store.Backend {
-	case "redis":
-		// Shared by every replica; Redis persists it, so no snapshot part.
-		ctx, cancel := context.WithTimeout(context.Background(), redisStartTimeout)
-		defer cancel()
-		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
-			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
-			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
-		}
-		rs = store
-		a.closeStore = rs.Close
-		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
-		ready = rs.Ping
-	default:
-		mu := index.NewMemoryUsers(index.UserLimits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
-		})
-		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
-		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
-		users, activity, dedupe, aliases = mu, ma, md, ml
-		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
-		mo.Stores = []webhooks.StoreMetric{
-			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
-			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
-		}
-		parts = []snapshot.Part{
-			part("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
-			part("activity", func(time.Time) []index.SessionRecord { return ma.Export() }, func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }),
-			part("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
-			part("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
-		}
-	}
-	for _, s := range cfg.Sources {
-		mo.Sources = append(mo.Sources, s.Name)
-	}
-	if cfg.Snapshot.Path != "" {
-		mo.SnapshotAt = a.lastSaved
-	}
-	metrics := webhooks.NewMetrics(mo)
-	driftSources := make([]index.DriftSource, 0, len(cfg.Sources))
-	for _, sc := range cfg.Sources {
-		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
-	}
-	driftLimits := index.DriftLimits{
-		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
-		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
-	}
-	var drift webhooks.DriftTracker
-	if rs != nil {
-		// One window shared by every replica, kept in Redis: never reset
-		// by a replica starting, never snapshotted.
-		rd := rs.Drift(driftLimits, driftSources)
-		closeStore := a.closeStore
-		a.closeStore = func() error { return errors.Join(rd.Close(), closeStore()) }
-		drift = rd
-	} else {
-		md := index.NewDrift(driftLimits, driftSources)
-		md.Reset(now())
-		// The drift counters are this replica's own.
-		parts = append(parts,
-			snapshot.Part{
-				Name: "drift",
-				Save: func(time.Time) any { return md.Counters() },
-				Load: func(raw json.RawMessage, _ time.Time) error {
-					var c index.DriftCounters
-					if err := json.Unmarshal(raw, &c); err != nil {
-						return err
-					}
-					md.RestoreCounters(c)
-					return nil
-				},
-			})
-		drift = md
-	}
-	deps := webhooks.Deps{
-		Config:    cfg,
-		Sources:   sources,
-		Users:     users,
-		Activity:  activity,
-		Dedupe:    dedupe,
-		Aliases:   aliases,
-		Rejected:  rejected,
-		Validator: normalize.NewValidator(),
-		Metrics:   metrics,
-		Drift:     drift,
-		Observers: []webhooks.Observer{metrics, drift},
-		Log:       log,
-		Now:       now,
-		Ready:     ready,
-	}
-	a.server, a.snapshot = webhooks.New(deps), parts
-	return a, nil
-}
-
-// lastSaved is when the state was last written to or restored from the
-// snapshot; zero while never.
-func (a *app) lastSaved() time.Time {
-	if n := a.savedAt.Load(); n != 0 {
-		return time.Unix(0, n)
-	}
-	return time.Time{}
-}
-
-// part adapts a store's typed Export/Import to a snapshot part.
-func part[R any](name string, export func(time.Time) []R, load func([]R, time.Time)) snapshot.Part {
-	return snapshot.Part{
-		Name: name,
-		Save: func(now time.Time) any { return export(now) },
-		Load: func(raw json.RawMessage, now time.Time) error {
-			var recs []R
-			if err := json.Unmarshal(raw, &recs); err != nil {
-				return err
-			}
-			load(recs, now)
-			return nil
-		},
-	}
-}
-
 // restore loads the snapshot, if any. A corrupt file is moved aside with a
 // loud error and the server starts empty.
-func (a *app) restore(path string, log *logrus.Logger, now time.Time) {
+func restore(a *app.App, path string, log *logrus.Logger, now time.Time) {
 	if path == "" {
 		return
 	}
-	ok, savedAt, err := snapshot.Restore(path, a.snapshot, now)
+	ok, savedAt, err := snapshot.Restore(path, a.Snapshot, now)
 	switch {
 	case err != nil:
 		log.WithError(err).WithField("path", path).Error("SNAPSHOT NOT RESTORED: state starts empty")
 	case ok:
-		a.savedAt.Store(now.UnixNano())
+		a.MarkSaved(now)
 		log.WithFields(logrus.Fields{"path": path, "saved_at": savedAt}).Info("snapshot restored")
 	}
 }
 
 // saveEvery writes the snapshot every interval until ctx ends.
-func (a *app) saveEvery(ctx context.Context, path string, interval time.Duration, log *logrus.Logger, now func() time.Time) {
+func saveEvery(ctx context.Context, a *app.App, path string, interval time.Duration, log *logrus.Logger, now func() time.Time) {
 	if path == "" || interval <= 0 {
 		return
 	}
@@ -323,10 +127,10 @@ func (a *app) saveEvery(ctx context.Context, path string, interval time.Duration
 			return
 		case <-t.C:
 			at := now()
-			if err := snapshot.Write(path, a.snapshot, at); err != nil {
+			if err := snapshot.Write(path, a.Snapshot, at); err != nil {
 				log.WithError(err).Error("periodic snapshot failed")
 			} else {
-				a.savedAt.Store(at.UnixNano())
+				a.MarkSaved(at)
 			}
 		}
 	}
@@ -345,20 +149,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := cfg.CheckListen(); err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stdout)
-	a, err := newApp(cfg, log, time.Now)
+	log := app.NewLogger(cfg.Log, stdout)
+	a, err := app.New(cfg, log, time.Now)
 	if err != nil {
 		return err
 	}
-	if a.closeStore != nil {
-		defer a.closeStore()
-	}
-	a.restore(cfg.Snapshot.Path, log, time.Now())
+	defer a.Close()
+	restore(a, cfg.Snapshot.Path, log, time.Now())
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
-	srv := a.server.HTTPServer()
+	srv := a.Server.HTTPServer()
 	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "config": path, "sources": len(cfg.Sources)}).Info("listening")
 	if dev := cfg.DevSecrets(); len(dev) > 0 {
 		log.WithField("keys", dev).Warn("development secrets in use: fine on loopback, set real ones before exposing the server")
@@ -367,7 +169,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { errc <- srv.Serve(ln) }()
 	saveCtx, stopSaving := context.WithCancel(context.Background())
 	defer stopSaving()
-	go a.saveEvery(saveCtx, cfg.Snapshot.Path, cfg.Snapshot.Interval, log, time.Now)
+	go saveEvery(saveCtx, a, cfg.Snapshot.Path, cfg.Snapshot.Interval, log, time.Now)
 	select {
 	case err := <-errc:
 		return err
@@ -375,7 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Graceful shutdown: readiness fails first, then the listener closes and
 	// in-flight requests finish within the shutdown timeout.
-	a.server.Drain()
+	a.Server.Drain()
 	log.WithField("drain_delay", cfg.Server.DrainDelay.String()).Info("draining")
 	time.Sleep(cfg.Server.DrainDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
@@ -388,7 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	stopSaving()
 	if cfg.Snapshot.Path != "" {
-		if err := snapshot.Write(cfg.Snapshot.Path, a.snapshot, time.Now()); err != nil {
+		if err := snapshot.Write(cfg.Snapshot.Path, a.Snapshot, time.Now()); err != nil {
 			log.WithError(err).Error("final snapshot failed: state since the last periodic snapshot is lost")
 			return err
 		}
@@ -427,7 +229,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	sources, err := buildSources(&config.Config{Sources: []config.Source{*sc}}, all.Registry())
+	sources, err := app.BuildSources(&config.Config{Sources: []config.Source{*sc}}, all.Registry())
 	if err != nil {
 		return err
 	}
@@ -472,7 +274,7 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	if _, err := buildSources(cfg, all.Registry()); err != nil {
+	if _, err := app.BuildSources(cfg, all.Registry()); err != nil {
 		return err
 	}
 	masked := cfg.Masked()

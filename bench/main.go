@@ -1,15 +1,16 @@
-// Command bench is replayhook's load tool. It starts the real server
-// in-process from a config it writes to a temporary directory (or targets
+// Command bench is replayhook's load tool. It starts the real server (built
+// by package app, as main builds it) from a config it writes to a temporary
+// directory, in a child process of its own unless -in-process (or targets
 // -url), drives signed autoplay deliveries over keep-alive connections with
 // a mix of users, sessions and anonymous payloads, runs concurrent lookups,
 // and, in the same invocation, drives a bare Echo endpoint that only reads
 // the body and checks one HMAC-SHA256 (the floor cost of any Echo webhook).
-// It prints accepted/s, p50/p99 latencies, errors, peak RSS and the ratio
-// replayhook/baseline, then checks that every accepted delivery is visible
+// It prints accepted/s, p50/p99 latencies, errors, CPU time per request,
+// peak RSS and the ratio replayhook/baseline, then checks that every accepted delivery is visible
 // through the lookup API and exits non-zero if one is not. Loopback only.
 //
-// With -store redis the in-process server keeps its index in Redis, wired
-// as main's newApp wires store.backend: redis: at -redis-addr (loopback
+// With -store redis the server keeps its index in Redis (store.backend:
+// redis): at -redis-addr (loopback
 // only), or in a throwaway redis-server it starts on a free loopback port
 // and kills at the end (redis-server must be on PATH). Each run uses a key
 // prefix of its own; its keys expire by their TTLs.
@@ -46,20 +47,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
-	"github.com/sirupsen/logrus"
 
+	"github.com/replayhook/replayhook/app"
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
-	"github.com/replayhook/replayhook/index/redisstore"
-	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/normalize"
-	"github.com/replayhook/replayhook/providers"
-	"github.com/replayhook/replayhook/providers/all"
 	"github.com/replayhook/replayhook/webhooks"
 )
-
-// aliasTTL is main's: how long an identify() links an anonymous id.
-const aliasTTL = 30 * 24 * time.Hour
 
 const (
 	secret  = "bench-connector-secret"
@@ -446,10 +440,9 @@ func listen(h http.Handler) (string, func(), error) {
 }
 
 // startReplayhook writes a config to a temp dir (storeCfg, when not empty,
-// is its store section), loads it with config.Load and wires the server
-// exactly as main's newApp does (minus snapshots, which are off): memory
-// stores, or with store.backend redis the stores of redisstore.New, whose
-// Ping is /readyz.
+// is its store section), loads it with config.Load and builds the server
+// with app.New, as main does (snapshots are off), then preloads -preload
+// users into its index.
 func startReplayhook(o options, storeCfg string, out io.Writer) (string, func(), error) {
 	dir, err := os.MkdirTemp("", "replayhook-bench-")
 	if err != nil {
@@ -495,73 +488,13 @@ sources:
 	if err != nil {
 		return "", nil, err
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)                                               // formatted as in production, not written
-	log.SetFormatter(&logjson.Formatter{TimestampFormat: time.RFC3339Nano}) // as main does
-	reg := all.Registry()
-	sources := map[string]*webhooks.Source{}
-	for _, s := range cfg.Sources {
-		p, err := reg.New(s.Provider, providers.Settings{Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned})
-		if err != nil {
-			return "", nil, err
-		}
-		sources[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
+	// The very server main runs, built by the same code; its log lines are
+	// formatted as in production and discarded.
+	rh, err := app.New(cfg, app.NewLogger(cfg.Log, io.Discard), time.Now)
+	if err != nil {
+		return "", nil, err
 	}
-	var (
-		users    index.UserIndex
-		activity index.ActivityStore
-		dedupe   index.Deduper
-		aliases  index.Aliases
-		rejected index.RejectedLog
-		ready    func(context.Context) error
-		rs       *redisstore.Store // nil with the memory store
-		closeAll = func() {}
-	)
-	mo := webhooks.MetricsOptions{Sources: []string{"autoplay"}, Now: time.Now}
-	switch cfg.Store.Backend {
-	case "redis":
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
-			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
-			AliasTTL: aliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
-		})
-		if err != nil {
-			return "", nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
-		}
-		rs = store
-		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
-		ready = rs.Ping
-		closeAll = func() { _ = rs.Close() }
-	default:
-		mu := index.NewMemoryUsers(index.UserLimits{Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers})
-		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
-		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, aliasTTL)
-		users, activity, dedupe, aliases = mu, ma, md, ml
-		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
-		mo.Stores = []webhooks.StoreMetric{
-			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
-			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
-		}
-	}
-	metrics := webhooks.NewMetrics(mo)
-	driftLimits := index.DriftLimits{MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts, MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples}
-	driftSources := []index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: product}}
-	var drift webhooks.DriftTracker
-	if rs != nil { // as main: the drift window lives in Redis
-		rd := rs.Drift(driftLimits, driftSources)
-		closeStore := closeAll
-		closeAll = func() { _ = rd.Close(); closeStore() }
-		drift = rd
-	} else {
-		md := index.NewDrift(driftLimits, driftSources)
-		md.Reset(time.Now())
-		drift = md
-	}
+	users, closeAll := rh.Users, func() { _ = rh.Close() }
 	if o.preload > 0 {
 		start := time.Now()
 		ctx := context.Background()
@@ -578,12 +511,7 @@ sources:
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(out, "preloaded %d users in %s (heap in use after GC: %d MiB)\n", o.preload, time.Since(start).Round(time.Millisecond), ms.HeapInuse>>20)
 	}
-	srv := webhooks.New(webhooks.Deps{
-		Config: cfg, Sources: sources, Users: users, Activity: activity, Dedupe: dedupe, Aliases: aliases,
-		Rejected: rejected, Validator: normalize.NewValidator(),
-		Metrics: metrics, Drift: drift, Observers: []webhooks.Observer{metrics, drift}, Log: log, Now: time.Now, Ready: ready,
-	})
-	hs := srv.HTTPServer()
+	hs := rh.Server.HTTPServer()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		closeAll()

@@ -1,0 +1,57 @@
+package app
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replayhook/replayhook/config"
+)
+
+// New wires the memory backend with every store in the snapshot, and a
+// server that answers; the Redis backend is exercised end to end by
+// main's TestTwoReplicasShareRedis.
+func TestNewWiresTheMemoryBackend(t *testing.T) {
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", Secrets: []string{"s3cret-s3cret"}}}
+	a, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var names []string
+	for _, p := range a.Snapshot {
+		names = append(names, p.Name)
+	}
+	if got, want := strings.Join(names, ","), "users,activity,dedupe,aliases,drift"; got != want {
+		t.Errorf("snapshot parts = %s, want %s", got, want)
+	}
+	if a.Users == nil || a.Server == nil {
+		t.Fatal("no users index or server")
+	}
+	rec := httptest.NewRecorder()
+	a.Server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("/readyz = %d", rec.Code)
+	}
+	if !a.LastSaved().IsZero() {
+		t.Error("LastSaved before any save is not zero")
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a.MarkSaved(at)
+	if !a.LastSaved().Equal(at) {
+		t.Errorf("LastSaved = %v, want %v", a.LastSaved(), at)
+	}
+}
+
+// A source naming an unknown provider is refused, naming the source.
+func TestBuildSourcesNamesTheSource(t *testing.T) {
+	cfg := config.Default()
+	cfg.Sources = []config.Source{{Name: "mystery", Provider: "no-such-vendor"}}
+	if _, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now); err == nil || !strings.Contains(err.Error(), "mystery") {
+		t.Fatalf("err = %v, want one naming the source", err)
+	}
+}

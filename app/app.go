@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
@@ -119,6 +120,9 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
 		rs = store
+		// go-redis reports reconnections and Sentinel failovers through a
+		// process-wide logger; make them structured lines of ours.
+		redis.SetLogger(redisLog{log})
 		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
 		ready = rs.Ping
 	default:
@@ -202,6 +206,13 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	}
 	a.Server, a.Snapshot, a.Users = webhooks.New(deps), parts, users
 	return a, nil
+}
+
+// redisLog turns go-redis's log lines into warnings of the service's log.
+type redisLog struct{ log *logrus.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.WithField("component", "redis").Warn(fmt.Sprintf(format, v...))
 }
 
 // Close releases what New opened (the Redis client and the drift queue's

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,5 +54,19 @@ func TestBuildSourcesNamesTheSource(t *testing.T) {
 	cfg.Sources = []config.Source{{Name: "mystery", Provider: "no-such-vendor"}}
 	if _, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now); err == nil || !strings.Contains(err.Error(), "mystery") {
 		t.Fatalf("err = %v, want one naming the source", err)
+	}
+}
+
+// go-redis's own messages (reconnections, failovers) become structured
+// warnings of the service's log.
+func TestRedisLogIsStructured(t *testing.T) {
+	var out strings.Builder
+	cfg := config.Default()
+	redisLog{NewLogger(cfg.Log, &out)}.Printf(context.Background(), "redis: dial %s: %s", "127.0.0.1:6379", "connection refused")
+	line := out.String()
+	for _, want := range []string{`"component":"redis"`, `"level":"warning"`, `"msg":"redis: dial 127.0.0.1:6379: connection refused"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line lacks %s: %s", want, line)
+		}
 	}
 }

@@ -91,16 +91,13 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.deps.Log == nil || !s.deps.Log.IsLevelEnabled(level) {
 			return nil
 		}
-		f := logrus.Fields{
-			"method":      req.Method,
-			"route":       c.Path(),
-			"status":      res.Status,
-			"duration_ms": float64(took.Microseconds()) / 1000,
-			"bytes_in":    req.ContentLength,
-			"bytes_out":   res.Size,
-			"request_id":  c.Get(ctxRequestID),
-			"remote_ip":   c.RealIP(),
-		}
+		// A map from the pool: logrus copies it into the entry it formats,
+		// so it is free again once Log returns.
+		f := s.logFields.Get().(logrus.Fields)
+		defer func() { clear(f); s.logFields.Put(f) }()
+		f["method"], f["route"], f["status"] = req.Method, c.Path(), res.Status
+		f["duration_ms"], f["bytes_in"], f["bytes_out"] = float64(took.Microseconds())/1000, req.ContentLength, res.Size
+		f["request_id"], f["remote_ip"] = c.Get(ctxRequestID), c.RealIP()
 		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName, ctxWarning} {
 			if v := c.Get(k); v != nil {
 				f[k] = v

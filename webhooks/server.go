@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,7 @@ type Server struct {
 	tokens    []token
 	ingestSem chan struct{} // deliveries in progress (running or waiting)
 	workers   chan struct{} // deliveries running
+	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
 }
 
@@ -94,6 +96,7 @@ func New(d Deps) *Server {
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
 		workers:   make(chan struct{}, IngestWorkers(d.Config)),
 	}
+	s.logFields.New = func() any { return make(logrus.Fields, 16) }
 	e := s.echo
 	e.HideBanner = true
 	e.HidePort = true

@@ -76,6 +76,7 @@ type options struct {
 	redisAddr   string
 	inProcess   bool
 	lookupRate  float64
+	workers     int
 }
 
 func main() {
@@ -101,6 +102,7 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&o.store, "store", "memory", "the in-process server's store: memory or redis")
 	fs.StringVar(&o.redisAddr, "redis-addr", "", "with -store redis: a loopback Redis (host:port or redis:// URL); empty starts a throwaway redis-server on a free loopback port")
 	fs.Float64Var(&o.lookupRate, "lookup-rate", 0, "lookups per second in the mixed phase, spread over -lookup-conns and timed from their scheduled start (open loop, as a chat layer sends them); 0 sends them back to back")
+	fs.IntVar(&o.workers, "ingest-workers", 0, "the server's server.ingest_workers (0: its default, the CPU count, 16× with Redis)")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the servers inside the load tool's process instead of in child processes (one heap and GC for both)")
 	serveKind := fs.String("serve-child", "", "internal: run this server (replayhook or baseline) as the load tool's child process")
 	storeCfgFlag := fs.String("store-config", "", "internal: the child's store section of config.yaml")
@@ -135,15 +137,19 @@ func run(args []string, out io.Writer) error {
 			return err
 		}
 	}
-	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 || o.lookupRate < 0 {
+	if o.conns < 1 || o.users < 1 || o.sessions < 1 || o.duration <= 0 || o.anonymous < 0 || o.anonymous > 1 || o.lookupRate < 0 || o.workers < 0 {
 		return errors.New("-conns, -users, -sessions and -duration must be positive, -anonymous in [0,1]")
 	}
 	rate := "back to back"
 	if o.lookupRate > 0 {
 		rate = fmt.Sprintf("%.0f/s open loop", o.lookupRate)
 	}
-	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns (%s), %d users × %d sessions, %.0f%% anonymous, preload %d, store %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, rate, o.users, o.sessions, o.anonymous*100, o.preload, o.store)
+	workers := "auto"
+	if o.workers > 0 {
+		workers = strconv.Itoa(o.workers)
+	}
+	fmt.Fprintf(out, "bench: %d CPUs, GOMAXPROCS %d, %s, phases of %s, %d ingest conns, %d lookup conns (%s), %d users × %d sessions, %.0f%% anonymous, preload %d, store %s, ingest workers %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), o.duration, o.conns, o.lookupConns, rate, o.users, o.sessions, o.anonymous*100, o.preload, o.store, workers)
 
 	fmt.Fprintf(out, "delivery: autoplay actions payload of %d bytes with 5 actions (identified), signed HMAC-SHA256\n", len(payload("s_99999_0", "u_99999", 1_000_000, time.Now())))
 	var base result
@@ -186,7 +192,7 @@ func run(args []string, out io.Writer) error {
 			target = u
 		} else {
 			c, err := spawn("replayhook", []string{"-users", strconv.Itoa(o.users), "-sessions", strconv.Itoa(o.sessions),
-				"-preload", strconv.Itoa(o.preload), "-store-config", storeCfg}, out)
+				"-preload", strconv.Itoa(o.preload), "-ingest-workers", strconv.Itoa(o.workers), "-store-config", storeCfg}, out)
 			if err != nil {
 				return err
 			}
@@ -457,6 +463,7 @@ func startReplayhook(o options, storeCfg string, out io.Writer) (string, func(),
 	yml := fmt.Sprintf(`server:
   addr: 127.0.0.1:0
   max_concurrent_ingests: 512
+  ingest_workers: %d
 auth:
   tokens:
     - {name: bench, token: %s, products: ["*"]}
@@ -479,7 +486,7 @@ log:
   format: json
 sources:
   - {name: autoplay, provider: autoplay, product_id: %s, secrets: [%s]}
-%s`, token, o.sessions+1, maxUsers, maxSessions, 4*maxSessions, maxUsers, product, secret, storeCfg)
+%s`, o.workers, token, o.sessions+1, maxUsers, maxSessions, 4*maxSessions, maxUsers, product, secret, storeCfg)
 	path := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		return "", nil, err

@@ -29,6 +29,7 @@ func TestLoadToolRunsEveryPhase(t *testing.T) {
 		{"child processes", nil, []string{"baseline (bare Echo + 1 HMAC):", "CPU time:", "ratio replayhook/baseline", "peak RSS of the replayhook process", "0 missing"}},
 		{"in process", []string{"-in-process"}, []string{"baseline (bare Echo + 1 HMAC):", "ratio replayhook/baseline", "server + load generator in one process", "0 missing"}},
 		{"open-loop lookups and a preloaded index", []string{"-skip-baseline", "-lookup-rate", "50", "-preload", "500"}, []string{"50/s open loop", "preloaded 500 users", "lookups", "0 missing"}},
+		{"ingest workers set", []string{"-skip-baseline", "-ingest-workers", "3"}, []string{"ingest workers 3", "0 missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -78,6 +79,7 @@ func TestLoadToolRefuses(t *testing.T) {
 		{"-store", "sqlite"},
 		{"-conns", "0"},
 		{"-lookup-rate", "-1"},
+		{"-ingest-workers", "-1"},
 		{"-serve-child", "nonsense"},
 	} {
 		if err := run(append(args, "-duration", "100ms"), &bytes.Buffer{}); err == nil {

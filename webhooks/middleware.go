@@ -134,9 +134,9 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 // deliveries in progress (beyond: 503 with Retry-After at once, never an
 // unbounded queue), of which at most ingest_workers run; the others wait,
 // body unread, for at most ingest_queue_timeout (then 503 with
-// Retry-After). Waiting goroutines do not compete for the CPU, so a
-// lookup arriving during an ingest burst waits behind a few deliveries,
-// not behind all of them.
+// Retry-After). Waiting goroutines do not compete for the CPU: how many
+// deliveries do is set by configuration, not by how many connections the
+// vendors open.
 func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		select {

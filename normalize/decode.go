@@ -95,7 +95,7 @@ type object struct {
 	actionErrs FieldErrors
 }
 
-// readObject reads and validates the object at data[pos] == '{', whose
+// read reads and validates the object at data[pos] == '{', whose
 // nesting depth is depth, into o (whose keys, action and errs are set; its
 // values are reset) and returns the offset just past it. The payload's
 // "actions" array is read into SlimActions on the way.

@@ -241,17 +241,15 @@ type knownKey struct {
 	a, b string
 }
 
-type idRef struct{ userID, product string }
-
 type knownEntry struct {
-	ids     []idRef  // distinct, first seen first, ≤ driftMaxIDs
-	anons   []string // sessions: anonymous ids seen, ≤ driftMaxAnons
-	display string   // emails: the email as first seen
+	ids     []DriftRef // distinct, first seen first, ≤ driftMaxIDs
+	anons   []string   // sessions: anonymous ids seen, ≤ driftMaxAnons
+	display string     // emails: the email as first seen
 }
 
 type conflictEntry struct {
 	display string
-	ids     []idRef
+	ids     []DriftRef
 	last    time.Time
 }
 
@@ -400,9 +398,9 @@ func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, la
 		}
 	}
 	if user != "" {
-		d.addID(knownKey{kind: kindNorm, a: normK}, idRef{userID: user})
+		d.addID(knownKey{kind: kindNorm, a: normK}, DriftRef{UserID: user})
 		if emailK != "" {
-			e, added := d.addID(knownKey{kind: kindEmail, a: emailK}, idRef{userID: user, product: product})
+			e, added := d.addID(knownKey{kind: kindEmail, a: emailK}, DriftRef{UserID: user, Product: product})
 			if e.display == "" {
 				e.display = ownID(email)
 			}
@@ -411,7 +409,7 @@ func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, la
 			}
 		}
 		if anon != "" && anon != user {
-			d.addID(knownKey{kind: kindAnon, a: anon}, idRef{userID: user})
+			d.addID(knownKey{kind: kindAnon, a: anon}, DriftRef{UserID: user})
 		}
 	}
 	if session != "" && (user != "" || anon != "") {
@@ -433,31 +431,31 @@ func (d *Drift) session(product, session, user, anon string, now time.Time) {
 	if anon != "" && anon != user && !slices.Contains(e.anons, anon) && len(e.anons) < driftMaxAnons {
 		e.anons = append(e.anons, ownID(anon))
 	}
-	if user == "" || slices.ContainsFunc(e.ids, func(r idRef) bool { return r.userID == user }) {
+	if user == "" || slices.ContainsFunc(e.ids, func(r DriftRef) bool { return r.UserID == user }) {
 		return
 	}
 	earlier := slices.Clone(e.ids)
 	if len(e.ids) < driftMaxIDs {
-		e.ids = append(e.ids, idRef{userID: ownID(user), product: product})
+		e.ids = append(e.ids, DriftRef{UserID: ownID(user), Product: product})
 	}
 	for _, a := range e.anons {
 		if a != user {
-			d.addID(knownKey{kind: kindAnon, a: a}, idRef{userID: user})
+			d.addID(knownKey{kind: kindAnon, a: a}, DriftRef{UserID: user})
 		}
 	}
 	for _, r := range earlier {
-		d.addID(knownKey{kind: kindAnon, a: r.userID}, idRef{userID: user})
+		d.addID(knownKey{kind: kindAnon, a: r.UserID}, DriftRef{UserID: user})
 	}
 	ck := knownKey{kind: kindSession, a: product, b: session}
 	if len(earlier) > 0 || d.conflicts.Contains(ck) {
-		ids := append(earlier, idRef{userID: user, product: product})
+		ids := append(earlier, DriftRef{UserID: user, Product: product})
 		d.conflict(ck, "", ids, now)
 	}
 }
 
 // addID adds ref to the known entry k (created if needed, made most recently
 // used) and reports whether it was new there.
-func (d *Drift) addID(k knownKey, ref idRef) (*knownEntry, bool) {
+func (d *Drift) addID(k knownKey, ref DriftRef) (*knownEntry, bool) {
 	e, ok := d.known.Get(k)
 	if !ok {
 		k.a, k.b = ownID(k.a), ownID(k.b)
@@ -467,13 +465,13 @@ func (d *Drift) addID(k knownKey, ref idRef) (*knownEntry, bool) {
 	if slices.Contains(e.ids, ref) || len(e.ids) >= driftMaxIDs {
 		return e, false
 	}
-	ref.userID, ref.product = ownID(ref.userID), ownID(ref.product)
+	ref.UserID, ref.Product = ownID(ref.UserID), ownID(ref.Product)
 	e.ids = append(e.ids, ref)
 	return e, true
 }
 
 // conflict merges ids into the conflict k.
-func (d *Drift) conflict(k knownKey, display string, ids []idRef, now time.Time) {
+func (d *Drift) conflict(k knownKey, display string, ids []DriftRef, now time.Time) {
 	c, ok := d.conflicts.Get(k)
 	if !ok {
 		k.a, k.b = ownID(k.a), ownID(k.b)
@@ -612,22 +610,7 @@ func similarity(a, b string) string {
 	}
 }
 
-// userIDs lists the distinct user ids of refs whose product is allowed
-// (all when products is nil), first seen first.
-func userIDs(refs []idRef, products func(string) bool) []string {
-	out := []string{}
-	for _, r := range refs {
-		if products != nil && (r.product == "" || !products(r.product)) {
-			continue
-		}
-		if !slices.Contains(out, r.userID) {
-			out = append(out, r.userID)
-		}
-	}
-	return out
-}
-
-func distinctUsers(refs []idRef) int { return len(userIDs(refs, nil)) }
+func distinctUsers(refs []DriftRef) int { return len(refUserIDs(refs, nil)) }
 
 func later(a, b time.Time) time.Time {
 	if b.After(a) {

@@ -345,10 +345,7 @@ func (d *Drift) driftState() DriftState {
 	}
 	for _, k := range d.conflicts.Keys() {
 		c, _ := d.conflicts.Peek(k)
-		cs := DriftConflictState{Last: c.last, Refs: make([]DriftRef, len(c.ids))}
-		for i, r := range c.ids {
-			cs.Refs[i] = DriftRef{UserID: r.userID, Product: r.product}
-		}
+		cs := DriftConflictState{Last: c.last, Refs: slices.Clone(c.ids)}
 		switch k.kind {
 		case kindSession:
 			cs.ProductID, cs.SessionID = k.a, k.b
@@ -368,11 +365,7 @@ func (d *Drift) knownRefs(k knownKey) []DriftRef {
 	if !ok {
 		return nil
 	}
-	out := make([]DriftRef, len(e.ids))
-	for i, r := range e.ids {
-		out[i] = DriftRef{UserID: r.userID, Product: r.product}
-	}
-	return out
+	return slices.Clone(e.ids)
 }
 
 // driftCandidatesLocked is DriftCandidates over the memory tables (d.mu

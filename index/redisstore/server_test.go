@@ -1,9 +1,7 @@
 package redisstore_test
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"testing"
 	"time"
 
@@ -63,18 +61,7 @@ func newStore(tb testing.TB, srv *redisServer, l redisstore.Limits) *redisstore.
 
 func newStoreWithPrefix(tb testing.TB, srv *redisServer, prefix string, l redisstore.Limits) *redisstore.Store {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := redisstore.New(ctx, redisConfig(srv, prefix), l)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := st.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
-			tb.Error(err)
-		}
-	})
-	return st
+	return openStore(tb, redisConfig(srv, prefix), l)
 }
 
 // waitFor polls cond until it holds or the deadline passes; it is how a

@@ -25,10 +25,7 @@ type MemoryActivity struct {
 type sessionEntry struct {
 	userID, email, summary string
 	lastAt                 float64
-	// acts holds the newest actions in arrival order, as a ring once full:
-	// the oldest is acts[start] and the newest acts[start-1].
-	acts  []packedAction
-	start int
+	log                    actionLog // the newest actions, in arrival order
 }
 
 var _ ActivityStore = (*MemoryActivity)(nil)
@@ -60,33 +57,30 @@ func (m *MemoryActivity) AddActions(_ context.Context, key SessionKey, p *normal
 		return ErrNoSession
 	}
 	at = eventSeconds(at)
-	var add []packedAction
+	var acts []normalize.SlimAction
 	var userID, email string
 	if p != nil {
 		userID, email = cleanID(normalize.Str(p.UserID)), cleanID(normalize.Str(p.Email))
-		acts := p.Actions
-		if len(acts) > m.perSession {
-			acts = acts[len(acts)-m.perSession:]
-		}
-		// Copy outside the lock, each action into one allocation of our
-		// own, so neither the caller nor a reader can change what is stored.
-		add = make([]packedAction, len(acts))
-		for i := range acts {
-			add[i] = pack(&acts[i], at)
-		}
+		acts = p.Actions
 	}
 	sh := m.sessions.of(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e := m.entry(sh, key)
-	if userID != "" && userID != e.userID {
+	newUser := userID != "" && userID != e.userID
+	newEmail := email != "" && email != e.email
+	switch {
+	case newUser && newEmail:
+		e.userID, e.email = ownPair(userID, email)
+	case newUser:
 		e.userID = ownID(userID)
-	}
-	if email != "" && email != e.email {
+	case newEmail:
 		e.email = ownID(email)
 	}
 	e.lastAt = max(e.lastAt, at)
-	e.append(add, m.perSession)
+	// The log copies the actions' strings (a memmove under the lock), so
+	// neither the caller nor a reader can change what is stored.
+	e.log.add(acts, at, m.perSession, maxLogBytes)
 	return nil
 }
 
@@ -116,38 +110,14 @@ func (m *MemoryActivity) entry(sh *shard[SessionKey, *sessionEntry], key Session
 		return e
 	}
 	e := &sessionEntry{}
-	m.sessions.put(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+	m.sessions.put(sh, ownKey(key), e)
 	return e
 }
 
-// append adds acts after the stored ones, dropping the oldest beyond limit.
-func (e *sessionEntry) append(acts []packedAction, limit int) {
-	for _, a := range acts {
-		if len(e.acts) < limit {
-			if len(e.acts) == cap(e.acts) {
-				grown := make([]packedAction, len(e.acts), min(limit, max(2*cap(e.acts), 8)))
-				copy(grown, e.acts)
-				e.acts = grown
-			}
-			e.acts = append(e.acts, a)
-			continue
-		}
-		e.acts[e.start] = a
-		e.start = (e.start + 1) % len(e.acts)
-	}
-}
-
-// ordered copies the stored actions, oldest first, with pointer fields of
-// their own.
-func (e *sessionEntry) ordered() []StoredAction {
-	out := make([]StoredAction, 0, len(e.acts))
-	var pool strPool
-	for _, part := range [2][]packedAction{e.acts[e.start:], e.acts[:e.start]} {
-		for i := range part {
-			out = append(out, part[i].unpack(&pool))
-		}
-	}
-	return out
+// ownKey is key with both ids copied into one allocation of the store's.
+func ownKey(key SessionKey) SessionKey {
+	p, s := ownPair(key.ProductID, key.SessionID)
+	return SessionKey{ProductID: p, SessionID: s}
 }
 
 // Get returns a copy of key's session (actions oldest first, in arrival
@@ -169,7 +139,7 @@ func (m *MemoryActivity) Get(_ context.Context, key SessionKey) (Session, bool, 
 	return Session{
 		ProductID: key.ProductID, SessionID: key.SessionID,
 		UserID: e.userID, Email: e.email, Summary: e.summary,
-		Actions: e.ordered(), LastAt: e.lastAt,
+		Actions: e.log.ordered(), LastAt: e.lastAt,
 	}, true, nil
 }
 
@@ -206,9 +176,9 @@ func (m *MemoryActivity) Export() []SessionRecord {
 		rec := SessionRecord{
 			ProductID: k.ProductID, SessionID: k.SessionID,
 			UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
-			Actions: make([]ActionRecord, 0, len(e.acts)),
+			Actions: make([]ActionRecord, 0, e.log.len()),
 		}
-		for _, a := range e.ordered() {
+		for _, a := range e.log.ordered() {
 			rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
 		}
 		return rec, true
@@ -232,18 +202,16 @@ func (m *MemoryActivity) Import(recs []SessionRecord) {
 		if len(acts) > m.perSession {
 			acts = acts[len(acts)-m.perSession:]
 		}
-		e := &sessionEntry{
-			userID: ownID(cleanID(rec.UserID)), email: ownID(cleanID(rec.Email)),
-			summary: ownID(rec.Summary), lastAt: eventSeconds(rec.LastAt),
-			acts: make([]packedAction, len(acts)),
-		}
+		e := &sessionEntry{summary: ownID(rec.Summary), lastAt: eventSeconds(rec.LastAt)}
+		e.userID, e.email = ownPair(cleanID(rec.UserID), cleanID(rec.Email))
 		for i := range acts {
-			e.acts[i] = pack(&acts[i].Action, eventSeconds(acts[i].At))
-			e.lastAt = max(e.lastAt, e.acts[i].at)
+			at := eventSeconds(acts[i].At)
+			e.log.add([]normalize.SlimAction{acts[i].Action}, at, m.perSession, maxLogBytes)
+			e.lastAt = max(e.lastAt, at)
 		}
 		sh := m.sessions.of(key)
 		sh.mu.Lock()
-		m.sessions.put(sh, SessionKey{ProductID: ownID(key.ProductID), SessionID: ownID(key.SessionID)}, e)
+		m.sessions.put(sh, ownKey(key), e)
 		sh.mu.Unlock()
 	}
 }

@@ -188,6 +188,17 @@ func cleanID(s string) string { return strings.TrimSpace(s) }
 // string, so a stored id never keeps a larger buffer (a request body) alive.
 func ownID(id string) string { return strings.Clone(id) }
 
+// ownPair is ownID of two ids kept together, in one allocation: one heap
+// object for the garbage collector to find instead of two.
+func ownPair(a, b string) (string, string) {
+	var sb strings.Builder
+	sb.Grow(len(a) + len(b))
+	sb.WriteString(a)
+	sb.WriteString(b)
+	ab := sb.String()
+	return ab[:len(a)], ab[len(a):]
+}
+
 // unixSeconds is t as float unix seconds, the SDK's time format.
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 

@@ -91,11 +91,14 @@ func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float
 		return
 	}
 	e := userEntry{email: old.email, refs: cur}
-	if email != "" && email != old.email {
-		e.email = ownID(email)
-	}
-	if !found {
+	newEmail := email != "" && email != old.email
+	switch {
+	case !found && newEmail:
+		userID, e.email = ownPair(userID, email)
+	case !found:
 		userID = ownID(userID)
+	case newEmail:
+		e.email = ownID(email)
 	}
 	m.users.put(sh, userID, e)
 }
@@ -115,7 +118,7 @@ func insertRef(old []SessionRef, r SessionRef, cutoff float64, limit int) []Sess
 		}
 	}
 	if match < 0 {
-		r.SessionID, r.ProductID = ownID(r.SessionID), ownID(r.ProductID)
+		r.SessionID, r.ProductID = ownPair(r.SessionID, r.ProductID)
 	}
 	keepNew := r.LastSeenAt >= cutoff
 	n := 0

@@ -26,7 +26,8 @@ func TestLoadToolRunsEveryPhase(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"child processes", nil, []string{"baseline (bare Echo + 1 HMAC):", "CPU time:", "ratio replayhook/baseline", "peak RSS of the replayhook process", "0 missing"}},
+		{"child processes", nil, []string{"baseline (bare Echo + 1 HMAC):", "CPU time:", "ratio replayhook/baseline", "over 5 alternating rounds (per round", "peak RSS of the replayhook process", "0 missing"}},
+		{"one round", []string{"-rounds", "1"}, []string{"in 1 alternating rounds", "over 1 alternating rounds", "0 missing"}},
 		{"in process", []string{"-in-process"}, []string{"baseline (bare Echo + 1 HMAC):", "ratio replayhook/baseline", "server + load generator in one process", "0 missing"}},
 		{"open-loop lookups and a preloaded index", []string{"-skip-baseline", "-lookup-rate", "50", "-preload", "500"}, []string{"50/s open loop", "preloaded 500 users", "lookups", "0 missing"}},
 		{"ingest workers set", []string{"-skip-baseline", "-ingest-workers", "3"}, []string{"ingest workers 3", "0 missing"}},

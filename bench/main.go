@@ -205,7 +205,7 @@ func run(args []string, out io.Writer) error {
 			server, target = c, c.URL
 		}
 	}
-	var seen ledger
+	seen := newLedger(o.users, o.sessions)
 	if o.cpuProfile != "" {
 		if err := startProfile(server, o.cpuProfile); err != nil {
 			return err
@@ -225,7 +225,7 @@ func run(args []string, out io.Writer) error {
 				b = measured(baseChild, func() result { return drive(baseURL, slice, 0, nil) })
 			}
 		}
-		runIngest := func() { i = measured(server, func() result { return drive(target, slice, 0, &seen) }) }
+		runIngest := func() { i = measured(server, func() result { return drive(target, slice, 0, seen) }) }
 		if r%2 == 0 {
 			runBase()
 			runIngest()
@@ -247,7 +247,7 @@ func run(args []string, out io.Writer) error {
 		base.print(out, "baseline (bare Echo + 1 HMAC)")
 	}
 	ingest.print(out, "replayhook ingest only")
-	mixed := measured(server, func() result { return drive(target, o, o.lookupConns, &seen) })
+	mixed := measured(server, func() result { return drive(target, o, o.lookupConns, seen) })
 	mixed.print(out, "replayhook ingest + lookups")
 	if !o.skipBase && base.accepted > 0 {
 		fmt.Fprintf(out, "ratio replayhook/baseline (ingest only, accepted/s): %.2f over %d alternating rounds (per round %.2f–%.2f) (target ≥ 0.70)\n",
@@ -266,7 +266,7 @@ func run(args []string, out io.Writer) error {
 	if redisInfo != nil {
 		fmt.Fprintf(out, "redis memory after the run: %s\n", redisInfo())
 	}
-	lost, checked := verify(target, &seen, o.conns)
+	lost, checked := verify(target, o, seen)
 	fmt.Fprintf(out, "visibility: %d accepted (user, session) pairs and anonymous sessions checked, %d missing\n", checked, lost)
 	if errs := ingest.errors + mixed.errors + base.errors; errs > 0 || lost > 0 {
 		return fmt.Errorf("%d request errors, %d accepted deliveries not visible", errs, lost)
@@ -563,28 +563,47 @@ sources:
 	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); closeAll() }, nil
 }
 
-// ledger records what was accepted: user → sessions, and anonymous sessions.
+// ledger records what was accepted: one bit per (user, session) and one
+// per anonymous session, set atomically. The load generator shares the
+// CPUs with the server it measures, and the baseline phase records
+// nothing, so the bookkeeping must cost next to nothing: no lock, no
+// allocation, no growing heap for the generator's collector to scan (it
+// was a mutex-guarded map of maps).
 type ledger struct {
-	mu    sync.Mutex
-	users map[string]map[string]bool
-	anon  map[string]bool
+	sessions     int
+	ident, anons []atomic.Uint64
 }
 
-func (l *ledger) add(user, session string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.users == nil {
-		l.users, l.anon = map[string]map[string]bool{}, map[string]bool{}
-	}
-	if user == "" {
-		l.anon[session] = true
-		return
-	}
-	if l.users[user] == nil {
-		l.users[user] = map[string]bool{}
-	}
-	l.users[user][session] = true
+func newLedger(users, sessions int) *ledger {
+	words := (users*sessions + 63) / 64
+	return &ledger{sessions: sessions, ident: make([]atomic.Uint64, words), anons: make([]atomic.Uint64, words)}
 }
+
+// add records session s of user u (anonymous: the anonymous session s of
+// u's device).
+func (l *ledger) add(anonymous bool, u, s int) {
+	bits := l.ident
+	if anonymous {
+		bits = l.anons
+	}
+	i := u*l.sessions + s
+	bits[i/64].Or(1 << (i % 64))
+}
+
+// has reports whether add was called with these arguments.
+func (l *ledger) has(anonymous bool, u, s int) bool {
+	bits := l.ident
+	if anonymous {
+		bits = l.anons
+	}
+	i := u*l.sessions + s
+	return bits[i/64].Load()&(1<<(i%64)) != 0
+}
+
+// The ids the load tool sends for user u and its session s.
+func userID(u int) string         { return "u_" + strconv.Itoa(u) }
+func sessionID(u, s int) string   { return "s_" + strconv.Itoa(u) + "_" + strconv.Itoa(s) }
+func anonSession(u, s int) string { return "anon_" + strconv.Itoa(u) + "_" + strconv.Itoa(s) }
 
 // result is one phase's figures.
 type result struct {
@@ -713,11 +732,11 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 			lat := make([]time.Duration, 0, 1<<14)
 			for time.Now().Before(deadline) {
 				n := seq.Add(1)
-				u := rng.IntN(o.users)
-				session := "s_" + strconv.Itoa(u) + "_" + strconv.Itoa(rng.IntN(o.sessions))
-				user := "u_" + strconv.Itoa(u)
-				if rng.Float64() < o.anonymous {
-					user, session = "", "anon_"+strconv.Itoa(u)+"_"+strconv.Itoa(rng.IntN(o.sessions))
+				u, si := rng.IntN(o.users), rng.IntN(o.sessions)
+				user, session := userID(u), sessionID(u, si)
+				anonymous := rng.Float64() < o.anonymous
+				if anonymous {
+					user, session = "", anonSession(u, si)
 				}
 				body := payload(session, user, n, time.Now())
 				req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/autoplay", bytes.NewReader(body))
@@ -737,7 +756,7 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 				case resp.StatusCode == http.StatusOK:
 					accepted.Add(1)
 					if seen != nil {
-						seen.add(user, session)
+						seen.add(anonymous, u, si)
 					}
 				case resp.StatusCode == http.StatusServiceUnavailable:
 					// back-pressure: a vendor retries; not an error, not accepted
@@ -818,7 +837,8 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 
 // verify reads every accepted user and anonymous session back through the
 // lookup API and returns how many are missing and how many were checked.
-func verify(base string, l *ledger, conns int) (missing, checked int64) {
+func verify(base string, o options, l *ledger) (missing, checked int64) {
+	conns := o.conns
 	type item struct {
 		path     string
 		sessions map[string]bool
@@ -861,13 +881,22 @@ func verify(base string, l *ledger, conns int) (missing, checked int64) {
 			}
 		})
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for u, ss := range l.users {
-		items <- item{path: "/v1/users/" + url.PathEscape(u), sessions: ss}
-	}
-	for s := range l.anon {
-		items <- item{path: "/v1/sessions/" + url.PathEscape(s) + "?product_id=" + product}
+	for u := range o.users {
+		var ss map[string]bool
+		for si := range o.sessions {
+			if l.has(false, u, si) {
+				if ss == nil {
+					ss = map[string]bool{}
+				}
+				ss[sessionID(u, si)] = true
+			}
+			if l.has(true, u, si) {
+				items <- item{path: "/v1/sessions/" + url.PathEscape(anonSession(u, si)) + "?product_id=" + product}
+			}
+		}
+		if ss != nil {
+			items <- item{path: "/v1/users/" + url.PathEscape(userID(u)), sessions: ss}
+		}
 	}
 	close(items)
 	wg.Wait()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -86,5 +88,31 @@ func TestLoadToolRefuses(t *testing.T) {
 		if err := run(append(args, "-duration", "100ms"), &bytes.Buffer{}); err == nil {
 			t.Errorf("run %v: no error", args)
 		}
+	}
+}
+
+// The nothing-lost check counts what the server does not give back: here
+// a server that knows one user's first session and nothing else.
+func TestVerifyCountsWhatIsMissing(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/users/"+userID(1) {
+			_, _ = w.Write([]byte(`{"user_id":"u_1","sessions":[{"session_id":"` + sessionID(1, 0) + `"}]}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	o := options{conns: 2, users: 3, sessions: 2}
+	l := newLedger(o.users, o.sessions)
+	l.add(false, 1, 0) // held
+	l.add(false, 1, 1) // missing: the user lacks this session
+	l.add(false, 2, 1) // missing: unknown user
+	l.add(true, 0, 1)  // missing: unknown anonymous session
+	if !l.has(true, 0, 1) || l.has(false, 0, 1) || l.has(true, 2, 1) {
+		t.Fatal("the ledger mixes up identified and anonymous sessions")
+	}
+	missing, checked := verify(srv.URL, o, l)
+	if missing != 3 || checked != 4 {
+		t.Fatalf("missing %d of %d checked, want 3 of 4", missing, checked)
 	}
 }

@@ -29,13 +29,28 @@ const (
 	minPerShard = 256
 )
 
-// shard is one LRU and the lock that guards it. simplelru is not safe for
+// lruCache is what a shard needs of its LRU: simplelru's methods, which
+// simplelru.LRU has and userTable (the users index's pointer-light LRU)
+// implements.
+type lruCache[K comparable, V any] interface {
+	Add(K, V) (evicted bool)
+	Get(K) (V, bool)
+	Peek(K) (V, bool)
+	Contains(K) bool
+	Remove(K) bool
+	RemoveOldest() (K, V, bool)
+	GetOldest() (K, V, bool)
+	Keys() []K // least recently used first
+	Len() int
+}
+
+// shard is one LRU and the lock that guards it. The LRUs are not safe for
 // concurrent use: every access, including Get (which reorders), happens
 // under mu. Entries are added and removed only through shards' methods,
 // which keep the store's count.
 type shard[K comparable, V any] struct {
 	mu  sync.Mutex
-	lru *simplelru.LRU[K, V]
+	lru lruCache[K, V]
 	idx int
 	_   [40]byte // keep neighbouring shards' locks on separate cache lines
 }
@@ -51,19 +66,29 @@ type shards[K comparable, V any] struct {
 	evictions atomic.Uint64
 }
 
-// newShards builds shards holding at most total entries together. A total
-// below 1 is raised to 1 (configuration never allows it).
+// newShards builds shards holding at most total entries together, each a
+// simplelru. A total below 1 is raised to 1 (configuration never allows
+// it).
 func newShards[K comparable, V any](total int) *shards[K, V] {
 	total = max(total, 1)
-	n := min(maxShards, max(1, total/minPerShard))
-	s := &shards[K, V]{list: make([]shard[K, V], n), seed: maphash.MakeSeed(), max: int64(total)}
-	for i := range s.list {
+	return newShardsOf(total, func() lruCache[K, V] {
 		// Each shard may hold the whole bound: the count enforces it.
 		lru, err := simplelru.NewLRU[K, V](total, nil)
 		if err != nil { // unreachable: total >= 1
 			panic(err)
 		}
-		s.list[i].lru, s.list[i].idx = lru, i
+		return lru
+	})
+}
+
+// newShardsOf is newShards with each shard's LRU made by newLRU, which must
+// not evict by itself: the shards keep the bound.
+func newShardsOf[K comparable, V any](total int, newLRU func() lruCache[K, V]) *shards[K, V] {
+	total = max(total, 1)
+	n := min(maxShards, max(1, total/minPerShard))
+	s := &shards[K, V]{list: make([]shard[K, V], n), seed: maphash.MakeSeed(), max: int64(total)}
+	for i := range s.list {
+		s.list[i].lru, s.list[i].idx = newLRU(), i
 	}
 	return s
 }

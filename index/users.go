@@ -33,8 +33,9 @@ type MemoryUsers struct {
 	users    *shards[string, userEntry]
 }
 
-// userEntry is what is stored per user. refs is never modified after it is
-// stored (copy-on-write), so it may be read outside the shard lock.
+// userEntry is what is stored per user, as userTable hands it out: its
+// strings are immutable and its refs slice is the caller's own, so it may
+// be read outside the shard lock.
 type userEntry struct {
 	email string
 	refs  []SessionRef // newest first, unique per (ProductID, SessionID)
@@ -47,7 +48,7 @@ func NewMemoryUsers(l UserLimits) *MemoryUsers {
 	return &MemoryUsers{
 		lookback: l.Lookback,
 		perUser:  max(l.MaxSessionsPerUser, 1),
-		users:    newShards[string, userEntry](l.MaxUsers),
+		users:    newShardsOf(l.MaxUsers, newUserTable),
 	}
 }
 
@@ -91,16 +92,10 @@ func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float
 		return
 	}
 	e := userEntry{email: old.email, refs: cur}
-	newEmail := email != "" && email != old.email
-	switch {
-	case !found && newEmail:
-		userID, e.email = ownPair(userID, email)
-	case !found:
-		userID = ownID(userID)
-	case newEmail:
-		e.email = ownID(email)
+	if email != "" {
+		e.email = email
 	}
-	m.users.put(sh, userID, e)
+	m.users.put(sh, userID, e) // the table stores a copy of every string
 }
 
 // insertRef returns a new slice holding old's refs that are not older than
@@ -116,9 +111,6 @@ func insertRef(old []SessionRef, r SessionRef, cutoff float64, limit int) []Sess
 			r = SessionRef{SessionID: old[i].SessionID, ProductID: old[i].ProductID, LastSeenAt: max(r.LastSeenAt, old[i].LastSeenAt)}
 			break
 		}
-	}
-	if match < 0 {
-		r.SessionID, r.ProductID = ownPair(r.SessionID, r.ProductID)
 	}
 	keepNew := r.LastSeenAt >= cutoff
 	n := 0
@@ -195,8 +187,9 @@ func (m *MemoryUsers) Lookup(_ context.Context, userID string, now time.Time) (U
 		m.users.put(sh, userID, e) // present: replaces in place
 	}
 	sh.mu.Unlock()
-	// e.refs is immutable once stored: copy it outside the lock.
-	return User{Email: e.email, Sessions: slices.Clone(e.refs)}, true, nil
+	// e.refs is the caller's own (decoded by the table, or kept, which the
+	// table copied).
+	return User{Email: e.email, Sessions: e.refs}, true, nil
 }
 
 // Forget drops the user's refs and email and reports whether the user was

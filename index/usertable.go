@@ -16,8 +16,8 @@ import (
 //
 // Here a user is one slot in a slice and one immutable string (its blob:
 // the id, the email and the refs, encoded by encodeUser). The only pointer
-// per user is the blob; the LRU list and the hash chains are int32 indexes
-// into the slice, and the index from id to slot is a map from the id's
+// per user is the blob; the LRU order (a slotList) and the hash chains are
+// int32 indexes into the slices, and the index from id to slot is a map from the id's
 // seeded hash to a slot, which holds no pointer and is never scanned. The
 // order is the exact LRU order simplelru keeps, so the shards around it
 // and every test of eviction order are unchanged.
@@ -29,30 +29,24 @@ import (
 // use: the shard's lock guards it.
 type userTable struct {
 	seed  maphash.Seed
+	order slotList
 	index map[uint64]int32 // hash of a user id → the first slot with that hash
 	slots []userSlot
-	free  int32 // first free slot, linked through next; noSlot: none
-	head  int32 // most recently used; noSlot when empty
-	tail  int32 // least recently used
-	n     int
 	// collide, when set, replaces the seeded hash (tests use it to force
 	// ids into one hash chain).
 	collide func(string) uint64
 }
 
 type userSlot struct {
-	blob       string // encodeUser's layout; "" when the slot is free
-	hash       uint64
-	prev, next int32 // LRU neighbours (next also links the free list)
-	chain      int32 // next slot whose id has the same hash
+	blob  string // encodeUser's layout; "" when the slot is free
+	hash  uint64
+	chain int32 // next slot whose id has the same hash
 }
-
-const noSlot = -1
 
 var _ lruCache[string, userEntry] = (*userTable)(nil)
 
 func newUserTable() lruCache[string, userEntry] {
-	return &userTable{seed: maphash.MakeSeed(), index: map[uint64]int32{}, free: noSlot, head: noSlot, tail: noSlot}
+	return &userTable{seed: maphash.MakeSeed(), order: newSlotList(), index: map[uint64]int32{}}
 }
 
 // find returns id's slot (noSlot when absent) and id's hash.
@@ -73,38 +67,6 @@ func (t *userTable) find(id string) (int32, uint64) {
 	return noSlot, h
 }
 
-func (t *userTable) unlink(i int32) {
-	s := &t.slots[i]
-	if s.prev != noSlot {
-		t.slots[s.prev].next = s.next
-	} else {
-		t.head = s.next
-	}
-	if s.next != noSlot {
-		t.slots[s.next].prev = s.prev
-	} else {
-		t.tail = s.prev
-	}
-}
-
-func (t *userTable) pushFront(i int32) {
-	s := &t.slots[i]
-	s.prev, s.next = noSlot, t.head
-	if t.head != noSlot {
-		t.slots[t.head].prev = i
-	} else {
-		t.tail = i
-	}
-	t.head = i
-}
-
-func (t *userTable) toFront(i int32) {
-	if t.head != i {
-		t.unlink(i)
-		t.pushFront(i)
-	}
-}
-
 // Add stores id → e (a copy) as the most recently used. It never evicts:
 // the shards around it keep the bound.
 func (t *userTable) Add(id string, e userEntry) bool {
@@ -112,14 +74,12 @@ func (t *userTable) Add(id string, e userEntry) bool {
 	i, h := t.find(id)
 	if i != noSlot {
 		t.slots[i].blob = blob
-		t.toFront(i)
+		t.order.touch(i)
 		return false
 	}
-	if t.free != noSlot {
-		i, t.free = t.free, t.slots[t.free].next
-	} else {
+	i, grew := t.order.add()
+	if grew {
 		t.slots = append(t.slots, userSlot{})
-		i = int32(len(t.slots) - 1)
 	}
 	s := &t.slots[i]
 	s.blob, s.hash, s.chain = blob, h, noSlot
@@ -127,8 +87,6 @@ func (t *userTable) Add(id string, e userEntry) bool {
 		s.chain = first
 	}
 	t.index[h] = i
-	t.pushFront(i)
-	t.n++
 	return false
 }
 
@@ -138,7 +96,7 @@ func (t *userTable) Get(id string) (userEntry, bool) {
 	if i == noSlot {
 		return userEntry{}, false
 	}
-	t.toFront(i)
+	t.order.touch(i)
 	_, e := decodeUser(t.slots[i].blob)
 	return e, true
 }
@@ -173,31 +131,32 @@ func (t *userTable) Remove(id string) bool {
 func (t *userTable) RemoveOldest() (string, userEntry, bool) {
 	id, e, ok := t.GetOldest()
 	if ok {
-		t.remove(t.tail)
+		t.remove(t.order.tail)
 	}
 	return id, e, ok
 }
 
 // GetOldest returns the least recently used entry.
 func (t *userTable) GetOldest() (string, userEntry, bool) {
-	if t.tail == noSlot {
+	if t.order.tail == noSlot {
 		return "", userEntry{}, false
 	}
-	id, e := decodeUser(t.slots[t.tail].blob)
+	id, e := decodeUser(t.slots[t.order.tail].blob)
 	return id, e, true
 }
 
 // Keys returns the ids, least recently used first.
 func (t *userTable) Keys() []string {
-	out := make([]string, 0, t.n)
-	for i := t.tail; i != noSlot; i = t.slots[i].prev {
-		out = append(out, blobID(t.slots[i].blob))
+	idx := t.order.oldestFirst()
+	out := make([]string, len(idx))
+	for j, i := range idx {
+		out[j] = blobID(t.slots[i].blob)
 	}
 	return out
 }
 
 // Len is the number of users held.
-func (t *userTable) Len() int { return t.n }
+func (t *userTable) Len() int { return t.order.n }
 
 // remove takes slot i out of its hash chain and the LRU list and frees it.
 func (t *userTable) remove(i int32) {
@@ -215,10 +174,8 @@ func (t *userTable) remove(i int32) {
 		}
 		t.slots[j].chain = s.chain
 	}
-	t.unlink(i)
-	t.slots[i] = userSlot{prev: noSlot, next: t.free, chain: noSlot}
-	t.free = i
-	t.n--
+	t.slots[i] = userSlot{chain: noSlot}
+	t.order.release(i)
 }
 
 // encodeUser lays out a user in one string:

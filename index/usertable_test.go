@@ -37,22 +37,33 @@ func TestUserBlobRoundTrip(t *testing.T) {
 	}
 }
 
-// userTable behaves exactly as simplelru (the oracle: same interface,
-// same order) under a random mix of every operation, with ids spread over
-// the hash and with every id in a handful of hash chains.
-func TestUserTableMatchesSimpleLRU(t *testing.T) {
+// userTable and flatLRU behave exactly as simplelru (the oracle: same
+// interface, same order) under a random mix of every operation; userTable
+// with ids spread over the hash and with every id in a handful of hash
+// chains.
+func TestSlotLRUsMatchSimpleLRU(t *testing.T) {
+	userTableWith := func(collide func(string) uint64) func() (lruCache[string, userEntry], func() int) {
+		return func() (lruCache[string, userEntry], func() int) {
+			table := newUserTable().(*userTable)
+			table.collide = collide
+			return table, func() int { return len(table.slots) }
+		}
+	}
 	for _, tc := range []struct {
-		name    string
-		collide func(string) uint64
+		name string
+		make func() (lruCache[string, userEntry], func() int) // the LRU and its slot count
 	}{
-		{"seeded hash", nil},
-		{"four hash chains", func(id string) uint64 { return uint64(len(id) % 4) }},
-		{"one hash chain", func(string) uint64 { return 7 }},
+		{"userTable, seeded hash", userTableWith(nil)},
+		{"userTable, four hash chains", userTableWith(func(id string) uint64 { return uint64(len(id) % 4) })},
+		{"userTable, one hash chain", userTableWith(func(string) uint64 { return 7 })},
+		{"flatLRU", func() (lruCache[string, userEntry], func() int) {
+			f := newFlatLRU[string, userEntry]().(*flatLRU[string, userEntry])
+			return f, func() int { return len(f.slots) }
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(len(tc.name))))
-			table := newUserTable().(*userTable)
-			table.collide = tc.collide
+			table, slots := tc.make()
 			oracle, _ := simplelru.NewLRU[string, userEntry](1<<20, nil)
 			id := func() string { return "user_" + strconv.Itoa(rng.IntN(60)) }
 			for step := range 20_000 {
@@ -96,8 +107,8 @@ func TestUserTableMatchesSimpleLRU(t *testing.T) {
 			}
 			// Freed slots are reused: the slice never held more than the
 			// ids that exist.
-			if len(table.slots) > 60 {
-				t.Fatalf("%d slots for at most 60 users", len(table.slots))
+			if n := slots(); n > 60 {
+				t.Fatalf("%d slots for at most 60 users", n)
 			}
 		})
 	}

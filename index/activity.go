@@ -23,6 +23,7 @@ type MemoryActivity struct {
 // sessionEntry is one session's activity. It is modified in place, only
 // under its shard's lock, and never handed out: Get copies it.
 type sessionEntry struct {
+	key                    SessionKey // set by the session table
 	userID, email, summary string
 	lastAt                 float64
 	log                    actionLog // the newest actions, in arrival order
@@ -35,7 +36,22 @@ var _ ActivityStore = (*MemoryActivity)(nil)
 func NewMemoryActivity(maxSessions, maxActionsPerSession int) *MemoryActivity {
 	return &MemoryActivity{
 		perSession: max(maxActionsPerSession, 1),
-		sessions:   newShards[SessionKey, *sessionEntry](maxSessions),
+		sessions:   newShardsOf(maxSessions, newSessionTable),
+	}
+}
+
+// newSessionTable is the LRU behind one shard of sessions: a slotLRU whose
+// slots are the entries themselves, each carrying its key, so that a
+// session costs the collector one pointer in the table and its entry's own
+// (no list element, no map slot with key strings).
+func newSessionTable() lruCache[SessionKey, *sessionEntry] {
+	return &slotLRU[SessionKey, *sessionEntry, *sessionEntry]{
+		hashedSlots: newHashedSlots(func(e *sessionEntry) SessionKey { return e.key }),
+		wrap: func(k SessionKey, e *sessionEntry) *sessionEntry {
+			e.key = k
+			return e
+		},
+		view: func(e *sessionEntry) *sessionEntry { return e },
 	}
 }
 

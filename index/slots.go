@@ -1,5 +1,7 @@
 package index
 
+import "hash/maphash"
+
 // The pointer-light LRUs (userTable, flatLRU) keep their entries in slices
 // and link them by int32 indexes instead of pointers: the garbage collector
 // marks a slice of such entries as one object, where a linked list of Go
@@ -191,3 +193,166 @@ func (f *flatLRU[K, V]) remove(i int32) {
 	f.slots[i] = flatSlot[K, V]{}
 	f.order.release(i)
 }
+
+// hashedSlots is an LRU of slots of type S found by a key of type K that
+// each slot carries (keyOf), for keys that hold pointers (strings): the
+// index from key to slot is a map from the key's seeded hash to the first
+// slot with that hash, slots sharing a hash are chained, and neither the
+// map nor the chains hold a pointer. The slots are the only part the
+// collector scans. userTable (S: a user's blob) and sessionTable (S: a
+// session's entry) are built on it. Not safe for concurrent use.
+type hashedSlots[K comparable, S any] struct {
+	seed   maphash.Seed
+	keyOf  func(S) K
+	order  slotList
+	first  map[uint64]int32 // key hash → the first slot with that hash
+	slots  []S
+	hashes []uint64 // by slot: its key's hash
+	chain  []int32  // by slot: the next slot with the same hash
+	// collide, when set, replaces the seeded hash (tests use it to force
+	// keys into one hash chain).
+	collide func(K) uint64
+}
+
+func newHashedSlots[K comparable, S any](keyOf func(S) K) hashedSlots[K, S] {
+	return hashedSlots[K, S]{seed: maphash.MakeSeed(), keyOf: keyOf, order: newSlotList(), first: map[uint64]int32{}}
+}
+
+func (h *hashedSlots[K, S]) hash(k K) uint64 {
+	if h.collide != nil {
+		return h.collide(k)
+	}
+	return maphash.Comparable(h.seed, k)
+}
+
+// find returns k's slot, noSlot when absent.
+func (h *hashedSlots[K, S]) find(k K) int32 {
+	i, ok := h.first[h.hash(k)]
+	if !ok {
+		return noSlot
+	}
+	for ; i != noSlot; i = h.chain[i] {
+		if h.keyOf(h.slots[i]) == k {
+			return i
+		}
+	}
+	return noSlot
+}
+
+// put stores s (whose key is k) as the most recently used: in k's slot if
+// k is held, else in a new one.
+func (h *hashedSlots[K, S]) put(k K, s S) {
+	if i := h.find(k); i != noSlot {
+		h.slots[i] = s
+		h.order.touch(i)
+		return
+	}
+	i, grew := h.order.add()
+	if grew {
+		var zero S
+		h.slots, h.hashes, h.chain = append(h.slots, zero), append(h.hashes, 0), append(h.chain, 0)
+	}
+	hk := h.hash(k)
+	h.slots[i], h.hashes[i], h.chain[i] = s, hk, noSlot
+	if next, ok := h.first[hk]; ok {
+		h.chain[i] = next
+	}
+	h.first[hk] = i
+}
+
+// remove takes slot i out of its hash chain and the order and frees it.
+func (h *hashedSlots[K, S]) remove(i int32) {
+	hk := h.hashes[i]
+	if j := h.first[hk]; j == i {
+		if h.chain[i] == noSlot {
+			delete(h.first, hk)
+		} else {
+			h.first[hk] = h.chain[i]
+		}
+	} else {
+		for h.chain[j] != i {
+			j = h.chain[j]
+		}
+		h.chain[j] = h.chain[i]
+	}
+	var zero S
+	h.slots[i], h.chain[i] = zero, noSlot
+	h.order.release(i)
+}
+
+// keys returns the keys, least recently used first.
+func (h *hashedSlots[K, S]) keys() []K {
+	idx := h.order.oldestFirst()
+	out := make([]K, len(idx))
+	for j, i := range idx {
+		out[j] = h.keyOf(h.slots[i])
+	}
+	return out
+}
+
+// slotLRU is hashedSlots as an lruCache, with simplelru's semantics and
+// order: wrap makes the slot stored for a key and value, view the value
+// handed out from a slot.
+type slotLRU[K comparable, S, V any] struct {
+	hashedSlots[K, S]
+	wrap func(K, V) S
+	view func(S) V
+}
+
+// Add stores k → v as the most recently used. It never evicts: the shards
+// around it keep the bound.
+func (l *slotLRU[K, S, V]) Add(k K, v V) bool {
+	l.put(k, l.wrap(k, v))
+	return false
+}
+
+func (l *slotLRU[K, S, V]) Get(k K) (V, bool) {
+	i := l.find(k)
+	if i == noSlot {
+		var zero V
+		return zero, false
+	}
+	l.order.touch(i)
+	return l.view(l.slots[i]), true
+}
+
+func (l *slotLRU[K, S, V]) Peek(k K) (V, bool) {
+	i := l.find(k)
+	if i == noSlot {
+		var zero V
+		return zero, false
+	}
+	return l.view(l.slots[i]), true
+}
+
+func (l *slotLRU[K, S, V]) Contains(k K) bool { return l.find(k) != noSlot }
+
+func (l *slotLRU[K, S, V]) Remove(k K) bool {
+	i := l.find(k)
+	if i != noSlot {
+		l.remove(i)
+	}
+	return i != noSlot
+}
+
+func (l *slotLRU[K, S, V]) RemoveOldest() (K, V, bool) {
+	k, v, ok := l.GetOldest()
+	if ok {
+		l.remove(l.order.tail)
+	}
+	return k, v, ok
+}
+
+func (l *slotLRU[K, S, V]) GetOldest() (K, V, bool) {
+	if l.order.tail == noSlot {
+		var k K
+		var v V
+		return k, v, false
+	}
+	s := l.slots[l.order.tail]
+	return l.keyOf(s), l.view(s), true
+}
+
+func (l *slotLRU[K, S, V]) Keys() []K { return l.keys() }
+
+func (l *slotLRU[K, S, V]) Len() int { return l.order.n }

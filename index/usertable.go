@@ -2,7 +2,6 @@ package index
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"math"
 	"strings"
 )
@@ -14,168 +13,25 @@ import (
 // ~10 pointers and 4 objects per user, and at 1 M users the marking alone
 // set the tail of lookups under load (BENCHMARKS.md).
 //
-// Here a user is one slot in a slice and one immutable string (its blob:
-// the id, the email and the refs, encoded by encodeUser). The only pointer
-// per user is the blob; the LRU order (a slotList) and the hash chains are
-// int32 indexes into the slices, and the index from id to slot is a map from the id's
-// seeded hash to a slot, which holds no pointer and is never scanned. The
-// order is the exact LRU order simplelru keeps, so the shards around it
-// and every test of eviction order are unchanged.
+// Here a user is one slot (hashedSlots) holding one immutable string, its
+// blob: the id, the email and the refs, encoded by encodeUser. The only
+// pointer per user is the blob. The order is the exact LRU order simplelru
+// keeps, so the shards around it and every test of eviction order are
+// unchanged.
 //
 // Values handed out (Get, Peek, RemoveOldest, GetOldest) are decoded from
 // the blob: their strings are substrings of it (immutable, so safe to keep)
 // and their refs slice is new, owned by the caller. Add encodes a copy: the
 // table never keeps a caller's string or slice. Not safe for concurrent
 // use: the shard's lock guards it.
-type userTable struct {
-	seed  maphash.Seed
-	order slotList
-	index map[uint64]int32 // hash of a user id → the first slot with that hash
-	slots []userSlot
-	// collide, when set, replaces the seeded hash (tests use it to force
-	// ids into one hash chain).
-	collide func(string) uint64
-}
-
-type userSlot struct {
-	blob  string // encodeUser's layout; "" when the slot is free
-	hash  uint64
-	chain int32 // next slot whose id has the same hash
-}
-
-var _ lruCache[string, userEntry] = (*userTable)(nil)
+type userTable = slotLRU[string, string, userEntry]
 
 func newUserTable() lruCache[string, userEntry] {
-	return &userTable{seed: maphash.MakeSeed(), order: newSlotList(), index: map[uint64]int32{}}
-}
-
-// find returns id's slot (noSlot when absent) and id's hash.
-func (t *userTable) find(id string) (int32, uint64) {
-	h := maphash.String(t.seed, id)
-	if t.collide != nil {
-		h = t.collide(id)
+	return &userTable{
+		hashedSlots: newHashedSlots[string, string](blobID),
+		wrap:        encodeUser,
+		view:        func(blob string) userEntry { _, e := decodeUser(blob); return e },
 	}
-	i, ok := t.index[h]
-	if !ok {
-		return noSlot, h
-	}
-	for ; i != noSlot; i = t.slots[i].chain {
-		if blobID(t.slots[i].blob) == id {
-			return i, h
-		}
-	}
-	return noSlot, h
-}
-
-// Add stores id → e (a copy) as the most recently used. It never evicts:
-// the shards around it keep the bound.
-func (t *userTable) Add(id string, e userEntry) bool {
-	blob := encodeUser(id, e)
-	i, h := t.find(id)
-	if i != noSlot {
-		t.slots[i].blob = blob
-		t.order.touch(i)
-		return false
-	}
-	i, grew := t.order.add()
-	if grew {
-		t.slots = append(t.slots, userSlot{})
-	}
-	s := &t.slots[i]
-	s.blob, s.hash, s.chain = blob, h, noSlot
-	if first, ok := t.index[h]; ok {
-		s.chain = first
-	}
-	t.index[h] = i
-	return false
-}
-
-// Get returns id's entry and makes it the most recently used.
-func (t *userTable) Get(id string) (userEntry, bool) {
-	i, _ := t.find(id)
-	if i == noSlot {
-		return userEntry{}, false
-	}
-	t.order.touch(i)
-	_, e := decodeUser(t.slots[i].blob)
-	return e, true
-}
-
-// Peek returns id's entry without changing the order.
-func (t *userTable) Peek(id string) (userEntry, bool) {
-	i, _ := t.find(id)
-	if i == noSlot {
-		return userEntry{}, false
-	}
-	_, e := decodeUser(t.slots[i].blob)
-	return e, true
-}
-
-// Contains reports whether id is held, without changing the order.
-func (t *userTable) Contains(id string) bool {
-	i, _ := t.find(id)
-	return i != noSlot
-}
-
-// Remove deletes id, reporting whether it was held.
-func (t *userTable) Remove(id string) bool {
-	i, _ := t.find(id)
-	if i == noSlot {
-		return false
-	}
-	t.remove(i)
-	return true
-}
-
-// RemoveOldest deletes and returns the least recently used entry.
-func (t *userTable) RemoveOldest() (string, userEntry, bool) {
-	id, e, ok := t.GetOldest()
-	if ok {
-		t.remove(t.order.tail)
-	}
-	return id, e, ok
-}
-
-// GetOldest returns the least recently used entry.
-func (t *userTable) GetOldest() (string, userEntry, bool) {
-	if t.order.tail == noSlot {
-		return "", userEntry{}, false
-	}
-	id, e := decodeUser(t.slots[t.order.tail].blob)
-	return id, e, true
-}
-
-// Keys returns the ids, least recently used first.
-func (t *userTable) Keys() []string {
-	idx := t.order.oldestFirst()
-	out := make([]string, len(idx))
-	for j, i := range idx {
-		out[j] = blobID(t.slots[i].blob)
-	}
-	return out
-}
-
-// Len is the number of users held.
-func (t *userTable) Len() int { return t.order.n }
-
-// remove takes slot i out of its hash chain and the LRU list and frees it.
-func (t *userTable) remove(i int32) {
-	s := &t.slots[i]
-	if first := t.index[s.hash]; first == i {
-		if s.chain == noSlot {
-			delete(t.index, s.hash)
-		} else {
-			t.index[s.hash] = s.chain
-		}
-	} else {
-		j := first
-		for t.slots[j].chain != i {
-			j = t.slots[j].chain
-		}
-		t.slots[j].chain = s.chain
-	}
-	t.slots[i] = userSlot{chain: noSlot}
-	t.order.release(i)
 }
 
 // encodeUser lays out a user in one string:

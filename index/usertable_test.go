@@ -37,85 +37,87 @@ func TestUserBlobRoundTrip(t *testing.T) {
 	}
 }
 
-// userTable and flatLRU behave exactly as simplelru (the oracle: same
-// interface, same order) under a random mix of every operation; userTable
-// with ids spread over the hash and with every id in a handful of hash
-// chains.
+// The slice-backed LRUs (userTable, the session table, flatLRU) behave
+// exactly as simplelru (the oracle: same interface, same order) under a
+// random mix of every operation; userTable also with every id forced into
+// a handful of hash chains, and into one.
 func TestSlotLRUsMatchSimpleLRU(t *testing.T) {
-	userTableWith := func(collide func(string) uint64) func() (lruCache[string, userEntry], func() int) {
-		return func() (lruCache[string, userEntry], func() int) {
+	userID := func(n int) string { return "user_" + strconv.Itoa(n) }
+	user := func(step int) userEntry {
+		return userEntry{email: "m" + strconv.Itoa(step), refs: []SessionRef{{SessionID: "s" + strconv.Itoa(step), ProductID: "p", LastSeenAt: float64(step)}}}
+	}
+	userTableWith := func(collide func(string) uint64) func(t *testing.T) {
+		return func(t *testing.T) {
 			table := newUserTable().(*userTable)
 			table.collide = collide
-			return table, func() int { return len(table.slots) }
+			matchSimpleLRU(t, table, func() int { return len(table.slots) }, userID, user)
 		}
 	}
-	for _, tc := range []struct {
-		name string
-		make func() (lruCache[string, userEntry], func() int) // the LRU and its slot count
-	}{
-		{"userTable, seeded hash", userTableWith(nil)},
-		{"userTable, four hash chains", userTableWith(func(id string) uint64 { return uint64(len(id) % 4) })},
-		{"userTable, one hash chain", userTableWith(func(string) uint64 { return 7 })},
-		{"flatLRU", func() (lruCache[string, userEntry], func() int) {
-			f := newFlatLRU[string, userEntry]().(*flatLRU[string, userEntry])
-			return f, func() int { return len(f.slots) }
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, uint64(len(tc.name))))
-			table, slots := tc.make()
-			oracle, _ := simplelru.NewLRU[string, userEntry](1<<20, nil)
-			id := func() string { return "user_" + strconv.Itoa(rng.IntN(60)) }
-			for step := range 20_000 {
-				var got, want any
-				switch op := rng.IntN(8); op {
-				case 0, 1:
-					k := id()
-					e := userEntry{email: "m" + strconv.Itoa(step), refs: []SessionRef{{SessionID: "s" + strconv.Itoa(step), ProductID: "p", LastSeenAt: float64(step)}}}
-					got, want = table.Add(k, e), oracle.Add(k, e)
-				case 2:
-					k := id()
-					e1, ok1 := table.Get(k)
-					e2, ok2 := oracle.Get(k)
-					got, want = [2]any{e1, ok1}, [2]any{e2, ok2}
-				case 3:
-					k := id()
-					e1, ok1 := table.Peek(k)
-					e2, ok2 := oracle.Peek(k)
-					got, want = [2]any{e1, ok1}, [2]any{e2, ok2}
-				case 4:
-					k := id()
-					got, want = table.Contains(k), oracle.Contains(k)
-				case 5:
-					k := id()
-					got, want = table.Remove(k), oracle.Remove(k)
-				case 6:
-					k1, e1, ok1 := table.RemoveOldest()
-					k2, e2, ok2 := oracle.RemoveOldest()
-					got, want = [3]any{k1, e1, ok1}, [3]any{k2, e2, ok2}
-				case 7:
-					k1, e1, ok1 := table.GetOldest()
-					k2, e2, ok2 := oracle.GetOldest()
-					got, want = [3]any{k1, e1, ok1}, [3]any{k2, e2, ok2}
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("step %d: got %+v, want %+v", step, got, want)
-				}
-				if table.Len() != oracle.Len() || !slicesEqual(table.Keys(), oracle.Keys()) {
-					t.Fatalf("step %d: keys %v, want %v", step, table.Keys(), oracle.Keys())
-				}
-			}
-			// Freed slots are reused: the slice never held more than the
-			// ids that exist.
-			if n := slots(); n > 60 {
-				t.Fatalf("%d slots for at most 60 users", n)
-			}
-		})
-	}
+	t.Run("userTable, seeded hash", userTableWith(nil))
+	t.Run("userTable, four hash chains", userTableWith(func(id string) uint64 { return uint64(len(id) % 4) }))
+	t.Run("userTable, one hash chain", userTableWith(func(string) uint64 { return 7 }))
+	t.Run("session table", func(t *testing.T) {
+		table := newSessionTable().(*slotLRU[SessionKey, *sessionEntry, *sessionEntry])
+		matchSimpleLRU(t, table, func() int { return len(table.slots) },
+			func(n int) SessionKey {
+				return SessionKey{ProductID: "p" + strconv.Itoa(n%3), SessionID: "s" + strconv.Itoa(n)}
+			},
+			func(step int) *sessionEntry { return &sessionEntry{summary: strconv.Itoa(step)} })
+	})
+	t.Run("flatLRU", func(t *testing.T) {
+		f := newFlatLRU[[32]byte, claimRec]().(*flatLRU[[32]byte, claimRec])
+		matchSimpleLRU(t, f, func() int { return len(f.slots) },
+			func(n int) [32]byte { return [32]byte{byte(n)} },
+			func(step int) claimRec { return claimRec{at: int64(step), pending: step%2 == 0} })
+	})
 }
 
-func slicesEqual(a, b []string) bool {
-	return len(a) == len(b) && (len(a) == 0 || reflect.DeepEqual(a, b))
+// matchSimpleLRU runs 20 000 random operations on lru and on a simplelru,
+// over 60 keys, and fails at the first difference in a result, the length
+// or the order; at the end the slice behind lru (slots) must not have
+// grown beyond the 60 keys (freed slots are reused).
+func matchSimpleLRU[K comparable, V any](t *testing.T, lru lruCache[K, V], slots func() int, key func(int) K, val func(step int) V) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	oracle, _ := simplelru.NewLRU[K, V](1<<20, nil)
+	for step := range 20_000 {
+		k := key(rng.IntN(60))
+		var got, want any
+		switch rng.IntN(8) {
+		case 0, 1:
+			v := val(step)
+			got, want = lru.Add(k, v), oracle.Add(k, v)
+		case 2:
+			v1, ok1 := lru.Get(k)
+			v2, ok2 := oracle.Get(k)
+			got, want = [2]any{v1, ok1}, [2]any{v2, ok2}
+		case 3:
+			v1, ok1 := lru.Peek(k)
+			v2, ok2 := oracle.Peek(k)
+			got, want = [2]any{v1, ok1}, [2]any{v2, ok2}
+		case 4:
+			got, want = lru.Contains(k), oracle.Contains(k)
+		case 5:
+			got, want = lru.Remove(k), oracle.Remove(k)
+		case 6:
+			k1, v1, ok1 := lru.RemoveOldest()
+			k2, v2, ok2 := oracle.RemoveOldest()
+			got, want = [3]any{k1, v1, ok1}, [3]any{k2, v2, ok2}
+		case 7:
+			k1, v1, ok1 := lru.GetOldest()
+			k2, v2, ok2 := oracle.GetOldest()
+			got, want = [3]any{k1, v1, ok1}, [3]any{k2, v2, ok2}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: got %+v, want %+v", step, got, want)
+		}
+		if gotKeys, wantKeys := lru.Keys(), oracle.Keys(); lru.Len() != oracle.Len() || len(gotKeys) != len(wantKeys) || (len(gotKeys) > 0 && !reflect.DeepEqual(gotKeys, wantKeys)) {
+			t.Fatalf("step %d: %d keys %v, want %d %v", step, lru.Len(), gotKeys, oracle.Len(), wantKeys)
+		}
+	}
+	if n := slots(); n > 60 {
+		t.Fatalf("%d slots for at most 60 keys", n)
+	}
 }
 
 // The table keeps copies: changing what was added or what was handed out

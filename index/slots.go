@@ -2,12 +2,12 @@ package index
 
 import "hash/maphash"
 
-// The pointer-light LRUs (userTable, flatLRU) keep their entries in slices
-// and link them by int32 indexes instead of pointers: the garbage collector
-// marks a slice of such entries as one object, where a linked list of Go
-// structs is one object and several pointers per entry, all marked on
-// every cycle. slotList is the part they share: the LRU order over slot
-// indexes and the list of free slots.
+// The slice-backed LRUs (slotLRU: the users index, the sessions, the
+// dedupe keys) keep their entries in slices and link them by int32 indexes
+// instead of pointers: the garbage collector marks a slice of such entries
+// as one object, where a linked list of Go structs is one object and
+// several pointers per entry, all marked on every cycle. slotList is their
+// LRU order over slot indexes, with the list of free slots.
 
 // noSlot is the nil of slot indexes.
 const noSlot = -1
@@ -90,15 +90,16 @@ func (l *slotList) oldestFirst() []int32 {
 	return out
 }
 
-// flatLRU is an LRU for keys and values without pointers (the dedupe
-// store's SHA-256 keys and claim records): the map, the slots and the
-// order are then three pointer-free objects the collector never scans,
-// whatever the number of entries. It has simplelru's semantics and order
-// (TestSlotLRUsMatchSimpleLRU). Not safe for concurrent use.
-type flatLRU[K comparable, V any] struct {
-	order slotList
-	index map[K]int32
-	slots []flatSlot[K, V]
+// newFlatLRU is an LRU for keys and values without pointers (the dedupe
+// store's SHA-256 keys and claim records): a slotLRU whose slots hold the
+// key and value themselves, so that its map, its slots and its order are
+// pointer-free objects the collector never scans, whatever their size.
+func newFlatLRU[K comparable, V any]() lruCache[K, V] {
+	return &slotLRU[K, flatSlot[K, V], V]{
+		hashedSlots: newHashedSlots(func(s flatSlot[K, V]) K { return s.key }),
+		wrap:        func(k K, v V) flatSlot[K, V] { return flatSlot[K, V]{key: k, val: v} },
+		view:        func(s flatSlot[K, V]) V { return s.val },
+	}
 }
 
 type flatSlot[K comparable, V any] struct {
@@ -106,101 +107,13 @@ type flatSlot[K comparable, V any] struct {
 	val V
 }
 
-func newFlatLRU[K comparable, V any]() lruCache[K, V] {
-	return &flatLRU[K, V]{order: newSlotList(), index: map[K]int32{}}
-}
-
-// Add stores k → v as the most recently used. It never evicts: the shards
-// around it keep the bound.
-func (f *flatLRU[K, V]) Add(k K, v V) bool {
-	if i, ok := f.index[k]; ok {
-		f.slots[i].val = v
-		f.order.touch(i)
-		return false
-	}
-	i, grew := f.order.add()
-	if grew {
-		f.slots = append(f.slots, flatSlot[K, V]{})
-	}
-	f.slots[i] = flatSlot[K, V]{key: k, val: v}
-	f.index[k] = i
-	return false
-}
-
-func (f *flatLRU[K, V]) Get(k K) (V, bool) {
-	i, ok := f.index[k]
-	if !ok {
-		var zero V
-		return zero, false
-	}
-	f.order.touch(i)
-	return f.slots[i].val, true
-}
-
-func (f *flatLRU[K, V]) Peek(k K) (V, bool) {
-	i, ok := f.index[k]
-	if !ok {
-		var zero V
-		return zero, false
-	}
-	return f.slots[i].val, true
-}
-
-func (f *flatLRU[K, V]) Contains(k K) bool {
-	_, ok := f.index[k]
-	return ok
-}
-
-func (f *flatLRU[K, V]) Remove(k K) bool {
-	i, ok := f.index[k]
-	if ok {
-		f.remove(i)
-	}
-	return ok
-}
-
-func (f *flatLRU[K, V]) RemoveOldest() (K, V, bool) {
-	k, v, ok := f.GetOldest()
-	if ok {
-		f.remove(f.order.tail)
-	}
-	return k, v, ok
-}
-
-func (f *flatLRU[K, V]) GetOldest() (K, V, bool) {
-	if f.order.tail == noSlot {
-		var k K
-		var v V
-		return k, v, false
-	}
-	s := f.slots[f.order.tail]
-	return s.key, s.val, true
-}
-
-func (f *flatLRU[K, V]) Keys() []K {
-	idx := f.order.oldestFirst()
-	out := make([]K, len(idx))
-	for j, i := range idx {
-		out[j] = f.slots[i].key
-	}
-	return out
-}
-
-func (f *flatLRU[K, V]) Len() int { return f.order.n }
-
-func (f *flatLRU[K, V]) remove(i int32) {
-	delete(f.index, f.slots[i].key)
-	f.slots[i] = flatSlot[K, V]{}
-	f.order.release(i)
-}
-
 // hashedSlots is an LRU of slots of type S found by a key of type K that
 // each slot carries (keyOf), for keys that hold pointers (strings): the
 // index from key to slot is a map from the key's seeded hash to the first
 // slot with that hash, slots sharing a hash are chained, and neither the
 // map nor the chains hold a pointer. The slots are the only part the
-// collector scans. userTable (S: a user's blob) and sessionTable (S: a
-// session's entry) are built on it. Not safe for concurrent use.
+// collector scans (and not even those when S holds no pointer). Not safe
+// for concurrent use.
 type hashedSlots[K comparable, S any] struct {
 	seed   maphash.Seed
 	keyOf  func(S) K

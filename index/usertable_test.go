@@ -65,7 +65,7 @@ func TestSlotLRUsMatchSimpleLRU(t *testing.T) {
 			func(step int) *sessionEntry { return &sessionEntry{summary: strconv.Itoa(step)} })
 	})
 	t.Run("flatLRU", func(t *testing.T) {
-		f := newFlatLRU[[32]byte, claimRec]().(*flatLRU[[32]byte, claimRec])
+		f := newFlatLRU[[32]byte, claimRec]().(*slotLRU[[32]byte, flatSlot[[32]byte, claimRec], claimRec])
 		matchSimpleLRU(t, f, func() int { return len(f.slots) },
 			func(n int) [32]byte { return [32]byte{byte(n)} },
 			func(step int) claimRec { return claimRec{at: int64(step), pending: step%2 == 0} })

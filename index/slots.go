@@ -108,10 +108,10 @@ type flatSlot[K comparable, V any] struct {
 }
 
 // hashedSlots is an LRU of slots of type S found by a key of type K that
-// each slot carries (keyOf), for keys that hold pointers (strings): the
-// index from key to slot is a map from the key's seeded hash to the first
-// slot with that hash, slots sharing a hash are chained, and neither the
-// map nor the chains hold a pointer. The slots are the only part the
+// each slot carries (keyOf). The index from key to slot is a map from the
+// key's seeded hash to the first slot with that hash, slots sharing a hash
+// are chained, and neither the map nor the chains hold a pointer, even
+// when the keys do (strings). The slots are the only part the
 // collector scans (and not even those when S holds no pointer). Not safe
 // for concurrent use.
 type hashedSlots[K comparable, S any] struct {
@@ -140,22 +140,31 @@ func (h *hashedSlots[K, S]) hash(k K) uint64 {
 
 // find returns k's slot, noSlot when absent.
 func (h *hashedSlots[K, S]) find(k K) int32 {
-	i, ok := h.first[h.hash(k)]
+	i, _ := h.findHashed(k, h.hash(k))
+	return i
+}
+
+// findHashed is find for a key whose hash is hk; it also reports whether
+// any slot has that hash.
+func (h *hashedSlots[K, S]) findHashed(k K, hk uint64) (int32, bool) {
+	i, ok := h.first[hk]
 	if !ok {
-		return noSlot
+		return noSlot, false
 	}
 	for ; i != noSlot; i = h.chain[i] {
 		if h.keyOf(h.slots[i]) == k {
-			return i
+			return i, true
 		}
 	}
-	return noSlot
+	return noSlot, true
 }
 
 // put stores s (whose key is k) as the most recently used: in k's slot if
 // k is held, else in a new one.
 func (h *hashedSlots[K, S]) put(k K, s S) {
-	if i := h.find(k); i != noSlot {
+	hk := h.hash(k)
+	i, chained := h.findHashed(k, hk)
+	if i != noSlot {
 		h.slots[i] = s
 		h.order.touch(i)
 		return
@@ -165,10 +174,9 @@ func (h *hashedSlots[K, S]) put(k K, s S) {
 		var zero S
 		h.slots, h.hashes, h.chain = append(h.slots, zero), append(h.hashes, 0), append(h.chain, 0)
 	}
-	hk := h.hash(k)
 	h.slots[i], h.hashes[i], h.chain[i] = s, hk, noSlot
-	if next, ok := h.first[hk]; ok {
-		h.chain[i] = next
+	if chained {
+		h.chain[i] = h.first[hk]
 	}
 	h.first[hk] = i
 }

@@ -81,7 +81,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 // deliveryID is the sender's message id, or "" (the pipeline then hashes
 // the body) when it is absent or longer than any real id.
 func deliveryID(req *providers.Request) string {
-	id := signingHeaders(req.Header).id
+	id := strings.TrimSpace(signingHeaders(req.Header).id)
 	if len(id) > 256 {
 		return ""
 	}

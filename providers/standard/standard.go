@@ -118,7 +118,8 @@ func decodeBase64(s string) ([]byte, bool) {
 }
 
 // signing holds the three signing headers of one request, from the
-// webhook-* set when any of its headers is present, else from svix-*.
+// webhook-* set when any of its headers is present, else from svix-*,
+// exactly as received: they are signed content.
 type signing struct {
 	id, timestamp, signature string
 	names                    [3]string
@@ -130,8 +131,8 @@ func signingHeaders(h http.Header) signing {
 		names = [3]string{SvixIDHeader, SvixTimestampHeader, SvixSignatureHeader}
 	}
 	return signing{
-		id:        strings.TrimSpace(h.Get(names[0])),
-		timestamp: strings.TrimSpace(h.Get(names[1])),
+		id:        h.Get(names[0]),
+		timestamp: h.Get(names[1]),
 		// Several header lines are read as one space-separated list.
 		signature: strings.Join(h.Values(names[2]), " "),
 		names:     names,
@@ -142,7 +143,10 @@ func signingHeaders(h http.Header) signing {
 // configured key: the header is a space-separated list of "<version>,<base64
 // signature>" entries and the request is authentic if any "v1" entry equals
 // base64(HMAC-SHA256(key, id + "." + timestamp + "." + body)); other versions
-// (such as "v1a", asymmetric) are skipped. Only after a signature matches is
+// (such as "v1a", asymmetric) are skipped. id and timestamp are signed as
+// received (net/http has removed the spaces and tabs around header values;
+// anything else around them is part of the value, so a timestamp with it
+// is malformed). Only after a signature matches is
 // the timestamp checked: |now - timestamp| beyond the tolerance, in either
 // direction, is ErrStaleTimestamp. Missing, oversized or malformed headers
 // are ErrInvalidSignature.

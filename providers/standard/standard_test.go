@@ -249,6 +249,11 @@ func TestVerify(t *testing.T) {
 		{name: "truncated signature", mutate: func(h http.Header) { h.Set(SignatureHeader, sigOf(h)[:20]) }, want: providers.ErrInvalidSignature},
 		{name: "other message id", mutate: func(h http.Header) { h.Set(IDHeader, "msg_other") }, want: providers.ErrInvalidSignature},
 		{name: "other timestamp", mutate: func(h http.Header) { h.Set(TimestampHeader, "1741945501") }, want: providers.ErrInvalidSignature},
+		// id and timestamp are signed content, taken as received (net/http
+		// strips spaces around header values on the wire; these come from a
+		// caller that did not): padding them changes what was signed.
+		{name: "timestamp padded after signing", mutate: func(h http.Header) { h.Set(TimestampHeader, "        "+h.Get(TimestampHeader)) }, want: providers.ErrInvalidSignature},
+		{name: "id padded after signing", mutate: func(h http.Header) { h.Set(IDHeader, " "+h.Get(IDHeader)+"\t") }, want: providers.ErrInvalidSignature},
 		{name: "timestamp with a sign", mutate: func(h http.Header) { h.Set(TimestampHeader, "+"+h.Get(TimestampHeader)) }, want: providers.ErrInvalidSignature},
 		{name: "timestamp with a fraction", mutate: func(h http.Header) { h.Set(TimestampHeader, h.Get(TimestampHeader)+".0") }, want: providers.ErrInvalidSignature},
 		{name: "timestamp in milliseconds", mutate: func(h http.Header) { h.Set(TimestampHeader, h.Get(TimestampHeader)+"000") }, want: providers.ErrInvalidSignature},

@@ -133,9 +133,10 @@ func parseSignature(v string) (signature, error) {
 			sig.ts, sig.unix, haveTS = val, n, true
 		case "v":
 			haveV = true
-			if mac, err := base64.StdEncoding.DecodeString(val); err == nil && len(mac) == 32 {
+			// Strict: only the canonical encoding of a MAC is that MAC.
+			if mac, err := base64.StdEncoding.Strict().DecodeString(val); err == nil && len(mac) == 32 {
 				sig.macs = append(sig.macs, mac)
-			} else if mac, err := base64.RawStdEncoding.DecodeString(val); err == nil && len(mac) == 32 {
+			} else if mac, err := base64.RawStdEncoding.Strict().DecodeString(val); err == nil && len(mac) == 32 {
 				sig.macs = append(sig.macs, mac)
 			}
 		default:

@@ -150,6 +150,8 @@ func TestVerify(t *testing.T) {
 		{"unpadded base64", http.Header{SignatureHeader: {"o:o-1,t:" + ts + ",v:" + strings.TrimRight(mac("s1", "o-1", ts), "=")}}, nil},
 		{"unknown extra key tolerated", http.Header{SignatureHeader: {good + ",x:future"}}, nil},
 		{"org is signed", http.Header{SignatureHeader: {"o:o-2,t:" + ts + ",v:" + mac("s2", "o-1", ts)}}, providers.ErrInvalidSignature},
+		{"the right MAC, non-canonical base64", http.Header{SignatureHeader: {"o:o-1,t:" + ts + ",v:" + providertest.NonCanonicalBase64(mac("s2", "o-1", ts))}}, providers.ErrInvalidSignature},
+		{"the right MAC, non-canonical unpadded base64", http.Header{SignatureHeader: {"o:o-1,t:" + ts + ",v:" + strings.TrimRight(providertest.NonCanonicalBase64(mac("s2", "o-1", ts)), "=")}}, providers.ErrInvalidSignature},
 		{"timestamp is signed", http.Header{SignatureHeader: {"o:o-1,t:1741945271,v:" + mac("s2", "o-1", ts)}}, providers.ErrInvalidSignature},
 		{"timestamp text is signed as sent", http.Header{SignatureHeader: {"o:o-1,t:0" + ts + ",v:" + mac("s2", "o-1", ts)}}, providers.ErrInvalidSignature},
 		{"wrong secret", http.Header{SignatureHeader: {"o:o-1,t:" + ts + ",v:" + mac("nope", "o-1", ts)}}, providers.ErrInvalidSignature},

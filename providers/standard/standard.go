@@ -173,7 +173,9 @@ func (p *Provider) Verify(req *providers.Request) error {
 		if !ok || version != "v1" {
 			continue
 		}
-		if b, err := base64.StdEncoding.DecodeString(sig); err == nil && len(b) == sha256.Size {
+		// Strict: only the canonical encoding of a MAC is that MAC (a
+		// lenient decoder also takes other final characters for it).
+		if b, err := base64.StdEncoding.Strict().DecodeString(sig); err == nil && len(b) == sha256.Size {
 			given = append(given, b)
 		}
 	}

@@ -254,6 +254,7 @@ func TestVerify(t *testing.T) {
 		// caller that did not): padding them changes what was signed.
 		{name: "timestamp padded after signing", mutate: func(h http.Header) { h.Set(TimestampHeader, "        "+h.Get(TimestampHeader)) }, want: providers.ErrInvalidSignature},
 		{name: "id padded after signing", mutate: func(h http.Header) { h.Set(IDHeader, " "+h.Get(IDHeader)+"\t") }, want: providers.ErrInvalidSignature},
+		{name: "the right MAC, non-canonical base64", mutate: func(h http.Header) { h.Set(SignatureHeader, providertest.NonCanonicalBase64(sigOf(h))) }, want: providers.ErrInvalidSignature},
 		{name: "timestamp with a sign", mutate: func(h http.Header) { h.Set(TimestampHeader, "+"+h.Get(TimestampHeader)) }, want: providers.ErrInvalidSignature},
 		{name: "timestamp with a fraction", mutate: func(h http.Header) { h.Set(TimestampHeader, h.Get(TimestampHeader)+".0") }, want: providers.ErrInvalidSignature},
 		{name: "timestamp in milliseconds", mutate: func(h http.Header) { h.Set(TimestampHeader, h.Get(TimestampHeader)+"000") }, want: providers.ErrInvalidSignature},

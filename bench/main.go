@@ -582,22 +582,24 @@ func newLedger(users, sessions int) *ledger {
 // add records session s of user u (anonymous: the anonymous session s of
 // u's device).
 func (l *ledger) add(anonymous bool, u, s int) {
-	bits := l.ident
-	if anonymous {
-		bits = l.anons
-	}
-	i := u*l.sessions + s
-	bits[i/64].Or(1 << (i % 64))
+	word, bit := l.bit(anonymous, u, s)
+	word.Or(bit)
 }
 
 // has reports whether add was called with these arguments.
 func (l *ledger) has(anonymous bool, u, s int) bool {
+	word, bit := l.bit(anonymous, u, s)
+	return word.Load()&bit != 0
+}
+
+// bit is the word and bit that record (anonymous, u, s).
+func (l *ledger) bit(anonymous bool, u, s int) (*atomic.Uint64, uint64) {
 	bits := l.ident
 	if anonymous {
 		bits = l.anons
 	}
 	i := u*l.sessions + s
-	return bits[i/64].Load()&(1<<(i%64)) != 0
+	return &bits[i/64], 1 << (i % 64)
 }
 
 // The ids the load tool sends for user u and its session s.
@@ -629,8 +631,6 @@ func (r result) merge(o result) result {
 	r.clientCPU += o.clientCPU
 	r.ingest = append(r.ingest, o.ingest...)
 	r.lookup = append(r.lookup, o.lookup...)
-	slices.Sort(r.ingest)
-	slices.Sort(r.lookup)
 	return r
 }
 
@@ -639,6 +639,7 @@ func (r result) requests() int64 { return r.accepted + r.errors + r.unavailable 
 
 func (r result) rate() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
 
+// pct is the p-th quantile of d, which must be sorted.
 func pct(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
 		return 0
@@ -647,6 +648,8 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 func (r result) print(out io.Writer, name string) {
+	slices.Sort(r.ingest) // latencies are kept in arrival order (and merged) until now
+	slices.Sort(r.lookup)
 	fmt.Fprintf(out, "%-32s accepted %7d (%8.0f/s)  ingest p50 %8s p99 %8s  errors %d  503s %d",
 		name+":", r.accepted, r.rate(), pct(r.ingest, .5).Round(time.Microsecond), pct(r.ingest, .99).Round(time.Microsecond), r.errors, r.unavailable)
 	if r.lookups > 0 {
@@ -717,10 +720,6 @@ func client(conns int) *http.Client {
 // recorded for the visibility check.
 func drive(base string, o options, lookupConns int, seen *ledger) result {
 	var accepted, errs, unavailable, lookups atomic.Int64
-	seq := o.seq
-	if seq == nil {
-		seq = new(atomic.Int64)
-	}
 	deadline := time.Now().Add(o.duration)
 	ic, lc := client(o.conns), client(max(lookupConns, 1))
 	var mu sync.Mutex
@@ -731,7 +730,7 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			lat := make([]time.Duration, 0, 1<<14)
 			for time.Now().Before(deadline) {
-				n := seq.Add(1)
+				n := o.seq.Add(1)
 				u, si := rng.IntN(o.users), rng.IntN(o.sessions)
 				user, session := userID(u), sessionID(u, si)
 				anonymous := rng.Float64() < o.anonymous
@@ -828,8 +827,6 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.accepted, res.errors, res.unavailable, res.lookups = accepted.Load(), errs.Load(), unavailable.Load(), lookups.Load()
-	slices.Sort(res.ingest)
-	slices.Sort(res.lookup)
 	ic.CloseIdleConnections()
 	lc.CloseIdleConnections()
 	return res

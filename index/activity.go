@@ -220,9 +220,9 @@ func (m *MemoryActivity) Import(recs []SessionRecord) {
 		}
 		e := &sessionEntry{summary: ownID(rec.Summary), lastAt: eventSeconds(rec.LastAt)}
 		e.userID, e.email = ownPair(cleanID(rec.UserID), cleanID(rec.Email))
-		for i := range acts {
+		for i := range acts { // one at a time: each action has its own time
 			at := eventSeconds(acts[i].At)
-			e.log.add([]normalize.SlimAction{acts[i].Action}, at, m.perSession, maxLogBytes)
+			e.log.push(&acts[i].Action, at, m.perSession, maxLogBytes)
 			e.lastAt = max(e.lastAt, at)
 		}
 		sh := m.sessions.of(key)

@@ -95,28 +95,32 @@ func (l *actionLog) add(acts []normalize.SlimAction, at float64, limit, maxBytes
 	}
 	l.reserve(len(acts), need, limit)
 	for i := range acts {
-		a := &acts[i]
-		fs := fields(a)
-		n := size(&fs)
-		for l.len() > 0 && (l.len() >= limit || l.live()+n > maxBytes) {
-			l.first++
-			l.compact(false)
-		}
-		if l.len() == 0 { // nothing live: start over from the buffers' beginning
-			l.compact(true)
-		}
-		m := actionMeta{start: uint32(len(l.data)), index: a.Index, tsStart: a.TimestampStart, tsEnd: a.TimestampEnd, at: at}
-		for f, s := range fs {
-			l.data = append(l.data, s...)
-			m.ends[f] = uint32(len(l.data))
-		}
-		for i, opt := range [...]*string{a.SessionID, a.UserID, a.Email} {
-			if opt != nil {
-				m.has |= 1 << (fSessionID + i)
-			}
-		}
-		l.metas = append(l.metas, m)
+		l.push(&acts[i], at, limit, maxBytes)
 	}
+}
+
+// push appends one action as add does, without reserving room first.
+func (l *actionLog) push(a *normalize.SlimAction, at float64, limit, maxBytes int) {
+	fs := fields(a)
+	n := size(&fs)
+	for l.len() > 0 && (l.len() >= limit || l.live()+n > maxBytes) {
+		l.first++
+		l.compact(false)
+	}
+	if l.len() == 0 { // nothing live: start over from the buffers' beginning
+		l.compact(true)
+	}
+	m := actionMeta{start: uint32(len(l.data)), index: a.Index, tsStart: a.TimestampStart, tsEnd: a.TimestampEnd, at: at}
+	for f, s := range fs {
+		l.data = append(l.data, s...)
+		m.ends[f] = uint32(len(l.data))
+	}
+	for i, opt := range [...]*string{a.SessionID, a.UserID, a.Email} {
+		if opt != nil {
+			m.has |= 1 << (fSessionID + i)
+		}
+	}
+	l.metas = append(l.metas, m)
 }
 
 // reserve grows the buffers once for n more actions of need bytes, so that

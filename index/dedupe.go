@@ -41,7 +41,7 @@ var _ Deduper = (*MemoryDedupe)(nil)
 // NewMemoryDedupe returns an empty deduper holding at most maxKeys keys for
 // at most window each.
 func NewMemoryDedupe(maxKeys int, window time.Duration) *MemoryDedupe {
-	// Keys and records hold no pointers: a flatLRU keeps them where the
+	// Keys and records hold no pointers: newFlatLRU keeps them where the
 	// collector never looks.
 	return &MemoryDedupe{window: window, keys: newShardsOf(maxKeys, newFlatLRU[[sha256.Size]byte, claimRec])}
 }

@@ -81,15 +81,6 @@ func (l *slotList) pushFront(i int32) {
 	l.head = i
 }
 
-// oldestFirst returns the used slots, least recently used first.
-func (l *slotList) oldestFirst() []int32 {
-	out := make([]int32, 0, l.n)
-	for i := l.tail; i != noSlot; i = l.links[i].prev {
-		out = append(out, i)
-	}
-	return out
-}
-
 // newFlatLRU is an LRU for keys and values without pointers (the dedupe
 // store's SHA-256 keys and claim records): a slotLRU whose slots hold the
 // key and value themselves, so that its map, its slots and its order are
@@ -203,10 +194,9 @@ func (h *hashedSlots[K, S]) remove(i int32) {
 
 // keys returns the keys, least recently used first.
 func (h *hashedSlots[K, S]) keys() []K {
-	idx := h.order.oldestFirst()
-	out := make([]K, len(idx))
-	for j, i := range idx {
-		out[j] = h.keyOf(h.slots[i])
+	out := make([]K, 0, h.order.n)
+	for i := h.order.tail; i != noSlot; i = h.order.links[i].prev {
+		out = append(out, h.keyOf(h.slots[i]))
 	}
 	return out
 }

@@ -37,7 +37,7 @@ func TestUserBlobRoundTrip(t *testing.T) {
 	}
 }
 
-// The slice-backed LRUs (userTable, the session table, flatLRU) behave
+// The slice-backed LRUs (userTable, the session table, newFlatLRU's) behave
 // exactly as simplelru (the oracle: same interface, same order) under a
 // random mix of every operation; userTable also with every id forced into
 // a handful of hash chains, and into one.

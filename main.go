@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/replayhook/replayhook/app"
 	"github.com/replayhook/replayhook/config"

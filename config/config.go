@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
-	"gopkg.in/yaml.v3"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // DevSecretPrefix marks development secrets and tokens. The shipped

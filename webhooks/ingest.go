@@ -221,6 +221,9 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
 	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
+	if err == nil {
+		err = s.publish(ctx, payloads, now)
+	}
 	if err != nil {
 		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -348,6 +351,29 @@ func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload,
 		}
 	}
 	return lates, nil
+}
+
+// publish hands the stored payloads (those with a session_id) to every
+// Outbound, in order.
+func (s *Server) publish(ctx context.Context, payloads []normalize.ActionsPayload, now time.Time) error {
+	if len(s.deps.Outbound) == 0 {
+		return nil
+	}
+	stored := make([]normalize.ActionsPayload, 0, len(payloads))
+	for i := range payloads {
+		if payloads[i].SessionID != nil {
+			stored = append(stored, payloads[i])
+		}
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	for _, o := range s.deps.Outbound {
+		if err := o.Publish(ctx, stored, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eventTime is the payload's newest action time (else its forwarded_at),

@@ -45,6 +45,16 @@ type Observer interface {
 	Lookup(userID string, hit bool, now time.Time)
 }
 
+// Outbound takes the payloads one delivery stored, after they are stored
+// and before the delivery is acknowledged: the SSE stream and push
+// forwarding queue them here. Payloads are in ingest order and each has a
+// session_id (session-less payloads are never stored). An error answers the
+// vendor 503 so it retries: delivery is at least once, never lost, and a
+// retry may publish a payload again.
+type Outbound interface {
+	Publish(ctx context.Context, payloads []normalize.ActionsPayload, now time.Time) error
+}
+
 // Deps is everything the server needs; main builds it.
 type Deps struct {
 	Config   *config.Config
@@ -61,7 +71,10 @@ type Deps struct {
 	// Metrics exposes Prometheus metrics (also an Observer).
 	Metrics   *Metrics
 	Observers []Observer
-	Log       *logrus.Logger
+	// Outbound receives every stored payload before the acknowledgement;
+	// none by default.
+	Outbound []Outbound
+	Log      *logrus.Logger
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.

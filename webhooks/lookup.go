@@ -180,7 +180,7 @@ func (s *Server) handleForgetUser(c echo.Context) error {
 	if !tokenOf(c).all {
 		return apiErr(http.StatusForbidden, CodeForbidden, "forgetting a user needs a token allowed for all products (\"*\")")
 	}
-	if _, err := s.deps.Users.Forget(c.Request().Context(), userID); err != nil {
+	if err := s.EraseUser(c.Request().Context(), userID); err != nil {
 		return unavailable(err)
 	}
 	return c.NoContent(http.StatusNoContent)

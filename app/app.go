@@ -11,15 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/drift"
 	"github.com/replayhook/replayhook/index"
-	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
@@ -54,7 +54,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)
+			return nil, fmt.Errorf("config: sources[%d] (%s): %w", i, s.Name, err)
 		}
 		out[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
 	}
@@ -82,10 +82,6 @@ type App struct {
 	closers []func() error
 }
 
-// RedisStartTimeout bounds connecting to Redis at start; replayhook does
-// not start without its store.
-const RedisStartTimeout = 10 * time.Second
-
 // New builds the stores of cfg's backend (connecting to Redis within
 // RedisStartTimeout), the sources' providers, metrics, drift tracking and
 // the server, wired as replayhook runs. Close releases what it opened.
@@ -94,125 +90,98 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	if err != nil {
 		return nil, err
 	}
-	a := &App{}
-	mo := webhooks.MetricsOptions{Now: now}
-	var (
-		rs       *redisstore.Store // nil with the memory store
-		users    index.UserIndex
-		activity index.ActivityStore
-		dedupe   index.Deduper
-		aliases  index.Aliases
-		rejected index.RejectedLog
-		ready    func(context.Context) error
-		parts    []snapshot.Part
-	)
-	switch cfg.Store.Backend {
-	case "redis":
-		// Shared by every replica; Redis persists it, so no snapshot part.
-		ctx, cancel := context.WithTimeout(context.Background(), RedisStartTimeout)
-		defer cancel()
-		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
-			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
-			AliasTTL: AliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
-		}
-		rs = store
-		// go-redis reports reconnections and Sentinel failovers through a
-		// process-wide logger; make them structured lines of ours.
-		redis.SetLogger(redisLog{log})
-		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
-		ready = rs.Ping
-	default:
-		mu := index.NewMemoryUsers(index.UserLimits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
-		})
-		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
-		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, AliasTTL)
-		users, activity, dedupe, aliases = mu, ma, md, ml
-		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
-		mo.Stores = []webhooks.StoreMetric{
-			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
-			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
-		}
-		parts = []snapshot.Part{
-			part("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
-			part("activity", func(time.Time) []index.SessionRecord { return ma.Export() }, func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }),
-			part("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
-			part("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
-		}
+	b, err := newBackend(cfg, log, now)
+	if err != nil {
+		return nil, err
 	}
+	a := &App{Users: b.users, Snapshot: b.parts, closers: b.closers}
+	metrics := webhooks.NewMetrics(a.metricsOptions(cfg, b, now))
+	a.Server = webhooks.New(webhooks.Deps{
+		Config:        cfg,
+		Sources:       sources,
+		Users:         b.users,
+		Activity:      b.activity,
+		Dedupe:        b.dedupe,
+		Aliases:       b.aliases,
+		Rejected:      b.rejected,
+		Validator:     normalize.NewValidator(),
+		Metrics:       metrics,
+		Drift:         b.drift,
+		Log:           log,
+		Now:           now,
+		Ready:         b.ready,
+		IngestWorkers: b.ingestWorkers,
+	})
+	return a, nil
+}
+
+// backend is what a store backend provides the server: its stores and
+// drift tracker, and what the app saves (snapshot parts), gauges (store
+// capacities) and closes.
+type backend struct {
+	users    index.UserIndex
+	activity index.ActivityStore
+	dedupe   index.Deduper
+	aliases  index.Aliases
+	rejected index.RejectedLog
+	drift    webhooks.DriftTracker
+	ready    func(context.Context) error
+	// ingestWorkers is how many deliveries run at once (IngestWorkers).
+	ingestWorkers int
+	// stores are the memory stores' sizes for metrics; none with Redis.
+	stores []webhooks.StoreMetric
+	// parts are saved to and restored from the snapshot; none with Redis,
+	// which keeps everything.
+	parts []snapshot.Part
+	// closers release what the backend opened, in order.
+	closers []func() error
+}
+
+// newBackend builds cfg's backend.
+func newBackend(cfg *config.Config, log *logrus.Logger, now func() time.Time) (backend, error) {
+	if cfg.Store.Backend == "redis" {
+		return redisBackend(cfg, log)
+	}
+	return memoryBackend(cfg, now), nil
+}
+
+// IngestWorkers is how many deliveries cfg lets run at once:
+// server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
+// whose round trips leave the CPU idle). The server caps it at
+// server.max_concurrent_ingests.
+func IngestWorkers(cfg *config.Config) int {
+	if n := cfg.Server.IngestWorkers; n > 0 {
+		return n
+	}
+	n := runtime.GOMAXPROCS(0)
+	if cfg.Store.Backend == "redis" {
+		n *= 16
+	}
+	return n
+}
+
+// driftOptions are the drift tracker's limits and sources from cfg.
+func driftOptions(cfg *config.Config) (drift.Limits, []drift.Source) {
+	sources := make([]drift.Source, 0, len(cfg.Sources))
+	for _, sc := range cfg.Sources {
+		sources = append(sources, drift.Source{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
+	}
+	return drift.Limits{
+		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
+		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
+	}, sources
+}
+
+// metricsOptions are the metrics' sources, store gauges and snapshot age.
+func (a *App) metricsOptions(cfg *config.Config, b backend, now func() time.Time) webhooks.MetricsOptions {
+	mo := webhooks.MetricsOptions{Now: now, Stores: b.stores}
 	for _, s := range cfg.Sources {
 		mo.Sources = append(mo.Sources, s.Name)
 	}
 	if cfg.Snapshot.Path != "" {
 		mo.SnapshotAt = a.LastSaved
 	}
-	metrics := webhooks.NewMetrics(mo)
-	driftSources := make([]index.DriftSource, 0, len(cfg.Sources))
-	for _, sc := range cfg.Sources {
-		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
-	}
-	driftLimits := index.DriftLimits{
-		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
-		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
-	}
-	var drift webhooks.DriftTracker
-	if rs != nil {
-		// One window shared by every replica, kept in Redis: never reset
-		// by a replica starting, never snapshotted.
-		rd := rs.Drift(driftLimits, driftSources)
-		a.closers = append(a.closers, rd.Close, rs.Close)
-		drift = rd
-	} else {
-		md := index.NewDrift(driftLimits, driftSources)
-		md.Reset(now())
-		// The drift counters are this replica's own.
-		parts = append(parts,
-			snapshot.Part{
-				Name: "drift",
-				Save: func(time.Time) any { return md.Counters() },
-				Load: func(raw json.RawMessage, _ time.Time) error {
-					var c index.DriftCounters
-					if err := json.Unmarshal(raw, &c); err != nil {
-						return err
-					}
-					md.RestoreCounters(c)
-					return nil
-				},
-			})
-		drift = md
-	}
-	deps := webhooks.Deps{
-		Config:    cfg,
-		Sources:   sources,
-		Users:     users,
-		Activity:  activity,
-		Dedupe:    dedupe,
-		Aliases:   aliases,
-		Rejected:  rejected,
-		Validator: normalize.NewValidator(),
-		Metrics:   metrics,
-		Drift:     drift,
-		Observers: []webhooks.Observer{metrics, drift},
-		Log:       log,
-		Now:       now,
-		Ready:     ready,
-	}
-	a.Server, a.Snapshot, a.Users = webhooks.New(deps), parts, users
-	return a, nil
-}
-
-// redisLog turns go-redis's log lines into warnings of the service's log.
-type redisLog struct{ log *logrus.Logger }
-
-func (l redisLog) Printf(_ context.Context, format string, v ...any) {
-	l.log.WithField("component", "redis").Warn(fmt.Sprintf(format, v...))
+	return mo
 }
 
 // Close releases what New opened (the Redis client and the drift queue's

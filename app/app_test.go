@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,22 @@ func TestRedisLogIsStructured(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line lacks %s: %s", want, line)
 		}
+	}
+}
+
+// ingest_workers: 0 picks the CPU count, 16 times that with Redis (whose
+// round trips leave the CPU idle); a configured value is kept.
+func TestIngestWorkers(t *testing.T) {
+	cfg := config.Default()
+	if got, want := IngestWorkers(&cfg), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("memory: %d, want %d", got, want)
+	}
+	cfg.Store.Backend = "redis"
+	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("redis: %d, want %d", got, want)
+	}
+	cfg.Server.IngestWorkers = 2
+	if got := IngestWorkers(&cfg); got != 2 {
+		t.Errorf("set: %d, want 2", got)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replayhook/replayhook/drift"
+
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 )
@@ -78,7 +80,7 @@ func externalRefs(page string) []string {
 // page, and saves a phone-sized screenshot under artifacts/ (not committed).
 func TestDriftPageInBrowser(t *testing.T) {
 	bin := chromium(t)
-	var d *index.Drift
+	var d *drift.Memory
 	h := newHarness(t, withDrift(&d), func(_ *config.Config, deps *Deps) { deps.Rejected = index.NewMemoryRejected(20) })
 	driftScenario(t, h)
 	bad := payloadSpec{session: "s1", ts: T0}.body()

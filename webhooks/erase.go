@@ -1,11 +1,14 @@
 package webhooks
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // EraseUser erases a user: DELETE /v1/users/{id} and a vendor's deletion
 // request both come here, so that "erased" means the same thing whichever
 // asked. It is idempotent: erasing an unknown user is not an error.
 func (s *Server) EraseUser(ctx context.Context, userID string) error {
 	_, err := s.deps.Users.Forget(ctx, userID)
-	return err
+	return errors.Join(err, s.deps.Drift.Forget(ctx, userID)) // drift: the id's traces in the drift tables
 }

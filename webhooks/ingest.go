@@ -69,7 +69,7 @@ func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
 		name, provider = src.Name, src.ProviderName
 	}
 	s.observe(func(o Observer) { o.Delivery(name, provider, code) })
-	if s.deps.Rejected == nil || code == CodeUnavailable {
+	if code == CodeUnavailable {
 		return
 	}
 	var reason string
@@ -259,7 +259,7 @@ func (s *Server) prepare(ctx context.Context, src *Source, payloads []normalize.
 		p.UserID = cleanOpt(p.UserID)
 		p.Email = cleanOpt(p.Email)
 		p.AnonymousID = normalize.CleanID(p.AnonymousID)
-		if p.UserID == nil && p.AnonymousID != "" && s.deps.Aliases != nil {
+		if p.UserID == nil && p.AnonymousID != "" {
 			id, ok, err := s.deps.Aliases.Resolve(ctx, p.AnonymousID, now)
 			if err != nil {
 				return unavailable(err)
@@ -343,11 +343,9 @@ func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload,
 			return nil, err
 		}
 	}
-	if s.deps.Aliases != nil {
-		for _, id := range ids {
-			if err := s.deps.Aliases.Remember(ctx, id, now); err != nil {
-				return nil, err
-			}
+	for _, id := range ids {
+		if err := s.deps.Aliases.Remember(ctx, id, now); err != nil {
+			return nil, err
 		}
 	}
 	return lates, nil
@@ -448,7 +446,7 @@ func unavailable(err error) error {
 }
 
 func (s *Server) observe(f func(Observer)) {
-	for _, o := range s.deps.Observers {
+	for _, o := range s.observers {
 		f(o)
 	}
 }

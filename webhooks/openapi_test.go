@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/replayhook/replayhook/drift"
+
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/replayhook/replayhook/config"
@@ -511,7 +513,7 @@ func TestOpenAPIResponsesMatchServer(t *testing.T) {
 	rejected := index.NewMemoryRejected(10)
 	failing := &failingActivity{ActivityStore: index.NewMemoryActivity(100, 100)}
 	var metrics *Metrics
-	var drift *index.Drift
+	var drift *drift.Memory
 	h := newHarness(t, withDrift(&drift), withTestMetrics(&metrics), func(_ *config.Config, d *Deps) {
 		d.Rejected = rejected
 		d.Activity = failing

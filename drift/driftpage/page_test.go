@@ -1,0 +1,113 @@
+package driftpage
+
+import (
+	"html"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replayhook/replayhook/drift"
+)
+
+func TestDriftPageVerdicts(t *testing.T) {
+	base := drift.Report{WindowSeconds: 3900}
+	withSource := func(r drift.Report, s drift.SourceReport) drift.Report {
+		r.Sources = append(slices.Clone(r.Sources), s)
+		r.Totals.Deliveries += s.Deliveries
+		r.Totals.Payloads += s.Payloads
+		r.Totals.MissingUserID += s.MissingUserID
+		return r
+	}
+	clean := withSource(base, drift.SourceReport{Source: "posthog-prod", Deliveries: 10, Payloads: 10})
+	clean.Totals.Lookups = 4
+	tests := []struct {
+		name  string
+		in    Input
+		want  string
+		level string
+	}{
+		{"nothing yet", Input{Report: base, All: true}, "Nothing observed in this window yet: no deliveries and no lookups.", "ok"},
+		{"clean", Input{Report: clean, All: true}, "No identity drift: every payload carried a user_id and every lookup found sessions.", "ok"},
+		{"clean, scoped", Input{Report: clean}, "No identity drift in your products: every payload carried a user_id.", "ok"},
+		{"a few missing", Input{Report: withSource(base, drift.SourceReport{Source: "posthog-prod", Deliveries: 100, Payloads: 100, MissingUserID: 12, MissingUserIDRatio: 0.12})},
+			"12% of posthog-prod payloads carry no user_id.", "warn"},
+		{"misses explained by case", Input{All: true, Report: drift.Report{
+			Totals: drift.Totals{Lookups: 400, LookupMisses: 37},
+			LookupMisses: []drift.Miss{
+				{UserID: "A", Count: 30, Candidates: []drift.Candidate{{UserID: "a", Reason: drift.ReasonCase}}},
+				{UserID: "x", Count: 7, Candidates: []drift.Candidate{}}}}},
+			"37 chat lookups missed, 30 of them match a known user by case.", "warn"},
+		{"conflicts only", Input{All: true, Report: drift.Report{Totals: drift.Totals{Deliveries: 2},
+			SessionConflicts: []drift.SessionConflict{{}}, EmailConflicts: []drift.EmailConflict{{}, {}}}},
+			"1 session carries more than one user_id; 2 emails appear on several user ids.", "warn"},
+		{"rejections only", Input{All: true, Report: withSource(base, drift.SourceReport{Source: "s", Deliveries: 3, Rejected: map[string]int64{"invalid_signature": 3}})},
+			"3 deliveries were rejected.", "warn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, level := verdict(tt.in)
+			if got != tt.want || level != tt.level {
+				t.Errorf("verdict = %q (%s), want %q (%s)", got, level, tt.want, tt.level)
+			}
+		})
+	}
+}
+
+func TestDriftPageFormats(t *testing.T) {
+	masks := map[string]string{
+		"dana.whitfield@example.com": "d***@example.com",
+		"Ünal@example.com":           "Ü***@example.com",
+		"usr_48213":                  "usr_48213",
+		"@example.com":               "@example.com",
+		"dana@":                      "dana@",
+	}
+	for in, want := range masks {
+		if got := maskEmail(in); got != want {
+			t.Errorf("maskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+	percents := map[float64]string{0: "0%", 0.004: "<1%", 0.1224: "12%", 0.995: ">99%", 1: "100%"}
+	for in, want := range percents {
+		if got := percent(in); got != want {
+			t.Errorf("percent(%v) = %q, want %q", in, got, want)
+		}
+	}
+	durations := map[time.Duration]string{
+		45 * time.Second: "45 s", 12 * time.Minute: "12 min", time.Hour + 5*time.Minute: "1 h 5 min",
+		2 * time.Hour: "2 h", 52 * time.Hour: "2 d 4 h", 48 * time.Hour: "2 d",
+	}
+	for in, want := range durations {
+		if got := duration(in); got != want {
+			t.Errorf("duration(%v) = %q, want %q", in, got, want)
+		}
+	}
+	if got := count(1234567); got != "1,234,567" {
+		t.Errorf("count = %q", got)
+	}
+}
+
+// pageText is the page's visible text, roughly: tags dropped, entities
+// decoded, white space collapsed.
+func pageText(page string) string {
+	var b strings.Builder
+	inTag, inStyle := false, false
+	for i := 0; i < len(page); i++ {
+		switch {
+		case strings.HasPrefix(page[i:], "<style"):
+			inStyle = true
+		case strings.HasPrefix(page[i:], "</style>"):
+			inStyle = false
+		}
+		switch c := page[i]; {
+		case c == '<':
+			inTag = true
+			b.WriteByte(' ')
+		case c == '>':
+			inTag = false
+		case !inTag && !inStyle:
+			b.WriteByte(c)
+		}
+	}
+	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
+}

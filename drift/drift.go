@@ -79,7 +79,8 @@ type Limits struct {
 	// find conflicts: known user ids (by normalized form), emails, anonymous
 	// ids and sessions.
 	MaxKnownIDs int
-	// MaxExamples bounds the example session ids kept per source row.
+	// MaxExamples bounds the example session ids kept per source row, for
+	// payloads without a user id and for late payloads each.
 	MaxExamples int
 }
 
@@ -131,6 +132,8 @@ type SourceReport struct {
 	Rejected map[string]int64 `json:"rejected"`
 	// Examples are recent sessions without a user id, newest first.
 	Examples []Example `json:"examples"`
+	// LateExamples are recent sessions with late payloads, newest first.
+	LateExamples []Example `json:"late_examples"`
 }
 
 // Candidate is a known user id that is probably the person a missed

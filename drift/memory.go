@@ -45,6 +45,7 @@ type sourceRow struct {
 	deliveries, payloads, missing, late int64
 	rejected                            map[string]int64
 	examples                            []Example // newest first, unique sessions
+	lateExamples                        []Example // the same, of late payloads
 }
 
 type missEntry struct {
@@ -214,11 +215,14 @@ func (d *Memory) Payload(source, provider string, p *normalize.ActionsPayload, l
 	r.payloads++
 	if late {
 		r.late++
+		if session != "" && d.limits.MaxExamples > 0 {
+			r.lateExamples = addExample(r.lateExamples, session, now, d.limits.MaxExamples)
+		}
 	}
 	if missing {
 		r.missing++
 		if session != "" && d.limits.MaxExamples > 0 {
-			r.addExample(session, now, d.limits.MaxExamples)
+			r.examples = addExample(r.examples, session, now, d.limits.MaxExamples)
 		}
 	}
 	if user != "" {
@@ -340,16 +344,18 @@ func (d *Memory) row(source, product, provider string) *sourceRow {
 	return r
 }
 
-func (r *sourceRow) addExample(session string, now time.Time, limit int) {
-	if i := slices.IndexFunc(r.examples, func(e Example) bool { return e.SessionID == session }); i >= 0 {
-		r.examples = slices.Delete(r.examples, i, i+1)
+// addExample puts session first in examples (newest first, distinct,
+// at most limit).
+func addExample(examples []Example, session string, now time.Time, limit int) []Example {
+	if i := slices.IndexFunc(examples, func(e Example) bool { return e.SessionID == session }); i >= 0 {
+		examples = slices.Delete(examples, i, i+1)
 	} else {
 		session = ownID(session)
 	}
-	if len(r.examples) >= limit {
-		r.examples = r.examples[:limit-1]
+	if len(examples) >= limit {
+		examples = examples[:limit-1]
 	}
-	r.examples = slices.Insert(r.examples, 0, Example{SessionID: session, At: now.UTC().Truncate(time.Second)})
+	return slices.Insert(examples, 0, Example{SessionID: session, At: now.UTC().Truncate(time.Second)})
 }
 
 // Report returns the current window's report at now. limit > 0 caps every
@@ -400,16 +406,22 @@ func mergeRow(s SourceReport, r RowState, maxExamples int) SourceReport {
 	for code, n := range r.Rejected {
 		s.Rejected[code] += n
 	}
-	for _, e := range r.Examples {
-		if !slices.ContainsFunc(s.Examples, func(x Example) bool { return x.SessionID == e.SessionID }) {
-			s.Examples = append(s.Examples, e)
+	s.Examples = mergeExamples(s.Examples, r.Examples, maxExamples)
+	s.LateExamples = mergeExamples(s.LateExamples, r.LateExamples, maxExamples)
+	return s
+}
+
+// mergeExamples adds more's sessions to into, newest first, at most max.
+func mergeExamples(into, more []Example, maxExamples int) []Example {
+	for _, e := range more {
+		if !slices.ContainsFunc(into, func(x Example) bool { return x.SessionID == e.SessionID }) {
+			into = append(into, e)
 		}
 	}
-	slices.SortStableFunc(s.Examples, func(a, b Example) int {
+	slices.SortStableFunc(into, func(a, b Example) int {
 		return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.SessionID, b.SessionID))
 	})
-	s.Examples = s.Examples[:min(len(s.Examples), maxExamples)]
-	return s
+	return into[:min(len(into), maxExamples)]
 }
 
 func rejectedTotal(s SourceReport) int64 {
@@ -471,7 +483,7 @@ func (d *Memory) state() State {
 	for k, r := range d.rows {
 		row := RowState{Source: k.source, Product: k.product, Provider: r.provider,
 			Deliveries: r.deliveries, Payloads: r.payloads, Missing: r.missing, Late: r.late,
-			Examples: slices.Clone(r.examples)}
+			Examples: slices.Clone(r.examples), LateExamples: slices.Clone(r.lateExamples)}
 		if len(r.rejected) > 0 {
 			row.Rejected = make(map[string]int64, len(r.rejected))
 			for code, n := range r.rejected {

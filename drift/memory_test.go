@@ -249,11 +249,11 @@ func TestDriftSources(t *testing.T) {
 	want := []SourceReport{
 		{Source: "posthog-prod", Provider: "posthog", ProductID: "prod_demo", Deliveries: 8, Payloads: 6, MissingUserID: 4,
 			MissingUserIDRatio: 0.6667, Late: 1, Rejected: map[string]int64{"invalid_signature": 2, "stale_timestamp": 1},
-			Examples: []Example{{"s4", driftT0.Add(time.Second)}, {"s2", driftT0}}},
+			Examples: []Example{{"s4", driftT0.Add(time.Second)}, {"s2", driftT0}}, LateExamples: []Example{{"s3", driftT0}}},
 		{Source: "open", Provider: "autoplay", ProductID: "", Deliveries: 1, Payloads: 2, MissingUserID: 1,
-			MissingUserIDRatio: 0.5, Rejected: map[string]int64{}, Examples: []Example{{"o1", driftT0}}},
-		{Source: UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []Example{}},
-		{Source: "quiet", Provider: "segment", ProductID: "prod_demo", Rejected: map[string]int64{}, Examples: []Example{}},
+			MissingUserIDRatio: 0.5, Rejected: map[string]int64{}, Examples: []Example{{"o1", driftT0}}, LateExamples: []Example{}},
+		{Source: UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []Example{}, LateExamples: []Example{}},
+		{Source: "quiet", Provider: "segment", ProductID: "prod_demo", Rejected: map[string]int64{}, Examples: []Example{}, LateExamples: []Example{}},
 	}
 	if !reflect.DeepEqual(rep.Sources, want) {
 		t.Errorf("sources =\n%#v\nwant\n%#v", rep.Sources, want)
@@ -284,7 +284,7 @@ func TestDriftProductScope(t *testing.T) {
 		GeneratedAt: driftT0,
 		Totals:      Totals{Payloads: 5, MissingUserID: 1},
 		Sources: []SourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_b", Payloads: 5, MissingUserID: 1,
-			MissingUserIDRatio: 0.2, Rejected: map[string]int64{}, Examples: []Example{{"s4", driftT0}}}},
+			MissingUserIDRatio: 0.2, Rejected: map[string]int64{}, Examples: []Example{{"s4", driftT0}}, LateExamples: []Example{}}},
 		LookupMisses:     []Miss{},
 		SessionConflicts: []SessionConflict{{"prod_b", "s1", []string{"b1", "b2"}}},
 		EmailConflicts:   []EmailConflict{{"x@example.com", []string{"b3", "b4"}}},
@@ -509,7 +509,8 @@ func TestDriftReportJSON(t *testing.T) {
 	d.Delivery("posthog-prod", "posthog", "invalid_signature")
 	feed(d, driftT0.Add(-50*time.Second), seen{session: "ps_01959380"}, seen{session: "ps_01959380", user: "anon_7f3a"},
 		seen{session: "ps_01959380", user: "usr_48213", email: "dana.whitfield@example.com"},
-		seen{session: "ps_01959381", user: "auth0|48213", email: "dana.whitfield@example.com"})
+		seen{session: "ps_01959381", user: "auth0|48213", email: "dana.whitfield@example.com"},
+		seen{session: "ps_01959377", user: "usr_48213", late: true})
 	d.Lookup("USR_48213", false, driftT0.Add(-time.Second))
 	rep := d.Report(driftT0.Add(time.Hour), 0, nil)
 	got, err := json.MarshalIndent(rep, "", "  ")

@@ -33,6 +33,8 @@ type RowState struct {
 	// Examples are distinct sessions, newest first, times truncated to the
 	// second.
 	Examples []Example
+	// LateExamples are the same for late payloads.
+	LateExamples []Example
 }
 
 // MissState is one remembered lookup miss.
@@ -270,7 +272,7 @@ func assembleRows(rows []RowState, sources []Source, maxExamples int, products f
 			bySource[r.Source] = len(out)
 		}
 		out = append(out, mergeRow(SourceReport{Source: r.Source, Provider: r.Provider, ProductID: product,
-			Rejected: map[string]int64{}, Examples: []Example{}}, r, maxExamples))
+			Rejected: map[string]int64{}, Examples: []Example{}, LateExamples: []Example{}}, r, maxExamples))
 	}
 	for i := range out {
 		if out[i].Payloads > 0 {

@@ -156,11 +156,12 @@ func TestDriftEndToEnd(t *testing.T) {
 		Totals: drift.Totals{Deliveries: 15, Payloads: 10, MissingUserID: 2, Lookups: 11, LookupMisses: 10},
 		Sources: []drift.SourceReport{
 			{Source: "open", Provider: "autoplay", ProductID: "", Deliveries: 2, Payloads: 2, MissingUserID: 1, MissingUserIDRatio: 0.5,
-				Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}},
+				Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}, LateExamples: []drift.Example{}},
 			{Source: "autoplay", Provider: "autoplay", ProductID: "prod_demo", Deliveries: 11, Payloads: 7, MissingUserID: 1, MissingUserIDRatio: 0.1429,
-				Late: 1, Rejected: map[string]int64{"invalid_signature": 1, "malformed_json": 1}, Examples: []drift.Example{{SessionID: "s2", At: T0}}},
-			{Source: drift.UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []drift.Example{}},
-			{Source: "anon", Provider: "segment", ProductID: "prod_demo", Deliveries: 1, Payloads: 1, Rejected: none, Examples: []drift.Example{}},
+				Late: 1, Rejected: map[string]int64{"invalid_signature": 1, "malformed_json": 1}, Examples: []drift.Example{{SessionID: "s2", At: T0}},
+				LateExamples: []drift.Example{{SessionID: "s5", At: T0}}},
+			{Source: drift.UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []drift.Example{}, LateExamples: []drift.Example{}},
+			{Source: "anon", Provider: "segment", ProductID: "prod_demo", Deliveries: 1, Payloads: 1, Rejected: none, Examples: []drift.Example{}, LateExamples: []drift.Example{}},
 		},
 		LookupMisses: []drift.Miss{
 			{UserID: "nobody", Count: 3, LastAt: T0, Candidates: []drift.Candidate{}},
@@ -223,7 +224,7 @@ func TestDriftEndToEnd(t *testing.T) {
 			GeneratedAt: at(10 * time.Minute), WindowSeconds: 600,
 			Totals: drift.Totals{Payloads: 2, MissingUserID: 1},
 			Sources: []drift.SourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_other", Payloads: 2, MissingUserID: 1,
-				MissingUserIDRatio: 0.5, Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}}},
+				MissingUserIDRatio: 0.5, Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}, LateExamples: []drift.Example{}}},
 			LookupMisses: []drift.Miss{}, SessionConflicts: []drift.SessionConflict{}, EmailConflicts: []drift.EmailConflict{},
 		}
 		if !reflect.DeepEqual(got, want) {
@@ -308,7 +309,7 @@ func TestDriftPage(t *testing.T) {
 	page := rec.Body.String()
 	text := pageText(page)
 	for _, want := range []string{
-		"50% of open payloads carry no user_id (and 1 more source); 11 chat lookups missed, 2 of them match a known user by case.",
+		"50% of open payloads carry no user_id (and 1 more source); 11 chat lookups missed, 7 of them match a known user (2 by case, 2 once a prefix is removed, 1 but for white space, 1 by email, 1 through an anonymous id).",
 		"Payloads without a user_id", "Autoplay connector: identify the user", "posthog.identify(userId)",
 		"Lookups that differ from a known user id only in case", "Lower-case ids on one side",
 		"Lookups that match a known user id once a prefix is removed",
@@ -317,7 +318,7 @@ func TestDriftPage(t *testing.T) {
 		"Sessions that carry more than one user_id", "anon_7f3a → usr_48213",
 		"Emails on several user ids", "D***@example.com",
 		"Rejected deliveries", "invalid_signature", "The signing secret differs",
-		"Late events", "1 of 7",
+		"Late events", "1 of 7", "Recent late sessions",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page text lacks %q", want)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,7 +37,11 @@ func (s *Server) handleIngest(c echo.Context) error {
 	if !ok {
 		c.Set(ctxSource, "(unknown)") // never log an attacker-chosen path as a source
 		err := apiErr(http.StatusNotFound, CodeUnknownSource, "no source is configured under this name")
-		s.rejected(c, nil, 0, err)
+		// The rejected log's reason names what was posted to (quoted, cut
+		// to 64 bytes), so that the drift page shows the wrong URL; the
+		// answer and the access log do not echo it.
+		s.rejected(c, nil, 0, apiErr(http.StatusNotFound, CodeUnknownSource,
+			fmt.Sprintf("no source is configured under the name %q", shorten(name, 64))))
 		return err
 	}
 	body, err := readBody(c.Request(), s.cfg.Server.MaxBodyBytes)
@@ -449,4 +454,17 @@ func (s *Server) observe(f func(Observer)) {
 	for _, o := range s.observers {
 		f(o)
 	}
+}
+
+// shorten cuts s to at most n bytes, on a rune boundary, marking a cut
+// with "...".
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

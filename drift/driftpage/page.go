@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/replayhook/replayhook/drift"
@@ -33,7 +34,7 @@ var pageHTML string
 var pageCSS string
 
 // page is the template, parsed once: it is a constant of ours.
-var page = template.Must(template.New("drift").Parse(pageHTML))
+var page = template.Must(template.New("drift").Funcs(template.FuncMap{"runs": runs}).Parse(pageHTML))
 
 // csp is CSP's value, computed once.
 var csp = func() string {
@@ -216,21 +217,7 @@ func verdict(in Input) (string, string) {
 	}
 	if in.All && r.Totals.LookupMisses > 0 {
 		c := fmt.Sprintf("%d chat %s missed", r.Totals.LookupMisses, plural(int(r.Totals.LookupMisses), "lookup", "lookups"))
-		byReason := map[string]int64{}
-		for _, m := range r.LookupMisses {
-			if len(m.Candidates) > 0 {
-				byReason[m.Candidates[0].Reason] += m.Count
-			}
-		}
-		best, n := "", int64(0)
-		for _, reason := range []string{drift.ReasonCase, drift.ReasonWhitespace, drift.ReasonPrefix, drift.ReasonEmail, drift.ReasonAnonymousID} {
-			if byReason[reason] > n {
-				best, n = reason, byReason[reason]
-			}
-		}
-		if best != "" {
-			c += fmt.Sprintf(", %d of them %s", n, reasonPhrase(best, n == 1))
-		}
+		c += explainedClause(r.LookupMisses)
 		clauses = append(clauses, c)
 		if level == "ok" {
 			level = "warn"
@@ -278,24 +265,55 @@ func rejectedCount(r drift.Report) int64 {
 	return n
 }
 
-func reasonPhrase(reason string, one bool) string {
-	verb := "match"
-	if one {
-		verb = "matches"
+// reasons are the candidate reasons, in the order the verdict breaks ties.
+var reasons = []string{drift.ReasonCase, drift.ReasonWhitespace, drift.ReasonPrefix, drift.ReasonEmail, drift.ReasonAnonymousID}
+
+// explainedClause counts the missed lookups that have a candidate, whatever
+// its reason, and says how they match: ", 8 of them match a known user (5
+// by case, 3 by email)", or "" when none has a candidate. Each miss counts
+// under its best candidate's reason.
+func explainedClause(misses []drift.Miss) string {
+	byReason := map[string]int64{}
+	var explained int64
+	for _, m := range misses {
+		if len(m.Candidates) > 0 {
+			byReason[m.Candidates[0].Reason] += m.Count
+			explained += m.Count
+		}
 	}
+	if explained == 0 {
+		return ""
+	}
+	order := slices.Clone(reasons)
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(byReason[b], byReason[a]) })
+	var how []string
+	for _, reason := range order {
+		if n := byReason[reason]; n > 0 {
+			how = append(how, fmt.Sprintf("%d %s", n, reasonHow(reason)))
+		}
+	}
+	verb := plural(int(explained), "matches", "match")
+	if len(how) == 1 {
+		return fmt.Sprintf(", %d of them %s a known user %s", explained, verb, reasonHow(order[0]))
+	}
+	return fmt.Sprintf(", %d of them %s a known user (%s)", explained, verb, strings.Join(how, ", "))
+}
+
+// reasonHow is how a candidate of reason matches.
+func reasonHow(reason string) string {
 	switch reason {
 	case drift.ReasonCase:
-		return verb + " a known user by case"
+		return "by case"
 	case drift.ReasonWhitespace:
-		return verb + " a known user but for white space"
+		return "but for white space"
 	case drift.ReasonPrefix:
-		return verb + " a known user once a prefix is removed"
+		return "once a prefix is removed"
 	case drift.ReasonEmail:
-		return verb + " a known user by email"
+		return "by email"
 	case drift.ReasonAnonymousID:
-		return verb + " a known user through an anonymous id"
+		return "through an anonymous id"
 	}
-	return verb + " a known user"
+	return "in another way"
 }
 
 func stats(in Input) []pageStat {
@@ -357,16 +375,7 @@ func missingUserSection(in Input) (pageSection, [][]pageCell) {
 		if s.MissingUserID == s.Payloads {
 			never = append(never, s.Source)
 		}
-		ex := make([]textPart, 0, len(s.Examples)*2)
-		for i, e := range s.Examples {
-			if i > 0 {
-				ex = append(ex, textPart{Text: " "})
-			}
-			ex = append(ex, textPart{Text: e.SessionID, Code: true})
-		}
-		if len(ex) == 0 {
-			ex = plain("—")
-		}
+		ex := sessions(s.Examples)
 		rows = append(rows, []pageCell{
 			{Parts: code(s.Source), Sub: productLabel(s.ProductID)},
 			{Parts: plain(fmt.Sprintf("%s of %s", count(s.MissingUserID), count(s.Payloads))), Bar: bar(s.MissingUserIDRatio, "")},
@@ -626,13 +635,14 @@ func lateSection(in Input) (pageSection, [][]pageCell) {
 		rows = append(rows, []pageCell{
 			{Parts: code(s.Source), Sub: productLabel(s.ProductID)},
 			{Parts: plain(fmt.Sprintf("%s of %s", count(s.Late), count(s.Payloads))), Bar: bar(ratio, "warn")},
+			{Parts: sessions(s.LateExamples)},
 		})
 	}
 	return pageSection{
 		ID: "late", Title: "Late events", Severity: "warn",
 		Summary: md("These payloads were already older than the lookback (`index.lookback_seconds`) when they arrived: they are readable by session id but not linked to their user."),
 		Fix:     [][]textPart{md("Make the vendor deliver sooner (smaller batches, no delay), or raise `index.lookback_seconds` to cover the delay.")},
-		Columns: []string{"Source", "Late payloads"},
+		Columns: []string{"Source", "Late payloads", "Recent late sessions"},
 	}, rows
 }
 
@@ -673,6 +683,21 @@ func recentRejectionsSection(in Input) (pageSection, [][]pageCell) {
 	}, rows
 }
 
+// sessions lists example sessions as code, "—" when there is none.
+func sessions(examples []drift.Example) []textPart {
+	if len(examples) == 0 {
+		return plain("—")
+	}
+	out := make([]textPart, 0, len(examples)*2)
+	for i, e := range examples {
+		if i > 0 {
+			out = append(out, textPart{Text: " "})
+		}
+		out = append(out, textPart{Text: e.SessionID, Code: true})
+	}
+	return out
+}
+
 func productLabel(p string) string {
 	if p == "" {
 		return ""
@@ -699,6 +724,46 @@ func (in Input) idChain(ids []string, sep string) []textPart {
 		out = append(out, textPart{Text: in.id(id), Code: true})
 	}
 	return out
+}
+
+// run is a stretch of code text: visible characters, or one invisible
+// character shown by its code point (Mark).
+type run struct {
+	Text string
+	Mark bool
+}
+
+// runs splits code text so that the page shows what a reader could not
+// see: every invisible character (zero-width space, byte-order mark, bidi
+// marks, no-break and other spaces than U+0020, control characters) becomes
+// a marked "U+200B". Ids that differ only by such a character would
+// otherwise look identical.
+func runs(s string) []run {
+	var out []run
+	start := 0
+	for i, r := range s {
+		if !invisible(r) {
+			continue
+		}
+		if i > start {
+			out = append(out, run{Text: s[start:i]})
+		}
+		out = append(out, run{Text: fmt.Sprintf("U+%04X", r), Mark: true})
+		start = i + utf8.RuneLen(r)
+	}
+	if start < len(s) {
+		out = append(out, run{Text: s[start:]})
+	}
+	return out
+}
+
+// invisible reports whether r shows as nothing, or as a plain space that
+// is not one.
+func invisible(r rune) bool {
+	if r == ' ' {
+		return false
+	}
+	return r == utf8.RuneError || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || !unicode.IsGraphic(r)
 }
 
 // maskEmail turns "dana.whitfield@example.com" into "d***@example.com";

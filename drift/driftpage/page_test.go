@@ -38,6 +38,13 @@ func TestDriftPageVerdicts(t *testing.T) {
 				{UserID: "A", Count: 30, Candidates: []drift.Candidate{{UserID: "a", Reason: drift.ReasonCase}}},
 				{UserID: "x", Count: 7, Candidates: []drift.Candidate{}}}}},
 			"37 chat lookups missed, 30 of them match a known user by case.", "warn"},
+		{"misses explained by several reasons", Input{All: true, Report: drift.Report{
+			Totals: drift.Totals{Lookups: 400, LookupMisses: 11},
+			LookupMisses: []drift.Miss{
+				{UserID: "A", Count: 3, Candidates: []drift.Candidate{{UserID: "a", Reason: drift.ReasonCase}}},
+				{UserID: "u@x.io", Count: 5, Candidates: []drift.Candidate{{UserID: "u1", Reason: drift.ReasonEmail}, {UserID: "U1", Reason: drift.ReasonCase}}},
+				{UserID: "x", Count: 3, Candidates: []drift.Candidate{}}}}},
+			"11 chat lookups missed, 8 of them match a known user (5 by email, 3 by case).", "warn"},
 		{"conflicts only", Input{All: true, Report: drift.Report{Totals: drift.Totals{Deliveries: 2},
 			SessionConflicts: []drift.SessionConflict{{}}, EmailConflicts: []drift.EmailConflict{{}, {}}}},
 			"1 session carries more than one user_id; 2 emails appear on several user ids.", "warn"},
@@ -110,4 +117,34 @@ func pageText(page string) string {
 		}
 	}
 	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
+}
+
+// Invisible characters in ids are shown by their code point; a plain
+// space stays a space.
+func TestInvisibleCharactersAreShown(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []run
+	}{
+		{"usr_48213", []run{{Text: "usr_48213"}}},
+		{"acme 55", []run{{Text: "acme 55"}}},
+		{"usr_48213\u200b", []run{{Text: "usr_48213"}, {Text: "U+200B", Mark: true}}},
+		{"\ufeffdana\u00a0w", []run{{Text: "U+FEFF", Mark: true}, {Text: "dana"}, {Text: "U+00A0", Mark: true}, {Text: "w"}}},
+		{"a\tb\u202e", []run{{Text: "a"}, {Text: "U+0009", Mark: true}, {Text: "b"}, {Text: "U+202E", Mark: true}}},
+	}
+	for _, tt := range tests {
+		if got := runs(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("runs(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+	page, err := Render(Input{Limit: 5, All: true, Report: drift.Report{
+		Totals:       drift.Totals{Lookups: 1, LookupMisses: 1},
+		LookupMisses: []drift.Miss{{UserID: "usr_48213\u200b", Count: 1, Candidates: []drift.Candidate{{UserID: "usr_48213", Reason: drift.ReasonWhitespace}}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), `<code>usr_48213<span class="mark" title="an invisible character">U&#43;200B</span></code>`) {
+		t.Errorf("the page does not show the zero-width space:\n%s", page)
+	}
 }

@@ -119,8 +119,12 @@ func decodeRows(h map[string]string) []drift.RowState {
 		if len(suffix) < 2 || suffix[0] != 1 {
 			continue
 		}
-		if suffix[1] == 'x' {
+		switch suffix[1] {
+		case 'x':
 			get(k).Examples = decodeExamples(v)
+			continue
+		case 'y':
+			get(k).LateExamples = decodeExamples(v)
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)

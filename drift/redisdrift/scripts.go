@@ -236,8 +236,7 @@ local function row(rk, fb, prov, cfg, fbcfg)
   return rk
 end
 
-local function example(r, sess, at)
-  local f = r .. '\1x'
+local function example(f, sess, at)
   local t = dec(redis.call('HGET', rows, f) or '')
   local out = {sess, at}
   for i = 1, #t - 1, 2 do
@@ -292,10 +291,13 @@ while i <= #ARGV do
     local sess, user, email, anon, product = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12]
     local normK, emailK, now, exAt = ARGV[i + 13], ARGV[i + 14], ARGV[i + 15], ARGV[i + 16]
     redis.call('HINCRBY', rows, r .. '\1p', 1)
-    if late == '1' then redis.call('HINCRBY', rows, r .. '\1l', 1) end
+    if late == '1' then
+      redis.call('HINCRBY', rows, r .. '\1l', 1)
+      if sess ~= '' and maxEx > 0 then example(r .. '\1y', sess, exAt) end
+    end
     if missing == '1' then
       redis.call('HINCRBY', rows, r .. '\1m', 1)
-      if sess ~= '' and maxEx > 0 then example(r, sess, exAt) end
+      if sess ~= '' and maxEx > 0 then example(r .. '\1x', sess, exAt) end
     end
     if user ~= '' then
       addID(kk('n', normK, ''), user, '', '')

@@ -11,9 +11,10 @@ import (
 	"github.com/replayhook/replayhook/drift"
 )
 
-// DriftTracker records identity drift and reports it (issue 4). main
-// registers it as an Observer too, so it sees every delivery, payload and
-// lookup; drift.Memory is the implementation.
+// DriftTracker records identity drift and reports it: drift.Memory, or
+// redisdrift.Tracker for replicas sharing Redis; drift.Disabled when the
+// server tracks none. The server observes with it too, so it sees every
+// delivery, payload and lookup.
 type DriftTracker interface {
 	Observer
 	// ReportErr is the current window's report at now, each list cut to

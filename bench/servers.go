@@ -167,7 +167,7 @@ func startRedisServer() (addr string, stop func(), err error) {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("redis-server on %s does not answer: %v", addr, err)
+			return "", nil, fmt.Errorf("redis-server on %s does not answer: %w", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

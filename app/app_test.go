@@ -15,7 +15,7 @@ import (
 
 // New wires the memory backend with every store in the snapshot, and a
 // server that answers; the Redis backend is exercised end to end by
-// main's TestTwoReplicasShareRedis.
+// replicas_test.go and main's TestTwoReplicasShareRedis.
 func TestNewWiresTheMemoryBackend(t *testing.T) {
 	cfg := config.Default()
 	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", Secrets: []string{"s3cret-s3cret"}}}

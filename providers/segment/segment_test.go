@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,48 +23,13 @@ const (
 	dana    = "dana.whitfield@example.com"
 )
 
-// fixtures returns testdata/<glob> by file name.
-func fixtures(t testing.TB, glob string) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", glob))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", glob)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestConformance(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-shared-secret", "new-shared-secret"}}
 	providertest.Run(t, providertest.Case{
 		Factory:     New,
 		Settings:    settings,
-		Signer:      mustNew(t, settings),
-		Fixtures:    fixtures(t, "*.json"),
+		Signer:      providertest.New[*Provider](t, New, settings),
+		Fixtures:    providertest.Fixtures(t, "*.json"),
 		Now:         now,
 		AuthHeaders: []string{SignatureHeader},
 	})
@@ -79,8 +42,8 @@ func TestKnownAnswer(t *testing.T) {
 		secret = "segment_test_shared_secret"
 		sig    = "fd4c85ee62236c7d19c333fe7e37a81895e63a1f"
 	)
-	body := fixtures(t, "track.json")["track.json"]
-	p := mustNew(t, providers.Settings{Secrets: []string{secret}})
+	body := providertest.Fixtures(t, "track.json")["track.json"]
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{secret}})
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "Segment/1.0")
@@ -102,7 +65,7 @@ func TestKnownAnswer(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"type":"track","event":"Order Failed","messageId":"m1"}`)
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
 	sha1 := func(secret string) string { return hex.EncodeToString(providers.HMACSHA1([]byte(secret), body)) }
 	sha256 := func(secret string) string { return hex.EncodeToString(providers.HMACSHA256([]byte(secret), body)) }
 	tests := []struct {
@@ -127,7 +90,7 @@ func TestVerify(t *testing.T) {
 		{"not hex", http.Header{SignatureHeader: {strings.Repeat("z", 40)}}, providers.ErrInvalidSignature},
 		{"empty", http.Header{SignatureHeader: {""}}, providers.ErrInvalidSignature},
 		{"two headers", http.Header{SignatureHeader: {sha1("s1"), sha1("s1")}}, providers.ErrInvalidSignature},
-		{"over 4 KiB", http.Header{SignatureHeader: {sha1("s1") + strings.Repeat(" ", maxHeaderBytes)}}, providers.ErrInvalidSignature},
+		{"over 4 KiB", http.Header{SignatureHeader: {sha1("s1") + strings.Repeat(" ", providers.MaxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"bearer is not accepted", http.Header{"Authorization": {"Bearer s1"}}, providers.ErrInvalidSignature},
 		{"nothing", http.Header{}, providers.ErrInvalidSignature},
 	}
@@ -152,14 +115,14 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("unsigned source must accept: %v", err)
 	}
 }
 
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	longEvent := "Checkout Payment Retry Button Clicked After Card Declined Twice — Zahlung erneut versuchen — 再試行 ✓ " +
 		strings.TrimSpace(strings.Repeat("(variant B of the long-label experiment) ", 4))
 	tests := []struct {
@@ -171,27 +134,27 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "track.json", id: "ajs-next-1741945267412-4c1e7d2a9b6f", events: []normalize.Event{{
 			Kind: "custom", Label: "Order Failed", URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
+			Time: providertest.At("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
 		}}, identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
 		{file: "page-anonymous.json", id: "ajs-next-1741945100118-9d0b3e6f1a27", events: []normalize.Event{{
 			Kind: "pageview", Label: "Trail Runner 2", URL: "https://shop.example.com/products/trail-runner-2",
-			Time: at("2025-03-14T09:38:20.279Z"), SessionID: session, AnonymousID: anon,
+			Time: providertest.At("2025-03-14T09:38:20.279Z"), SessionID: session, AnonymousID: anon,
 		}}},
 		{file: "identify.json", id: "ajs-next-1741945180233-2b7c5e1d8f40",
 			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
 		{file: "group.json", id: "ajs-next-1741945181002-6e1f0a9c3d52", ignored: "segment group is not session activity"},
 		{file: "batch-odd.json", id: "ios-7F1C2B9A-0001,ios-7F1C2B9A-0002,ios-7F1C2B9A-0003,ios-7F1C2B9A-0004",
 			events: []normalize.Event{{
-				Kind: "pageview", Label: "Zahlung · 支払い", Time: at("2025-03-14T09:41:06.25Z"),
+				Kind: "pageview", Label: "Zahlung · 支払い", Time: providertest.At("2025-03-14T09:41:06.25Z"),
 				SessionID: session, UserID: "usr_48213", AnonymousID: anon,
 			}, {
 				Kind: "custom", Label: longEvent, URL: "https://shop.example.com/checkout?step=payment&retry=1",
-				Time: at("2025-03-14T09:41:08.5Z"), SessionID: session, UserID: "usr_48213", Email: dana,
+				Time: providertest.At("2025-03-14T09:41:08.5Z"), SessionID: session, UserID: "usr_48213", Email: dana,
 			}},
 			// The screen's link and the alias state the same thing: listed once.
 			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213"}}},
 	}
-	fx := fixtures(t, "*.json")
+	fx := providertest.Fixtures(t, "*.json")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -219,7 +182,7 @@ func TestParseFixtures(t *testing.T) {
 }
 
 func TestParseMessages(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name       string
 		body       string
@@ -256,7 +219,7 @@ func TestParseMessages(t *testing.T) {
 		{"anonymousId is not a user", `{"type":"track","event":"E","anonymousId":"a1"}`,
 			&normalize.Event{Kind: "custom", Label: "E", AnonymousID: "a1"}, nil, ""},
 		{"originalTimestamp when timestamp is missing", `{"type":"track","originalTimestamp":"2025-03-14T09:41:07.412Z"}`,
-			&normalize.Event{Kind: "custom", Time: at("2025-03-14T09:41:07.412Z")}, nil, ""},
+			&normalize.Event{Kind: "custom", Time: providertest.At("2025-03-14T09:41:07.412Z")}, nil, ""},
 		{"unusable timestamp is unknown", `{"type":"track","timestamp":"yesterday"}`,
 			&normalize.Event{Kind: "custom"}, nil, ""},
 		{"track with both ids links them", `{"type":"track","anonymousId":"a1","userId":"u1","context":{"traits":{"email":"e@x"}}}`,
@@ -304,7 +267,7 @@ func TestParseMessages(t *testing.T) {
 }
 
 func TestDeliveryID(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct{ body, want string }{
 		{`{"type":"track","messageId":" m1 "}`, "m1"},
 		{`{"type":"track","messageId":42}`, "42"},
@@ -335,7 +298,7 @@ func TestDeliveryID(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		body  string
 		want  error
@@ -381,8 +344,8 @@ func TestParseErrors(t *testing.T) {
 // view, the identify at login and the failed order land in one session, and
 // the identify links the anonymous id to the user.
 func TestFollowOnePerson(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
-	fx := fixtures(t, "*.json")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	fx := providertest.Fixtures(t, "*.json")
 	var events []normalize.Event
 	var ids []normalize.Identity
 	for _, f := range []string{"page-anonymous.json", "identify.json", "track.json"} {
@@ -419,11 +382,11 @@ func TestNumber(t *testing.T) {
 
 func FuzzVerify(f *testing.F) {
 	const secret = "segment_test_shared_secret"
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b, hex.EncodeToString(providers.HMACSHA1([]byte(secret), b)), "")
 		f.Add(b, "", hex.EncodeToString(providers.HMACSHA256([]byte(secret), b)))
 	}
-	p := mustNew(f, providers.Settings{Secrets: []string{secret, "b"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{secret, "b"}})
 	f.Fuzz(func(t *testing.T, body []byte, sig, actionsSig string) {
 		h := http.Header{}
 		h.Set(SignatureHeader, sig)
@@ -451,11 +414,11 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b)
 	}
 	f.Add([]byte(`[{"type":"alias","previousId":1e999}]`))
-	p := mustNew(f, providers.Settings{Secrets: []string{"a"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a"}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := p.Parse(&providers.Request{Body: body, Now: now})
 		if err != nil {

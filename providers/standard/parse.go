@@ -81,7 +81,12 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 // deliveryID is the sender's message id, or "" (the pipeline then hashes
 // the body) when it is absent or longer than any real id.
 func deliveryID(req *providers.Request) string {
-	id := strings.TrimSpace(signingHeaders(req.Header).id)
+	// The webhook-* set when any of its headers is there, as Verify reads it.
+	id := req.Header.Get(IDHeader)
+	if id == "" && req.Header.Get(TimestampHeader) == "" && req.Header.Get(SignatureHeader) == "" {
+		id = req.Header.Get(SvixIDHeader)
+	}
+	id = strings.TrimSpace(id)
 	if len(id) > 256 {
 		return ""
 	}

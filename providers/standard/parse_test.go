@@ -12,6 +12,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
@@ -100,8 +101,8 @@ func TestParseFixtures(t *testing.T) {
 		{file: "summary.json", summaries: 1},
 		{file: "unknown-type.json", ignored: true},
 	}
-	p := newProvider(t, settings())
-	fx := fixtures(t)
+	p := providertest.New[*Provider](t, New, settings())
+	fx := providertest.Fixtures(t, "")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures, %d table rows: every fixture needs its expected mapping", len(fx), len(tests))
 	}
@@ -141,8 +142,8 @@ func TestParseFixtures(t *testing.T) {
 }
 
 func TestParseActionsAndSummary(t *testing.T) {
-	p := newProvider(t, settings())
-	fx := fixtures(t)
+	p := providertest.New[*Provider](t, New, settings())
+	fx := providertest.Fixtures(t, "")
 	d, err := p.Parse(&providers.Request{Header: http.Header{}, Body: fx["actions-identified.json"], Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ func TestParseActionsAndSummary(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	tests := []struct {
 		body  string
 		want  error
@@ -231,7 +232,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestParseLenient: what rrweb.batch and session.ended accept without error.
 func TestParseLenient(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	tests := []struct {
 		name, body string
 		ignored    bool
@@ -264,8 +265,8 @@ func TestParseLenient(t *testing.T) {
 }
 
 func TestParseNeverStoresTypedText(t *testing.T) {
-	p := newProvider(t, settings())
-	body := fixtures(t)["rrweb-odd.json"]
+	p := providertest.New[*Provider](t, New, settings())
+	body := providertest.Fixtures(t, "")["rrweb-odd.json"]
 	d, err := p.Parse(&providers.Request{Body: body, Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestParseNeverStoresTypedText(t *testing.T) {
 }
 
 func TestRRWebBounds(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	batch := func(events []string) []byte {
 		return []byte(`{"type":"rrweb.batch","data":{"session_id":"s","events":[` + strings.Join(events, ",") + `]}}`)
 	}
@@ -361,7 +362,7 @@ func TestEventsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
 	var rrweb, ended *providers.Delivery
 	parsed := 0

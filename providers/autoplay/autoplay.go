@@ -15,11 +15,11 @@ package autoplay
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Name is the provider name used in config.
@@ -88,7 +88,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	case d.Type == "":
 		return &providers.Delivery{Ignored: "payload has no type (expected \"actions\" or \"summary\")"}, nil
 	default:
-		return &providers.Delivery{Ignored: "autoplay event type " + quoteBounded(d.Type) + " is not stored"}, nil
+		return &providers.Delivery{Ignored: "autoplay event type " + vendorjson.QuoteBounded(d.Type) + " is not stored"}, nil
 	}
 }
 
@@ -100,11 +100,4 @@ func wrap(err error) error {
 	default:
 		return providers.Reject(providers.ErrMalformedJSON, "%v", err)
 	}
-}
-
-func quoteBounded(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return `"` + strings.ToValidUTF8(s, "?") + `"`
 }

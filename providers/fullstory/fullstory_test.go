@@ -298,33 +298,6 @@ func TestSessionFromURL(t *testing.T) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	want := providertest.At("2025-03-14T09:41:07.412Z")
-	tests := []struct {
-		in   string
-		want time.Time
-	}{
-		{"2025-03-14T09:41:07.412Z", want},
-		{"2025-03-14T10:41:07.412+01:00", want},
-		{"1741945267.412", want},
-		{"1741945267412", want},
-		{"1741945267412000", want},
-		{"1741945267412000000", want},
-		{"1741945267", providertest.At("2025-03-14T09:41:07Z")},
-		{"", time.Time{}},
-		{"yesterday", time.Time{}},
-		{"0", time.Time{}},
-		{"-1741945267", time.Time{}},
-		{"1e300", time.Time{}},
-		{"NaN", time.Time{}},
-	}
-	for _, tt := range tests {
-		if got := parseTime(tt.in); !got.Equal(tt.want) {
-			t.Errorf("parseTime(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestStreamTime(t *testing.T) {
 	tests := []struct {
 		name, unix, iso string

@@ -3,15 +3,14 @@ package highlight
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // alert is the union of the alert payloads Highlight's webhook sender
@@ -20,42 +19,42 @@ import (
 // highlight/highlight backend/alerts/integrations (v1 alerts) and
 // backend/alerts/v2/destinations/webhook (v2 alerts).
 type alert struct {
-	Event text
+	Event vendorjson.Text
 
 	// Session and user (every session-scoped alert).
-	SessionURL      text
-	SessionSecureID text // v2 error alerts
-	SecureID        text // v2 session alerts
-	UserIdentifier  text
-	Identifier      text // v2 session alerts
+	SessionURL      vendorjson.Text
+	SessionSecureID vendorjson.Text // v2 error alerts
+	SecureID        vendorjson.Text // v2 session alerts
+	UserIdentifier  vendorjson.Text
+	Identifier      vendorjson.Text // v2 session alerts
 	UserProperties  map[string]json.RawMessage
-	AvatarURL       text
-	VisitedURL      text
+	AvatarURL       vendorjson.Text
+	VisitedURL      vendorjson.Text
 
 	// Error alerts.
-	ErrorTitle text
-	ErrorCount text
-	ErrorURL   text
+	ErrorTitle vendorjson.Text
+	ErrorCount vendorjson.Text
+	ErrorURL   vendorjson.Text
 
 	// Rage click alerts.
-	RageClicksCount text
+	RageClicksCount vendorjson.Text
 
 	// Session (or error) feedback alerts.
-	CommentText       text
-	SessionCommentURL text
+	CommentText       vendorjson.Text
+	SessionCommentURL vendorjson.Text
 
 	// Track / user properties alerts.
 	MatchedProperties []property
 	RelatedProperties []property
 
 	// v2 alerts.
-	AlertName text
+	AlertName vendorjson.Text
 }
 
 // property is one {Key, Value} pair of a properties alert.
 type property struct {
-	Key   text
-	Value text
+	Key   vendorjson.Text
+	Value vendorjson.Text
 }
 
 // kind is what an alert is about, told from the fields present.
@@ -140,7 +139,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, shapeError(err)
+		return nil, vendorjson.ShapeError(err, "")
 	}
 	keys := map[string]bool{}
 	for k := range raw {
@@ -156,7 +155,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	}
 	var a alert
 	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, shapeError(err)
+		return nil, vendorjson.ShapeError(err, "")
 	}
 
 	k := classify(keys)
@@ -238,12 +237,12 @@ func identify(ev *normalize.Event, a alert, k kind) {
 // SessionSecureID when the body names it, else the path segment after
 // "/sessions/" in SessionURL or SessionCommentURL.
 func sessionID(a alert) string {
-	for _, v := range []text{a.SecureID, a.SessionSecureID} {
+	for _, v := range []vendorjson.Text{a.SecureID, a.SessionSecureID} {
 		if s := strings.TrimSpace(string(v)); s != "" {
 			return s
 		}
 	}
-	for _, u := range []text{a.SessionURL, a.SessionCommentURL} {
+	for _, u := range []vendorjson.Text{a.SessionURL, a.SessionCommentURL} {
 		if s := sessionFromURL(string(u)); s != "" {
 			return s
 		}
@@ -309,55 +308,4 @@ func looksLikeEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(domain, "@") &&
 		!strings.ContainsAny(s, " \t\r\n") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
-// text is a JSON value read as text: a string as is, a number or boolean by
-// its literal, null as "". Objects and arrays are type errors.
-type text string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (t *text) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		return &json.UnmarshalTypeError{Value: "nothing", Type: reflect.TypeFor[string]()}
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{':
-		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
-	case b[0] == '[':
-		return &json.UnmarshalTypeError{Value: "array", Type: reflect.TypeFor[string]()}
-	case string(b) == "null":
-		*t = ""
-	default:
-		*t = text(b)
-	}
-	return nil
-}
-
-// shapeError turns an unmarshal error of well-formed JSON into an
-// ErrInvalidPayload naming the field.
-func shapeError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		field := ute.Field
-		if field == "" {
-			field = "body"
-		}
-		want := "a string or a number"
-		if ute.Type != nil {
-			switch ute.Type.Kind() {
-			case reflect.Struct, reflect.Map, reflect.Pointer:
-				want = "an object"
-			case reflect.Slice, reflect.Array:
-				want = "an array"
-			}
-		}
-		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: "must be " + want + ", not " + ute.Value}}}
-	}
-	return providers.Reject(providers.ErrInvalidPayload, "unexpected JSON shape")
 }

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
@@ -352,36 +351,6 @@ func TestParseLeniency(t *testing.T) {
 	d = parseOne(t, []byte(`{"event":{"event":"$pageview","properties":"not an object"}}`))
 	if len(d.Events) != 1 || d.Events[0].Kind != "pageview" {
 		t.Fatalf("got %+v", d.Events)
-	}
-}
-
-func TestParseTime(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"2025-03-14T09:41:07.412Z", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T10:41:07.412+01:00", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T09:41:07.412", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14 09:41:07.412000", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14 09:41:07", "2025-03-14T09:41:07Z"},
-		{"1741945267.412", "2025-03-14T09:41:07.412Z"},
-		{"1741945267412", "2025-03-14T09:41:07.412Z"},
-		{"", ""},
-		{"yesterday", ""},
-		{"-1", ""},
-		{"12", ""},
-		{"1e300", ""},
-		{"NaN", ""},
-		{"1969-12-31T23:59:59Z", ""},
-		{"9999-12-31T23:59:59Z", ""},
-	}
-	for _, tt := range tests {
-		got := parseTime(tt.in)
-		var want time.Time
-		if tt.want != "" {
-			want = providertest.At(tt.want)
-		}
-		if !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("parseTime(%q) = %v, want %v", tt.in, got, want)
-		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Segment call types (the message's "type").
@@ -27,25 +28,25 @@ const (
 // an id belongs is a 422); properties and traits are the customer's own data
 // and are read leniently.
 type message struct {
-	Type              text             `json:"type"`
-	Event             text             `json:"event"`
-	Name              text             `json:"name"`
-	UserID            text             `json:"userId"`
-	AnonymousID       text             `json:"anonymousId"`
-	PreviousID        text             `json:"previousId"`
-	MessageID         text             `json:"messageId"`
-	Timestamp         text             `json:"timestamp"`
-	OriginalTimestamp text             `json:"originalTimestamp"`
-	Properties        map[string]loose `json:"properties"`
-	Traits            map[string]loose `json:"traits"`
+	Type              vendorjson.Text             `json:"type"`
+	Event             vendorjson.Text             `json:"event"`
+	Name              vendorjson.Text             `json:"name"`
+	UserID            vendorjson.Text             `json:"userId"`
+	AnonymousID       vendorjson.Text             `json:"anonymousId"`
+	PreviousID        vendorjson.Text             `json:"previousId"`
+	MessageID         vendorjson.Text             `json:"messageId"`
+	Timestamp         vendorjson.Text             `json:"timestamp"`
+	OriginalTimestamp vendorjson.Text             `json:"originalTimestamp"`
+	Properties        map[string]vendorjson.Loose `json:"properties"`
+	Traits            map[string]vendorjson.Loose `json:"traits"`
 	Context           *struct {
 		Page *struct {
-			URL   text `json:"url"`
-			Title text `json:"title"`
+			URL   vendorjson.Text `json:"url"`
+			Title vendorjson.Text `json:"title"`
 		} `json:"page"`
-		Traits     map[string]loose `json:"traits"`
-		SessionID  loose            `json:"sessionId"`
-		SessionID2 loose            `json:"session_id"`
+		Traits     map[string]vendorjson.Loose `json:"traits"`
+		SessionID  vendorjson.Loose            `json:"sessionId"`
+		SessionID2 vendorjson.Loose            `json:"session_id"`
 	} `json:"context"`
 }
 
@@ -68,17 +69,17 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	batch := true
 	if body[0] == '[' {
 		if err := json.Unmarshal(body, &items); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 	} else {
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(body, &top); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 		if raw, ok := top["batch"]; ok {
 			prefix = "batch"
 			if err := json.Unmarshal(raw, &items); err != nil || items == nil {
-				return nil, fieldError("batch", "must be an array of Segment messages")
+				return nil, vendorjson.FieldError("batch", "must be an array of Segment messages")
 			}
 		} else {
 			items, batch = []json.RawMessage{body}, false
@@ -143,14 +144,14 @@ func decodeMessage(raw json.RawMessage, where string) (*message, error) {
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fieldError(orBody(where), "must be an object (a Segment message)")
+		return nil, vendorjson.FieldError(orBody(where), "must be an object (a Segment message)")
 	}
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, shapeError(err, field(""))
+		return nil, vendorjson.ShapeError(err, field(""))
 	}
 	if strings.TrimSpace(string(m.Type)) == "" {
-		return nil, fieldError(field("type"), "must name the Segment call (track, page, screen, identify, group, alias)")
+		return nil, vendorjson.FieldError(field("type"), "must name the Segment call (track, page, screen, identify, group, alias)")
 	}
 	return &m, nil
 }
@@ -172,10 +173,10 @@ func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
 		Email:       email,
 		AnonymousID: anon,
 		URL:         m.pageURL(),
-		Time:        parseTime(string(m.Timestamp)),
+		Time:        vendorjson.ParseTime(string(m.Timestamp)),
 	}
 	if ev.Time.IsZero() {
-		ev.Time = parseTime(string(m.OriginalTimestamp))
+		ev.Time = vendorjson.ParseTime(string(m.OriginalTimestamp))
 	}
 	switch typ {
 	case TypeTrack:
@@ -184,8 +185,8 @@ func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
 		return &ev, link, ""
 	case TypePage, TypeScreen:
 		ev.Kind = "pageview"
-		ev.Label = firstNonBlank(string(m.Name), string(m.Properties["title"]), m.pageTitle())
-		ev.URL = firstNonBlank(string(m.Properties["url"]), ev.URL)
+		ev.Label = vendorjson.FirstNonBlank(string(m.Name), string(m.Properties["title"]), m.pageTitle())
+		ev.URL = vendorjson.FirstNonBlank(string(m.Properties["url"]), ev.URL)
 		return &ev, link, ""
 	case TypeIdentify:
 		if link == nil {
@@ -199,27 +200,27 @@ func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
 		}
 		return nil, &normalize.Identity{AnonymousID: prev, UserID: user, Email: email}, ""
 	default: // group, and types Segment may add
-		return nil, nil, "segment " + token(typ) + " is not session activity"
+		return nil, nil, "segment " + vendorjson.Token(typ) + " is not session activity"
 	}
 }
 
 // sessionID is properties.session_id, context.sessionId,
 // context.session_id or properties.sessionId, the first one set.
 func (m *message) sessionID() string {
-	var ctxID, ctxID2 loose
+	var ctxID, ctxID2 vendorjson.Loose
 	if m.Context != nil {
 		ctxID, ctxID2 = m.Context.SessionID, m.Context.SessionID2
 	}
-	return firstNonBlank(string(m.Properties["session_id"]), string(ctxID), string(ctxID2), string(m.Properties["sessionId"]))
+	return vendorjson.FirstNonBlank(string(m.Properties["session_id"]), string(ctxID), string(ctxID2), string(m.Properties["sessionId"]))
 }
 
 // email is context.traits.email, traits.email or properties.email.
 func (m *message) email() string {
-	var ctx loose
+	var ctx vendorjson.Loose
 	if m.Context != nil {
 		ctx = m.Context.Traits["email"]
 	}
-	return firstNonBlank(string(ctx), string(m.Traits["email"]), string(m.Properties["email"]))
+	return vendorjson.FirstNonBlank(string(ctx), string(m.Traits["email"]), string(m.Properties["email"]))
 }
 
 func (m *message) pageURL() string {
@@ -241,14 +242,14 @@ func (m *message) pageTitle() string {
 // when that would be ambiguous (an id holds a comma) or long.
 func batchID(ids []string) string {
 	if len(ids) == 1 {
-		return dedupeID(ids[0])
+		return vendorjson.DedupeID(ids[0])
 	}
 	joined := strings.Join(ids, ",")
 	ambiguous := false
 	for _, id := range ids {
 		ambiguous = ambiguous || strings.Contains(id, ",")
 	}
-	if ambiguous || len(joined) > maxIDBytes {
+	if ambiguous || len(joined) > vendorjson.MaxIDBytes {
 		h := sha256.New()
 		for _, id := range ids {
 			fmt.Fprintf(h, "%d:%s,", len(id), id)

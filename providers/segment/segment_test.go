@@ -12,6 +12,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/providertest"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // now is shortly after the shared fixture's receivedAt.
@@ -374,8 +375,8 @@ func TestNumber(t *testing.T) {
 		"1e300":              "1e300",
 		"123456789012345678": "123456789012345678",
 	} {
-		if got := number(lit); got != want {
-			t.Errorf("number(%s) = %s, want %s", lit, got, want)
+		if got := vendorjson.Number(lit); got != want {
+			t.Errorf("vendorjson.Number(%s) = %s, want %s", lit, got, want)
 		}
 	}
 }
@@ -430,7 +431,7 @@ func FuzzParse(f *testing.F) {
 		if d == nil || d.Ignored == "" && len(d.Events)+len(d.Identities) == 0 {
 			t.Fatalf("parsed into nothing and not ignored: %+v", d)
 		}
-		if len(d.ID) > maxIDBytes+len("batch-sha256:")+64 {
+		if len(d.ID) > vendorjson.MaxIDBytes+len("batch-sha256:")+64 {
 			t.Fatalf("unbounded id of %d bytes", len(d.ID))
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/providertest"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // now is the Sentry-Hook-Timestamp of the shared fixture's delivery.
@@ -217,7 +218,7 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
-// The normalized activity text of the shared fixture, as the chat layer
+// The normalized activity vendorjson.Text of the shared fixture, as the chat layer
 // will read it.
 func TestDescribe(t *testing.T) {
 	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
@@ -391,8 +392,8 @@ func TestNumber(t *testing.T) {
 		"123456789012345678":  "123456789012345678",
 		"1.23456789012345e20": "1.23456789012345e20",
 	} {
-		if got := number(lit); got != want {
-			t.Errorf("number(%s) = %s, want %s", lit, got, want)
+		if got := vendorjson.Number(lit); got != want {
+			t.Errorf("vendorjson.Number(%s) = %s, want %s", lit, got, want)
 		}
 	}
 }
@@ -437,7 +438,7 @@ func FuzzParse(f *testing.F) {
 		if d == nil || d.Ignored == "" && len(d.Events) == 0 {
 			t.Fatalf("parsed into nothing and not ignored: %+v", d)
 		}
-		if len(d.ID) > maxIDBytes+len("sha256:")+64 {
+		if len(d.ID) > vendorjson.MaxIDBytes+len("sha256:")+64 {
 			t.Fatalf("unbounded id of %d bytes", len(d.ID))
 		}
 	})

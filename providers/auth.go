@@ -134,3 +134,23 @@ func BearerToken(h http.Header) (string, bool) {
 	}
 	return strings.TrimSpace(v[7:]), true
 }
+
+// Build makes a vendor's Provider for one source: the source's Auth (see
+// NewAuth) wrapped in the vendor's type, which adds Parse.
+func Build[P Provider](s Settings, spec AuthSpec, scheme func(secrets []string) (Scheme, error), wrap func(*Auth) P) (Provider, error) {
+	a, err := NewAuth(s, spec, scheme)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(a), nil
+}
+
+// TokenScheme is NewToken for header, in the form NewAuth takes.
+func TokenScheme(header string) func(secrets []string) (Scheme, error) {
+	return func(secrets []string) (Scheme, error) { return NewToken(header, secrets), nil }
+}
+
+// HMACScheme is NewHMAC for opts, in the form NewAuth takes.
+func HMACScheme(opts HMACOptions) func(secrets []string) (Scheme, error) {
+	return func(secrets []string) (Scheme, error) { return NewHMAC(opts, secrets) }
+}

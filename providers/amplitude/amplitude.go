@@ -13,12 +13,6 @@ const Name = "amplitude"
 // Provider verifies and parses Amplitude deliveries for one source.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // New builds the provider. Amplitude does not sign its webhooks, so a
 // source is authenticated by a static secret header that the customer adds
 // in the sync's headers (Authorization: Bearer <secret> unless
@@ -26,14 +20,8 @@ var (
 // not start unless it is explicitly unsigned. Sign adds Amplitude's preset
 // headers.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{Vendor: Name, NoSecret: "Amplitude does not sign its webhooks; configure a secret and add it as a header of the webhook sync", Headers: func(h http.Header, _ []byte, _ time.Time) { h.Set("User-Agent", "Amplitude/Webhook/1.0") }},
-		func(secrets []string) (providers.Scheme, error) {
-			return providers.NewToken(s.SecretHeader, secrets), nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	return providers.Build(s, providers.AuthSpec{Vendor: Name, NoSecret: "Amplitude does not sign its webhooks; configure a secret and add it as a header of the webhook sync", Headers: func(h http.Header, _ []byte, _ time.Time) { h.Set("User-Agent", "Amplitude/Webhook/1.0") }},
+		providers.TokenScheme(s.SecretHeader), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how Amplitude events come to carry a user id.

@@ -31,12 +31,6 @@ const SignatureHeader = "X-Connector-Signature"
 // Provider verifies and parses Autoplay connector deliveries.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // Scheme is the connector's signature: X-Connector-Signature:
 // sha256=<hex HMAC-SHA256(secret, raw body)>. The connector's
 // Authorization: Bearer <secret> is sent too (Sign adds it) but not
@@ -60,13 +54,9 @@ func (a alsoBearer) Sign(h http.Header, body []byte, secret string, now time.Tim
 // New builds the provider; a source without a secret does not start unless
 // it is explicitly unsigned.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor: Name, NoSecret: "the connector signs its deliveries; configure its secret",
-	}, Scheme)
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	}, Scheme, func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how the connector's payloads come to carry a user id.

@@ -24,12 +24,6 @@ const SignOrg = "o-1A2B3C-na1"
 // Streams) for one source.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // V1Scheme is the v1 webhook signature: Fullstory-Signature
 // "o:<org>,t:<unix seconds>,v:<base64 HMAC-SHA256(secret, body+":"+org+":"+t)>",
 // the org and timestamp exactly as sent, several v: entries allowed, the
@@ -60,7 +54,7 @@ func V1Scheme(tolerance time.Duration) providers.HMACOptions {
 // unless it is explicitly unsigned. A Tolerance of zero or less means
 // providers.DefaultTolerance.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor: Name, NoSecret: "FullStory signs v1 webhooks and Streams send a bearer token; set the webhook signing secret (v1) or the Streams bearer token",
 	}, func(secrets []string) (providers.Scheme, error) {
 		v1, err := providers.NewHMAC(V1Scheme(s.Tolerance), secrets)
@@ -69,11 +63,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 		}
 		streams := providers.NewToken(s.SecretHeader, secrets)
 		return bodySigned{providers.FirstPresent(v1, streams), v1, streams}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	}, func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how FullStory events come to carry a user id.

@@ -10,12 +10,6 @@ const Name = "highlight"
 // Provider verifies and parses Highlight deliveries for one source.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // New builds the provider. Highlight does not sign its webhooks and its
 // sender sets no header at all, so a source is authenticated by a URL token
 // (Settings.URLToken: paste https://<host>/webhooks/<source>?token=<secret>
@@ -23,14 +17,8 @@ var (
 // (Authorization: Bearer <secret> unless Settings.SecretHeader names another
 // header). With a URL token, Sign adds no header, as Highlight does.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{Vendor: Name, NoSecret: "Highlight does not sign its webhooks; configure a secret and set url_token: true to accept it as ?token= in the webhook URL", Headerless: true},
-		func(secrets []string) (providers.Scheme, error) {
-			return providers.NewToken(s.SecretHeader, secrets), nil
-		})
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	return providers.Build(s, providers.AuthSpec{Vendor: Name, NoSecret: "Highlight does not sign its webhooks; configure a secret and set url_token: true to accept it as ?token= in the webhook URL", Headerless: true},
+		providers.TokenScheme(s.SecretHeader), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how Highlight events come to carry a user id.

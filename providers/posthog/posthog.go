@@ -17,12 +17,6 @@ const SecretHeader = "X-PostHog-Secret"
 // Provider verifies and parses PostHog webhook deliveries for one source.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // Scheme accepts a delivery when any one of these carries a configured
 // secret (every secret is tried, in constant time):
 //
@@ -53,14 +47,10 @@ func Scheme(secretHeader string) func(secrets []string) (providers.Scheme, error
 // webhook destination (see doc.go); a source with no secret does not start
 // unless it is explicitly unsigned (local development only).
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor:   Name,
 		NoSecret: "PostHog does not sign its webhooks; configure a secret and send it in the " + SecretHeader + " or Authorization: Bearer header",
-	}, Scheme(s.SecretHeader))
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	}, Scheme(s.SecretHeader), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how PostHog events come to carry a user id.

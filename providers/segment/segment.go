@@ -28,12 +28,6 @@ type Provider struct {
 	honorDeletions bool
 }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // Scheme authenticates a delivery. When an X-Segment-Signature header is
 // present (even empty) only it is checked, because it covers the whole body
 // (the Actions variant's X-Signature covers only the first event of a
@@ -69,13 +63,9 @@ func (s signWith) Sign(h http.Header, body []byte, secret string, now time.Time)
 // unsigned (local development). Tolerance and SecretHeader are not used:
 // Segment signs no timestamp.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor: Name, NoSecret: "Segment signs every delivery; set the Webhooks destination's shared secret",
-	}, Scheme)
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{Auth: auth, honorDeletions: !s.IgnoreDeletions}, nil
+	}, Scheme, func(auth *providers.Auth) *Provider { return &Provider{Auth: auth, honorDeletions: !s.IgnoreDeletions} })
 }
 
 // IdentifyFix says how Segment events come to carry a user id.

@@ -33,12 +33,6 @@ const (
 // source.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // Scheme is Sentry's: exactly one Sentry-Hook-Signature header, the hex
 // HMAC-SHA256 of the raw body with the integration's client secret.
 // Sentry-Hook-Timestamp is not signed and therefore not checked: a replayed
@@ -49,13 +43,9 @@ var Scheme = providers.HMACOptions{Header: SignatureHeader, Hashes: []providers.
 // integration's client secret, so a source with no secret does not start
 // unless it is explicitly unsigned (local development).
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor: Name, NoSecret: "Sentry signs every webhook; set the integration's client secret", Headers: headers,
-	}, func(secrets []string) (providers.Scheme, error) { return providers.NewHMAC(Scheme, secrets) })
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	}, providers.HMACScheme(Scheme), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how Sentry events come to carry a user id.

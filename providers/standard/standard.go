@@ -35,12 +35,6 @@ const SecretPrefix = "whsec_"
 // Provider verifies and parses Standard Webhooks / Svix deliveries.
 type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider      = (*Provider)(nil)
-	_ providers.Signer        = (*Provider)(nil)
-	_ providers.IdentifyFixer = (*Provider)(nil)
-)
-
 // Scheme is the Standard Webhooks signature under one set of header names:
 // the signature header is a space-separated list of "<version>,<base64
 // signature>" entries (several header lines read as one list) and the
@@ -72,7 +66,7 @@ func Scheme(id, timestamp, signature string, tolerance time.Duration) providers.
 // (see Key); a source with no secret does not start unless it is explicitly
 // unsigned. A Tolerance of zero or less means providers.DefaultTolerance.
 func New(s providers.Settings) (providers.Provider, error) {
-	auth, err := providers.NewAuth(s, providers.AuthSpec{
+	return providers.Build(s, providers.AuthSpec{
 		Vendor: Name, NoSecret: "Standard Webhooks senders sign every delivery; configure the endpoint's signing secret (whsec_...)",
 	}, func(secrets []string) (providers.Scheme, error) {
 		std, err := providers.NewHMAC(Scheme(IDHeader, TimestampHeader, SignatureHeader, s.Tolerance), secrets)
@@ -84,11 +78,7 @@ func New(s providers.Settings) (providers.Provider, error) {
 			return nil, fmt.Errorf("standard: %w", err)
 		}
 		return providers.FirstPresent(std, svix), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Provider{auth}, nil
+	}, func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
 // IdentifyFix says how Standard Webhooks payloads come to carry a user id.

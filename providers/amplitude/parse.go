@@ -101,7 +101,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	return d, nil
 }
 
-// split returns the raw events of the body: the vendorjson.Object itself, or (batch)
+// split returns the raw events of the body: the object itself, or (batch)
 // the array's elements or the elements of "events". Scalars and broken JSON
 // are malformed; a wrong "events" is an invalid payload.
 func split(body []byte) (raws []json.RawMessage, batch bool, err error) {
@@ -117,7 +117,7 @@ func split(body []byte) (raws []json.RawMessage, batch bool, err error) {
 	case '{':
 		var top vendorjson.Object
 		if err := json.Unmarshal(body, &top); err != nil {
-			return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON vendorjson.Object")
+			return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 		}
 		evs, hasEvents := top["events"]
 		if !hasEvents || top["event_type"] != nil {
@@ -127,7 +127,7 @@ func split(body []byte) (raws []json.RawMessage, batch bool, err error) {
 			return nil, false, vendorjson.FieldError("events", "not an array of events")
 		}
 	default:
-		return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is neither a JSON vendorjson.Object nor an array")
+		return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is neither a JSON object nor an array")
 	}
 	if len(raws) > maxBatch {
 		return nil, false, vendorjson.FieldError("events", "more than "+strconv.Itoa(maxBatch)+" events in one delivery")
@@ -143,16 +143,16 @@ type eventError string
 
 func (e eventError) Error() string { return string(e) }
 
-// readEvent reads one event. An vendorjson.Object without event_type is accepted only
+// readEvent reads one event. An object without event_type is accepted only
 // when it is a user record (Amplitude's "Send Users" stream: user_id,
 // device_id, user_properties); it is read with the event type "".
 func readEvent(raw json.RawMessage) (event, error) {
 	if len(raw) == 0 || raw[0] != '{' {
-		return event{}, eventError("not an vendorjson.Object")
+		return event{}, eventError("not an object")
 	}
 	var o vendorjson.Object
 	if err := json.Unmarshal(raw, &o); err != nil {
-		return event{}, eventError("not an vendorjson.Object")
+		return event{}, eventError("not an object")
 	}
 	props := o.Obj("event_properties")
 	ev := event{

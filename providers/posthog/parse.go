@@ -49,7 +49,7 @@ type event struct {
 
 // Parse maps one delivery to at most one event (see doc.go for the table).
 // The body is either the webhook destination's default {"event":{...},
-// "person":{...}} or a flat vendorjson.Object whose "event" is the event name (the
+// "person":{...}} or a flat object whose "event" is the event name (the
 // Autoplay quickstart's Hog function, or a template that sends the event
 // global alone); the shape decides, not a header. Delivery.ID is the event
 // uuid, else the X-PostHog-Event-UUID header, else "" (body hash).
@@ -59,11 +59,11 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not valid JSON")
 	}
 	if body[0] != '{' {
-		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON vendorjson.Object")
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 	}
 	var top vendorjson.Object
 	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON vendorjson.Object")
+		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 	}
 	ev, err := readEvent(top)
 	if err != nil {
@@ -79,6 +79,11 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		d.Ignored = ignoredReason(ev.name, "identify links ids but is not a user action")
 		if ev.anonDistinctID != "" && user != "" && ev.anonDistinctID != user {
 			d.Identities = []normalize.Identity{{AnonymousID: ev.anonDistinctID, UserID: user, Email: ev.email}}
+		}
+		// The session the identify happened in is the user's from now on,
+		// with the anonymous activity it already holds.
+		if user != "" && ev.sessionID != "" {
+			d.Links = []providers.Link{{UserID: user, Email: ev.email, SessionID: ev.sessionID, At: ev.time}}
 		}
 		return d, nil
 	}
@@ -105,7 +110,7 @@ func readEvent(top vendorjson.Object) (event, error) {
 	switch {
 	case len(raw) > 0 && raw[0] == '{':
 		if err := json.Unmarshal(raw, &obj); err != nil {
-			return event{}, vendorjson.FieldError("event", "not an vendorjson.Object")
+			return event{}, vendorjson.FieldError("event", "not an object")
 		}
 	case len(raw) > 0 && raw[0] == '"':
 		obj = top
@@ -125,7 +130,7 @@ func readEvent(top vendorjson.Object) (event, error) {
 		distinctID:     get("distinct_id", "distinct_id"),
 		time:           vendorjson.ParseTime(get("timestamp", "$time")),
 		sessionID:      get("session_id", "$session_id"),
-		url:            get("current_url", "$current_url"),
+		url:            pageURL(get("current_url", "$current_url"), get("host", "$host"), get("pathname", "$pathname")),
 		eventType:      strings.ToLower(get("event_type", "$event_type")),
 		elText:         props.Str("$el_text"),
 		flatText:       obj.Str("button_or_link_text"),
@@ -148,6 +153,19 @@ func readEvent(top vendorjson.Object) (event, error) {
 		}
 	}
 	return ev, nil
+}
+
+// pageURL is $current_url, else the page rebuilt from $host and $pathname
+// (mobile and server SDKs send those without a $current_url), else the
+// path alone.
+func pageURL(current, host, path string) string {
+	switch {
+	case current != "":
+		return current
+	case host != "":
+		return "https://" + host + path
+	}
+	return path
 }
 
 // identify decides whether distinct_id names a user or an anonymous

@@ -398,3 +398,32 @@ func TestIsUUIDv7(t *testing.T) {
 		}
 	}
 }
+
+// $identify names the session it happened in: that session is the user's
+// at once (with the anonymous activity it already holds).
+func TestIdentifyLinksItsSession(t *testing.T) {
+	d := parseOne(t, providertest.Fixtures(t, "")["webhook-destination-identify.json"])
+	want := providers.Link{UserID: dana, Email: email, SessionID: "01959371-6a02-7f4d-8e13-2b9c5d7e0f38", At: providertest.At("2025-03-14T09:35:12.284Z")}
+	if len(d.Links) != 1 || d.Links[0] != want {
+		t.Fatalf("links %+v, want %+v", d.Links, want)
+	}
+	if d := parseOne(t, []byte(`{"event":{"event":"$identify","distinct_id":"usr_48213","properties":{"$anon_distinct_id":"a-1"}}}`)); len(d.Links) != 0 {
+		t.Fatalf("no $session_id, no link: %+v", d.Links)
+	}
+	if d := parseOne(t, []byte(`{"event":{"event":"$identify","distinct_id":"01959371-5d8e-7a3c-b2f4-9c1e0a6d4b21","properties":{"$session_id":"s1","$is_identified":false}}}`)); len(d.Links) != 0 {
+		t.Fatalf("an anonymous distinct_id links nothing: %+v", d.Links)
+	}
+}
+
+// Mobile and server SDKs send $host and $pathname without $current_url.
+func TestPageURLFromHostAndPath(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$host":"shop.example.com","$pathname":"/cart","$session_id":"s"}}}`:                            "https://shop.example.com/cart",
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$pathname":"/cart","$session_id":"s"}}}`:                                                       "/cart",
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$current_url":"https://a.example/x","$host":"b.example","$pathname":"/y","$session_id":"s"}}}`: "https://a.example/x",
+	} {
+		if d := parseOne(t, []byte(body)); len(d.Events) != 1 || d.Events[0].URL != want {
+			t.Errorf("%s: %+v, want URL %q", body, d.Events, want)
+		}
+	}
+}

@@ -74,7 +74,7 @@ func Run(t *testing.T, c Case) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if d.Ignored == "" && len(d.Payloads)+len(d.Events)+len(d.Summaries)+len(d.Identities) == 0 {
+			if d.Ignored == "" && len(d.Payloads)+len(d.Events)+len(d.Summaries)+len(d.Identities)+len(d.Links)+len(d.Erase) == 0 {
 				t.Fatal("fixture parsed into nothing and was not ignored")
 			}
 			d2, err := p.Parse(req(body, c.Settings.Secrets[0], c.Now))

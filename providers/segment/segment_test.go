@@ -144,7 +144,15 @@ func TestParseFixtures(t *testing.T) {
 		{file: "identify.json", id: "ajs-next-1741945180233-2b7c5e1d8f40",
 			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
 		{file: "group.json", id: "ajs-next-1741945181002-6e1f0a9c3d52", ignored: "segment group is not session activity"},
-		{file: "batch-odd.json", id: "ios-7F1C2B9A-0001,ios-7F1C2B9A-0002,ios-7F1C2B9A-0003,ios-7F1C2B9A-0004",
+		// Its session link and deletion are checked in TestLinksDeletionsAndAmplitudeSession.
+		{file: "identify-session.json", id: "ajs-next-1741945181500-7c2d9e4f0a13",
+			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
+		{file: "delete.json", id: "del-2f0b8c71-4a9e-4d35-9c1a-7e5b3d2f6a80"},
+		{file: "track-amplitude-actions.json", id: "ajs-next-1741945255021-0e7a4b9c2d18", events: []normalize.Event{{
+			Kind: "custom", Label: "Coupon Applied", URL: "https://shop.example.com/checkout?step=payment",
+			Time: providertest.At("2025-03-14T09:40:55.171Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
+		}}, identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
+		{file: "batch-odd.json", id: "batch:21f8298e92f07f2474eeb3fe25d5721cdd314e28c073263056e5f7a4b591caba",
 			events: []normalize.Event{{
 				Kind: "pageview", Label: "Zahlung · 支払い", Time: providertest.At("2025-03-14T09:41:06.25Z"),
 				SessionID: session, UserID: "usr_48213", AnonymousID: anon,
@@ -229,7 +237,7 @@ func TestParseMessages(t *testing.T) {
 		{"an anonymousId equal to the userId links nothing", `{"type":"track","anonymousId":"u1","userId":"u1"}`,
 			&normalize.Event{Kind: "custom", AnonymousID: "u1", UserID: "u1"}, nil, ""},
 		{"identify with only a userId", `{"type":"identify","userId":"u1","traits":{"email":"e@x"}}`,
-			nil, nil, "segment identify without both anonymousId and userId links nothing"},
+			nil, nil, "segment identify without a userId and an anonymousId or a session id links nothing"},
 		{"alias", `{"type":"alias","previousId":"a1","userId":"u1"}`,
 			nil, []normalize.Identity{{AnonymousID: "a1", UserID: "u1"}}, ""},
 		{"alias without previousId", `{"type":"alias","userId":"u1"}`,
@@ -274,16 +282,21 @@ func TestDeliveryID(t *testing.T) {
 		{`{"type":"track","messageId":42}`, "42"},
 		{`{"type":"track"}`, ""},
 		{`{"batch":[{"type":"track","messageId":"m1"}]}`, "m1"},
-		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page","messageId":"m2"}]}`, "m1,m2"},
-		{`[{"type":"track","messageId":"m2"},{"type":"page","messageId":"m1"}]`, "m2,m1"},
+		// Several: the hash of the length-prefixed ids in order ("2:m1,2:m2,"),
+		// a namespace no single message id is in.
+		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page","messageId":"m2"}]}`, "batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"},
+		{`[{"type":"track","messageId":"m2"},{"type":"page","messageId":"m1"}]`, "batch:ace7566ae6e0e748f068924bb6369f452d1ed155642e016973db92461ff66483"},
+		// A message whose id is "m1,m2" is not the batch [m1, m2], and one
+		// whose id looks like a batch key is kept out of that namespace.
+		{`{"type":"track","messageId":"m1,m2"}`, "m1,m2"},
+		{`{"type":"track","messageId":"batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"}`, "message:batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"},
 		// One message without an id: the body hash dedupes the batch.
 		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page"}]}`, ""},
-		// Ids with commas would make "a,b"+"c" look like "a"+"b,c": the
-		// hash of the length-prefixed ids ("3:a,b,1:c,") instead.
+		// Ids with commas: "a,b"+"c" is not "a"+"b,c".
 		{`{"batch":[{"type":"track","messageId":"a,b"},{"type":"page","messageId":"c"}]}`,
-			"batch-sha256:4ac78e1f5813718b6f3407c6869018743cdce651e070877ebc55bcce0672e4c7"},
+			"batch:4ac78e1f5813718b6f3407c6869018743cdce651e070877ebc55bcce0672e4c7"},
 		{`{"batch":[{"type":"track","messageId":"a"},{"type":"page","messageId":"b,c"}]}`,
-			"batch-sha256:5881209dcaf2831840e8ba9106f38c4b5814a3d0aaab17178bdc61fe9413e156"},
+			"batch:5881209dcaf2831840e8ba9106f38c4b5814a3d0aaab17178bdc61fe9413e156"},
 		{`{"type":"track","messageId":"` + strings.Repeat("m", 300) + `"}`,
 			"sha256:" + "88c6e4c1d93376019f71bdb9b6927a58beae8f667295ea67a4dfa01aff0ee558"},
 	}
@@ -428,11 +441,64 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if d == nil || d.Ignored == "" && len(d.Events)+len(d.Identities) == 0 {
+		if d == nil || d.Ignored == "" && len(d.Events)+len(d.Identities)+len(d.Links)+len(d.Erase) == 0 {
 			t.Fatalf("parsed into nothing and not ignored: %+v", d)
 		}
 		if len(d.ID) > vendorjson.MaxIDBytes+len("batch-sha256:")+64 {
 			t.Fatalf("unbounded id of %d bytes", len(d.ID))
 		}
 	})
+}
+
+// An identify naming its session links that session to the user at once;
+// a delete erases the user unless the source opts out; the Amplitude
+// (Actions) destination's session id is a session id.
+func TestLinksDeletionsAndAmplitudeSession(t *testing.T) {
+	fx := providertest.Fixtures(t, "")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	keep := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}, IgnoreDeletions: true})
+	parse := func(p *Provider, body []byte) *providers.Delivery {
+		t.Helper()
+		d, err := p.Parse(&providers.Request{Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	d := parse(p, fx["identify-session.json"])
+	wantLink := providers.Link{UserID: "usr_48213", Email: "dana.whitfield@example.com", SessionID: "1741944978000", At: providertest.At("2025-03-14T09:39:41.668Z")}
+	if len(d.Links) != 1 || d.Links[0] != wantLink || len(d.Identities) != 1 || d.Ignored != "" {
+		t.Fatalf("identify with context.sessionId: %+v", d)
+	}
+	if d := parse(p, fx["identify.json"]); len(d.Links) != 0 {
+		t.Fatalf("identify without a session links none: %+v", d.Links)
+	}
+	if d := parse(p, []byte(`{"type":"identify","userId":"u1","context":{"sessionId":"s9"}}`)); len(d.Links) != 1 || d.Links[0].SessionID != "s9" || d.Ignored != "" {
+		t.Fatalf("identify with a session but no anonymousId: %+v", d)
+	}
+
+	if d := parse(p, fx["delete.json"]); len(d.Erase) != 1 || d.Erase[0] != "usr_48213" || d.ID != "del-2f0b8c71-4a9e-4d35-9c1a-7e5b3d2f6a80" {
+		t.Fatalf("delete: %+v", d)
+	}
+	if d := parse(keep, fx["delete.json"]); len(d.Erase) != 0 || !strings.Contains(d.Ignored, "honor_deletions: false") {
+		t.Fatalf("delete with honor_deletions false: %+v", d)
+	}
+	if d := parse(p, []byte(`{"type":"delete","messageId":"x"}`)); len(d.Erase) != 0 || d.Ignored == "" {
+		t.Fatalf("delete without a userId: %+v", d)
+	}
+
+	d = parse(p, fx["track-amplitude-actions.json"])
+	if len(d.Events) != 1 || d.Events[0].SessionID != "1741944978000" {
+		t.Fatalf("integrations[Actions Amplitude].session_id: %+v", d.Events)
+	}
+	for body, want := range map[string]string{
+		`{"type":"track","event":"x","integrations":{"Actions Amplitude":{"session_id":-1}}}`:                                            "",
+		`{"type":"track","event":"x","properties":{"session_id":"p"},"integrations":{"Actions Amplitude":{"session_id":1741944978000}}}`: "p",
+		`{"type":"track","event":"x","integrations":{"Actions Amplitude":true}}`:                                                         "",
+	} {
+		if d := parse(p, []byte(body)); d.Events[0].SessionID != want {
+			t.Errorf("%s: session %q, want %q", body, d.Events[0].SessionID, want)
+		}
+	}
 }

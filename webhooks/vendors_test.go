@@ -120,7 +120,7 @@ func readAPIs(t *testing.T, h *harness, session string) map[string]string {
 	out := map[string]string{}
 	for _, target := range []string{
 		"/v1/users/usr_48213", "/v1/users/usr_48213/activity", "/v1/users/dana.whitfield@example.com",
-		"/v1/sessions/" + session, "/v1/drift",
+		"/v1/sessions/" + session,
 	} {
 		rec := h.get(target, tokChat)
 		out[target] = rec.Result().Status + " " + strings.ReplaceAll(rec.Body.String(), `"generated_at"`, "")
@@ -142,6 +142,11 @@ func TestSegmentDeleteErasesLikeTheAPI(t *testing.T) {
 		}
 		if got := userSessions(t, h, "usr_48213"); len(got) != 1 {
 			t.Fatalf("setup: user sessions %v", got)
+		}
+		for target, answer := range readAPIs(t, h, session) {
+			if !strings.HasPrefix(answer, "200 ") && !strings.Contains(target, "@") {
+				t.Fatalf("setup: %s answers %s", target, answer)
+			}
 		}
 		return h
 	}

@@ -19,8 +19,8 @@ import (
 
 // IngestResult is the 200 body of POST /webhooks/{source}.
 type IngestResult struct {
-	Status        string `json:"status"` // accepted | duplicate | ignored
-	Source        string `json:"source"`
+	Status string `json:"status"` // accepted | duplicate | ignored
+	Source string `json:"source"`
 	// Payloads counts what was stored (payloads and summaries with a
 	// session); Identities what was only used for identity (aliases from an
 	// identify, sessions an identify named); Erased the users a deletion

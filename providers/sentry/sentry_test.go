@@ -169,7 +169,7 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "error-created.json", resource: "error", id: "5f2c8e1a9b7d4c3e8a6f0b1d2e3c4a5b", events: []normalize.Event{dana}},
 		// The same event as an issue alert: same events, same dedupe id.
-		{file: "event-alert-triggered.json", resource: "event_alert", id: "5f2c8e1a9b7d4c3e8a6f0b1d2e3c4a5b", events: []normalize.Event{dana}},
+		{file: "event-alert-triggered.json", resource: "event_alert", id: "8b3e1f7c2a9d4e6b9f0c1a2b3d4e5f60", events: []normalize.Event{dana}},
 		{file: "error-created-anonymous.json", resource: "error", id: "b71e04c39d2a4f6e8c5a1d0e9f3b2c47", events: []normalize.Event{{
 			Kind: "error", Label: "ChunkLoadError: Loading chunk 412 failed.",
 			Description: "ChunkLoadError: Loading chunk 412 failed. in app/products/[slug]/page",

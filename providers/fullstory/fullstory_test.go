@@ -212,6 +212,12 @@ func TestParseFixtures(t *testing.T) {
 			Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
 		}}},
 		{file: "v1-segment.created.json", ignored: `fullstory event type "segment.created" is not stored`},
+		// The Webhooks destination's v2 event: the user is user.uid.
+		{file: "v2-webhooks-destination-event.json", events: []normalize.Event{{
+			Kind: "custom", Label: "Checkout Failed", URL: "https://shop.example.com/checkout?step=payment",
+			Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
+			UserID: "usr_48213", Email: "dana.whitfield@example.com",
+		}}, identities: []normalize.Identity{{AnonymousID: device, UserID: "usr_48213", Email: "dana.whitfield@example.com"}}},
 		{file: "streams-click.json", events: []normalize.Event{{
 			Kind: "click", Label: "Place order", URL: "https://shop.example.com/checkout?step=payment",
 			Time: providertest.At("2025-03-14T09:41:05.118Z"), SessionID: session, AnonymousID: device,

@@ -77,7 +77,9 @@ var streamKeys = []string{"target_text", "element_name", "page_url", "timestamp"
 // object, or an array of objects, is a Streams delivery: one click per row.
 // Not JSON, or JSON that is neither an object nor an array, is
 // ErrMalformedJSON; JSON of the wrong shape is ErrInvalidPayload. FullStory
-// sends no delivery id, so Delivery.ID is empty (the body hash dedupes).
+// sends no delivery id: a note is its id ("note:<id>"); anything else is
+// its body's hash, which holds the event's own millisecond timestamp, so a
+// genuine repeat (another time) is another delivery and a retry is not.
 func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	body := bytes.TrimSpace(req.Body)
 	if !json.Valid(body) {
@@ -91,6 +93,9 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		}
 		if _, ok := top["eventName"]; ok {
 			return parseV1(body)
+		}
+		if isV2Event(top) {
+			return parseV2Event(vendorjson.Object(top)), nil
 		}
 		return parseStreams([]json.RawMessage{body}, false)
 	case '[':
@@ -147,10 +152,48 @@ func parseV1(body []byte) (*providers.Delivery, error) {
 			ev.Time = vendorjson.ParseTime(string(d.Created))
 		}
 		ev.SessionID, ev.AnonymousID = sessionFromURL(string(d.SessionURL))
-		return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+		out := &providers.Delivery{Events: []normalize.Event{ev}}
+		if id := strings.TrimSpace(string(d.ID)); id != "" {
+			out.ID = vendorjson.DedupeID("note:" + id)
+		}
+		return out, nil
 	default:
 		return &providers.Delivery{Ignored: "fullstory event type " + vendorjson.QuoteBounded(name) + " is not stored"}, nil
 	}
+}
+
+// isV2Event reports whether top is a v2 event, as FullStory's Webhooks
+// destination sends it: {"name", "timestamp", "user": {"uid", "email",
+// "display_name"}, "session": {"id"}, "properties"}.
+func isV2Event(top map[string]json.RawMessage) bool {
+	_, name := top["name"]
+	_, user := top["user"]
+	_, session := top["session"]
+	return name && (user || session)
+}
+
+// parseV2Event maps a v2 event to one custom action: the user is user.uid
+// (their email user.email), the session session.id, else the session of
+// properties.session_url; the page is properties.page_url or url.
+func parseV2Event(top vendorjson.Object) *providers.Delivery {
+	user, props := top.Obj("user"), top.Obj("properties")
+	ev := normalize.Event{
+		Kind:   "custom",
+		Label:  top.Str("name"),
+		URL:    props.First("page_url", "url", "pageUrl"),
+		Time:   vendorjson.ParseTime(top.Str("timestamp")),
+		UserID: user.Str("uid"),
+		Email:  user.Str("email"),
+	}
+	ev.SessionID, ev.AnonymousID = splitSessionID(top.Path("session", "id"))
+	if ev.SessionID == "" {
+		ev.SessionID, ev.AnonymousID = sessionFromURL(props.First("session_url", "session_replay_url"))
+	}
+	d := &providers.Delivery{Events: []normalize.Event{ev}}
+	if ev.AnonymousID != "" && ev.UserID != "" && ev.AnonymousID != ev.UserID {
+		d.Identities = []normalize.Identity{{AnonymousID: ev.AnonymousID, UserID: ev.UserID, Email: ev.Email}}
+	}
+	return d
 }
 
 // decodeData unmarshals the v1 "data" object into v.

@@ -161,8 +161,8 @@ func TestParseFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.ID != "" {
-				t.Fatalf("Highlight sends no delivery id; got %q", d.ID)
+			if d.ID == "" && d.Ignored == "" {
+				t.Fatal("no delivery id")
 			}
 			if d.Ignored != tt.ignored {
 				t.Fatalf("ignored %q, want %q", d.Ignored, tt.ignored)
@@ -325,4 +325,29 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("want one event or an ignore reason, got %+v", d)
 		}
 	})
+}
+
+// Highlight sends no id and no time: an error instance is one occurrence;
+// other identical alerts count once within RepeatWindow (a retry), and are
+// stored again after it (a genuine repeat).
+func TestDeliveryIDSeparatesRepeats(t *testing.T) {
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	fx := providertest.Fixtures(t, "")
+	id := func(file string, at time.Time) string {
+		d, err := p.Parse(&providers.Request{Body: fx[file], Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
+	}
+	start := now.Truncate(RepeatWindow)
+	if a, b := id("new-session-alert.json", start), id("new-session-alert.json", start.Add(RepeatWindow-time.Second)); a != b {
+		t.Fatalf("a retry inside the window is the same delivery: %q vs %q", a, b)
+	}
+	if a, b := id("new-session-alert.json", start), id("new-session-alert.json", start.Add(RepeatWindow)); a == b {
+		t.Fatalf("a repeat after the window is a new delivery: %q", a)
+	}
+	if a, b := id("error-alert-v2-odd.json", start), id("error-alert-v2-odd.json", start.Add(time.Hour)); a != b || !strings.HasPrefix(a, "instance:") {
+		t.Fatalf("an error instance is one occurrence whenever it comes: %q vs %q", a, b)
+	}
 }

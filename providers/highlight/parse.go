@@ -2,11 +2,14 @@ package highlight
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
@@ -128,7 +131,7 @@ func classify(keys map[string]bool) kind {
 // doc.go for the table). Alerts that name no session (metric, log, trace,
 // track-properties alerts, alerts about excluded sessions) are ignored with
 // the reason. Highlight's body carries no time, so the event time is the
-// receive time (req.Now). There is no delivery id: Delivery.ID is empty.
+// receive time (req.Now). Delivery.ID: see deliveryID.
 func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	body := bytes.TrimSpace(req.Body)
 	if !json.Valid(body) {
@@ -202,7 +205,24 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	default:
 		return &providers.Delivery{Ignored: "highlight " + kindNames[k] + " alert" + eventSuffix(a) + " is not stored"}, nil
 	}
-	return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+	return &providers.Delivery{ID: deliveryID(a, body, req.Now), Events: []normalize.Event{ev}}, nil
+}
+
+// RepeatWindow is how long identical Highlight alert bodies count as one
+// delivery. Highlight sends neither a delivery id nor a time, so a retry
+// and a genuine repeat look alike: its client retries within seconds, and
+// an alert that fires again after this window is stored again.
+const RepeatWindow = 5 * time.Minute
+
+// deliveryID is the error instance (ErrorURL .../instances/<n>) of an error
+// alert, which is one occurrence; otherwise the body's hash within the
+// RepeatWindow the delivery arrived in.
+func deliveryID(a alert, body []byte, now time.Time) string {
+	if u := strings.TrimSpace(string(a.ErrorURL)); strings.Contains(u, "/instances/") {
+		return vendorjson.DedupeID("instance:" + u)
+	}
+	sum := sha256.Sum256(body)
+	return "body:" + hex.EncodeToString(sum[:16]) + "@" + strconv.FormatInt(now.Unix()/int64(RepeatWindow/time.Second), 10)
 }
 
 // identify fills the user fields. UserIdentifier (v2 session alerts:

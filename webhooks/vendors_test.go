@@ -12,6 +12,7 @@ import (
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/amplitude"
 	"github.com/replayhook/replayhook/providers/highlight"
 	"github.com/replayhook/replayhook/providers/posthog"
 	"github.com/replayhook/replayhook/providers/segment"
@@ -49,6 +50,7 @@ func withVendors(t *testing.T) option {
 			"segment":      src("segment", segment.Name, segment.New, providers.Settings{}),
 			"segment-keep": src("segment-keep", segment.Name, segment.New, providers.Settings{IgnoreDeletions: true}),
 			"highlight":    src("highlight", highlight.Name, highlight.New, providers.Settings{URLToken: true}),
+			"amplitude":    src("amplitude", amplitude.Name, amplitude.New, providers.Settings{}),
 		}
 		d.Rejected = index.NewMemoryRejected(20)
 	}
@@ -213,4 +215,17 @@ func TestHighlightURLToken(t *testing.T) {
 	if !strings.Contains(rejected.Body.String(), "invalid_signature") {
 		t.Fatalf("rejected list: %s", rejected.Body)
 	}
+}
+
+// The answer counts what was stored and what was only used for identity:
+// an Amplitude server-side event (session_id -1) stores nothing but links
+// the device to the user.
+func TestAnswerCountsIdentityOnlyDeliveries(t *testing.T) {
+	h := newHarness(t, withVendors(t))
+	body := []byte(`{"event_type":"Subscription Renewed","user_id":"usr_48213","device_id":"d7c3a1f2-8e4b-4a90-b6c5-3f2e1d0c9b8a",` +
+		`"session_id":-1,"event_time":"2025-03-14 09:42:00.000000","insert_id":"srv-7f1c2b9a-0042","event_properties":{"plan":"pro"},` +
+		`"library":"http/2.0","platform":null}`)
+	wantAnswer(t, h.send("amplitude", body), `{"status":"accepted","source":"amplitude","payloads":0,"identities":1,"missing_user_id":0}`)
+	wantAnswer(t, h.send("amplitude", vendorFixture(t, "amplitude", "element-clicked.json")),
+		`{"status":"accepted","source":"amplitude","payloads":1,"identities":1,"missing_user_id":0}`)
 }

@@ -46,7 +46,8 @@ const (
 // parseRRWeb maps a batch of rrweb events (see EVENTS.md) to Events:
 // Meta → pageview (and the page of the events after it), mouse Click →
 // click, Input → type (never the typed text; consecutive inputs into the same
-// field collapse into one action), Custom → custom named by its tag.
+// field collapse into one action), Custom → custom named by its tag, with
+// its payload as readable text (customLabel).
 // Everything else (snapshots, mutations, mouse moves, scroll, viewport,
 // media, canvas, ...) is skipped. A batch with nothing mappable is ignored.
 func parseRRWeb(data json.RawMessage, d *providers.Delivery) error {

@@ -41,7 +41,9 @@ flags:
   --now          restamp the body first: its timestamps moved so the newest is
                  now (same format, same spacing) and its delivery ids
                  (messageId, uuid, event_id, insert_id) made new, so a shipped
-                 sample is fresh (linked to its user) and not a duplicate
+                 sample is fresh (linked to its user) and not a duplicate;
+                 a Highlight alert has neither, and is a duplicate again only
+                 within 5 minutes
   -v             print the exact request sent (method, URL, headers, body)
                  before the answer; it shows the secret or token it carries
   -h, --help     print this help

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 // The interop tests check our scheme against an implementation we did not
@@ -113,7 +114,7 @@ func fixturePaths(t *testing.T) []string {
 // svix-* header names too.
 func TestInteropTheirSignatureVerifies(t *testing.T) {
 	run := interop(t)
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	ts := strconv.FormatInt(now.Unix(), 10)
 
 	// The reference vector first: the package must agree with it, or the
@@ -169,7 +170,7 @@ func TestInteropTheirSignatureVerifies(t *testing.T) {
 // clock, so these deliveries are signed at time.Now().
 func TestInteropOurSignatureVerifies(t *testing.T) {
 	run := interop(t)
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	type check struct {
 		name string
 		want bool

@@ -276,8 +276,7 @@ func (d *Memory) session(product, session, user, anon string, now time.Time) {
 	}
 	ck := knownKey{kind: kindSession, a: product, b: session}
 	if len(earlier) > 0 || d.conflicts.Contains(ck) {
-		ids := append(earlier, Ref{UserID: user, Product: product})
-		d.conflict(ck, "", ids, now)
+		d.conflict(ck, "", append(earlier, Ref{UserID: user, Product: product}), now) // earlier is a copy
 	}
 }
 

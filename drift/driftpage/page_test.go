@@ -1,7 +1,6 @@
 package driftpage
 
 import (
-	"html"
 	"slices"
 	"strings"
 	"testing"
@@ -92,31 +91,6 @@ func TestDriftPageFormats(t *testing.T) {
 	if got := count(1234567); got != "1,234,567" {
 		t.Errorf("count = %q", got)
 	}
-}
-
-// pageText is the page's visible text, roughly: tags dropped, entities
-// decoded, white space collapsed.
-func pageText(page string) string {
-	var b strings.Builder
-	inTag, inStyle := false, false
-	for i := 0; i < len(page); i++ {
-		switch {
-		case strings.HasPrefix(page[i:], "<style"):
-			inStyle = true
-		case strings.HasPrefix(page[i:], "</style>"):
-			inStyle = false
-		}
-		switch c := page[i]; {
-		case c == '<':
-			inTag = true
-			b.WriteByte(' ')
-		case c == '>':
-			inTag = false
-		case !inTag && !inStyle:
-			b.WriteByte(c)
-		}
-	}
-	return strings.Join(strings.Fields(html.UnescapeString(b.String())), " ")
 }
 
 // Invisible characters in ids are shown by their code point; a plain

@@ -10,11 +10,55 @@ import (
 )
 
 // verdict is the one line at the top: the worst source, the lookup misses
-// and their most common explanation, then conflicts.
+// and their most common explanation, then conflicts; and its level (ok,
+// warn or bad).
 func verdict(in Input) (string, string) {
 	r := in.Report
 	var clauses []string
 	level := "ok"
+	add := func(clause, lvl string) {
+		if clause != "" {
+			clauses = append(clauses, clause)
+			level = worse(level, lvl)
+		}
+	}
+	add(missingClause(r))
+	if in.All {
+		add(lookupClause(r))
+	}
+	if n := len(r.SessionConflicts); n > 0 && len(clauses) < 2 {
+		add(fmt.Sprintf("%d %s more than one user_id", n, plural(n, "session carries", "sessions carry")), "warn")
+	}
+	if n := len(r.EmailConflicts); n > 0 && len(clauses) < 2 {
+		add(fmt.Sprintf("%d %s on several user ids", n, plural(n, "email appears", "emails appear")), "warn")
+	}
+	if rej := rejectedCount(r); rej > 0 && len(clauses) == 0 {
+		add(fmt.Sprintf("%d %s rejected", rej, plural(int(rej), "delivery was", "deliveries were")), "warn")
+	}
+	switch {
+	case len(clauses) > 0:
+		s := strings.Join(clauses, "; ") + "."
+		return strings.ToUpper(s[:1]) + s[1:], level
+	case r.Totals.Deliveries == 0 && r.Totals.Lookups == 0:
+		return "Nothing observed in this window yet: no deliveries and no lookups.", "ok"
+	case !in.All:
+		return "No identity drift in your products: every payload carried a user_id.", "ok"
+	}
+	return "No identity drift: every payload carried a user_id and every lookup found sessions.", "ok"
+}
+
+// worse is the worse of two levels.
+func worse(a, b string) string {
+	rank := map[string]int{"ok": 0, "warn": 1, "bad": 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// missingClause names the worst source for payloads without a user id
+// (bad from half of them), "" when every payload had one.
+func missingClause(r drift.Report) (string, string) {
 	var worst *drift.SourceReport
 	var withMissing int
 	for i := range r.Sources {
@@ -25,55 +69,31 @@ func verdict(in Input) (string, string) {
 			}
 		}
 	}
-	if worst != nil {
-		c := fmt.Sprintf("%s of %s payloads carry no user_id", percent(worst.MissingUserIDRatio), worst.Source)
-		if withMissing > 1 {
-			c += fmt.Sprintf(" (and %d more %s)", withMissing-1, plural(withMissing-1, "source", "sources"))
-		}
-		clauses = append(clauses, c)
-		level = "warn"
-		if worst.MissingUserIDRatio >= 0.5 {
-			level = "bad"
-		}
+	if worst == nil {
+		return "", "ok"
 	}
-	if in.All && r.Totals.LookupMisses > 0 {
-		c := fmt.Sprintf("%d chat %s missed", r.Totals.LookupMisses, plural(int(r.Totals.LookupMisses), "lookup", "lookups"))
-		c += explainedClause(r.LookupMisses)
-		clauses = append(clauses, c)
-		if level == "ok" {
-			level = "warn"
-		}
-		if r.Totals.Lookups > 0 && float64(r.Totals.LookupMisses)/float64(r.Totals.Lookups) >= 0.2 {
-			level = "bad"
-		}
+	c := fmt.Sprintf("%s of %s payloads carry no user_id", percent(worst.MissingUserIDRatio), worst.Source)
+	if withMissing > 1 {
+		c += fmt.Sprintf(" (and %d more %s)", withMissing-1, plural(withMissing-1, "source", "sources"))
 	}
-	if n := len(r.SessionConflicts); n > 0 && len(clauses) < 2 {
-		clauses = append(clauses, fmt.Sprintf("%d %s more than one user_id", n, plural(n, "session carries", "sessions carry")))
-		if level == "ok" {
-			level = "warn"
-		}
+	if worst.MissingUserIDRatio >= 0.5 {
+		return c, "bad"
 	}
-	if n := len(r.EmailConflicts); n > 0 && len(clauses) < 2 {
-		clauses = append(clauses, fmt.Sprintf("%d %s on several user ids", n, plural(n, "email appears", "emails appear")))
-		if level == "ok" {
-			level = "warn"
-		}
+	return c, "warn"
+}
+
+// lookupClause counts the missed lookups and how many match a known user
+// (bad from a fifth of the lookups), "" when none missed.
+func lookupClause(r drift.Report) (string, string) {
+	if r.Totals.LookupMisses == 0 {
+		return "", "ok"
 	}
-	if rej := rejectedCount(r); rej > 0 && len(clauses) == 0 {
-		clauses = append(clauses, fmt.Sprintf("%d %s rejected", rej, plural(int(rej), "delivery was", "deliveries were")))
-		level = "warn"
+	c := fmt.Sprintf("%d chat %s missed", r.Totals.LookupMisses, plural(int(r.Totals.LookupMisses), "lookup", "lookups")) +
+		explainedClause(r.LookupMisses)
+	if r.Totals.Lookups > 0 && float64(r.Totals.LookupMisses)/float64(r.Totals.Lookups) >= 0.2 {
+		return c, "bad"
 	}
-	if len(clauses) > 0 {
-		s := strings.Join(clauses, "; ") + "."
-		return strings.ToUpper(s[:1]) + s[1:], level
-	}
-	if r.Totals.Deliveries == 0 && r.Totals.Lookups == 0 {
-		return "Nothing observed in this window yet: no deliveries and no lookups.", "ok"
-	}
-	if !in.All {
-		return "No identity drift in your products: every payload carried a user_id.", "ok"
-	}
-	return "No identity drift: every payload carried a user_id and every lookup found sessions.", "ok"
+	return c, "warn"
 }
 
 func rejectedCount(r drift.Report) int64 {

@@ -171,13 +171,13 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				lat = append(lat, time.Since(t0))
-				switch {
-				case resp.StatusCode == http.StatusOK:
+				switch resp.StatusCode {
+				case http.StatusOK:
 					accepted.Add(1)
 					if seen != nil {
 						seen.add(anonymous, u, si)
 					}
-				case resp.StatusCode == http.StatusServiceUnavailable:
+				case http.StatusServiceUnavailable:
 					// back-pressure: a vendor retries; not an error, not accepted
 					unavailable.Add(1)
 				default:

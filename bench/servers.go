@@ -95,7 +95,7 @@ func loopbackOnly(raw string) error {
 // loopbackRedis refuses a Redis address (host:port or URL) that is not on
 // the loopback interface: the load tool never loads a shared Redis.
 func loopbackRedis(addr string) error {
-	host := addr
+	var host string
 	if strings.Contains(addr, "://") {
 		u, err := url.Parse(addr)
 		if err != nil {

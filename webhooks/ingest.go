@@ -139,13 +139,13 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return buf, nil
 }
 
-// readAll reads at most max bytes of body. A Content-Length below max
+// readAll reads at most limit bytes of body. A Content-Length below limit
 // sizes the buffer in one allocation (io.ReadAll grows it from 512 bytes);
 // the body is still read to EOF, so one longer than announced is read (up
-// to max) and caught by the caller's length check.
-func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
-	if contentLength <= 0 || contentLength >= max {
-		return io.ReadAll(io.LimitReader(body, max))
+// to limit) and caught by the caller's length check.
+func readAll(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength >= limit {
+		return io.ReadAll(io.LimitReader(body, limit))
 	}
 	buf := make([]byte, contentLength, contentLength+1)
 	if _, err := io.ReadFull(body, buf); err != nil {
@@ -154,7 +154,7 @@ func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
 	var probe [1]byte
 	switch n, err := io.ReadFull(body, probe[:]); {
 	case n == 1: // more than announced (net/http refuses that; other callers may not)
-		rest, err := io.ReadAll(io.LimitReader(body, max-contentLength-1))
+		rest, err := io.ReadAll(io.LimitReader(body, limit-contentLength-1))
 		return append(append(buf, probe[0]), rest...), err
 	case errors.Is(err, io.EOF):
 		return buf, nil

@@ -58,6 +58,8 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty
 	// means the client address is the TCP peer.
 	TrustedProxies []string `yaml:"trusted_proxies" validate:"dive,cidr"`
+	// Limits are the abuse bounds (connections, bodies, per-client caps).
+	Limits `yaml:",inline" validate:"-"`
 }
 
 // Auth holds the lookup API's bearer tokens.
@@ -156,6 +158,7 @@ func Default() Config {
 			Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, MaxHeaderBytes: 64 << 10,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second, MaxConcurrentIngests: 512, IngestQueueTimeout: 500 * time.Millisecond,
+			Limits: DefaultLimits(),
 		},
 		Index:    Index{LookbackSeconds: 300, MaxSessionsPerUser: 20, MaxUsers: 100000},
 		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200},

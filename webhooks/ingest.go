@@ -39,11 +39,11 @@ func (s *Server) handleIngest(c echo.Context) error {
 		s.rejected(c, nil, 0, err)
 		return err
 	}
-	body, err := readBody(c.Request(), s.cfg.Server.MaxBodyBytes)
+	body, done, err := s.admitDelivery(c, src)
 	if err != nil {
-		s.rejected(c, src, c.Request().ContentLength, err)
 		return err
 	}
+	defer done()
 	res, err := s.Ingest(c.Request().Context(), src, c.Request().Header, body)
 	if err != nil {
 		s.rejected(c, src, int64(len(body)), err)
@@ -72,16 +72,25 @@ func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
 	if s.deps.Rejected == nil || code == CodeUnavailable {
 		return
 	}
+	if !s.limits.rejected.allow(c.RealIP()) {
+		s.deps.Metrics.DropRejection()
+		return
+	}
 	var reason string
 	var ae *APIError
 	if errors.As(err, &ae) {
 		reason = ae.Message
 	}
 	id, _ := c.Get(ctxRequestID).(string)
-	_ = s.deps.Rejected.Add(context.WithoutCancel(c.Request().Context()), index.Rejection{
+	r := index.Rejection{
 		At: s.deps.Now(), Source: name, Code: code, Reason: reason, DeliveryID: deliveryIDHeader(c.Request().Header),
 		ClientIP: c.RealIP(), BodyBytes: max(size, 0), RequestID: id,
-	})
+	}
+	log := s.deps.Rejected
+	if src == nil {
+		log = s.limits.rejected.unknown // never evicts a real source's entries
+	}
+	_ = log.Add(context.WithoutCancel(c.Request().Context()), r)
 }
 
 // deliveryIDHeader returns a vendor delivery id header, if a sane one is present.

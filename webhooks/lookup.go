@@ -269,7 +269,7 @@ func (s *Server) handleRejected(c echo.Context) error {
 		if err != nil {
 			return unavailable(err)
 		}
-		out = append(out, r...)
+		out = s.limits.rejected.recent(c.Request().Context(), r, limit)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"rejected": out})
 }

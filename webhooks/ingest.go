@@ -86,11 +86,11 @@ func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
 		At: s.deps.Now(), Source: name, Code: code, Reason: reason, DeliveryID: deliveryIDHeader(c.Request().Header),
 		ClientIP: c.RealIP(), BodyBytes: max(size, 0), RequestID: id,
 	}
-	log := s.deps.Rejected
+	dst := s.deps.Rejected
 	if src == nil {
-		log = s.limits.rejected.unknown // never evicts a real source's entries
+		dst = s.limits.rejected.unknown // never evicts a real source's entries
 	}
-	_ = log.Add(context.WithoutCancel(c.Request().Context()), r)
+	_ = dst.Add(context.WithoutCancel(c.Request().Context()), r)
 }
 
 // deliveryIDHeader returns a vendor delivery id header, if a sane one is present.

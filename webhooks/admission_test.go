@@ -265,3 +265,37 @@ func TestConnectionLimits(t *testing.T) {
 		t.Fatalf("the waiting connection after one closed: %d, want 200", code)
 	}
 }
+
+// TestConnectionCapSparesTrustedProxies: a proxy in trusted_proxies
+// carries many clients, so the per-address connection cap does not apply
+// to it; every other address is capped, IPv4-mapped IPv6 as IPv4.
+func TestConnectionCapSparesTrustedProxies(t *testing.T) {
+	l := &limitListener{trusted: trustedPrefixes([]string{"10.0.0.0/8", "2001:db8::/32"})}
+	for _, tc := range []struct {
+		remote, client string
+		capped         bool
+	}{
+		{"10.1.2.3:5000", "", false},
+		{"[2001:db8::7]:5000", "", false},
+		{"192.0.2.1:5000", "192.0.2.1", true},
+		{"[::ffff:192.0.2.1]:5000", "192.0.2.1", true},
+		{"[2001:db9::1]:5000", "2001:db9::1", true},
+	} {
+		client, capped := l.clientOf(fakeConn{remote: tc.remote})
+		if client != tc.client || capped != tc.capped {
+			t.Errorf("%s: client %q capped %v, want %q %v", tc.remote, client, capped, tc.client, tc.capped)
+		}
+	}
+}
+
+type fakeConn struct {
+	net.Conn
+	remote string
+}
+
+func (f fakeConn) RemoteAddr() net.Addr { return fakeAddr(f.remote) }
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }

@@ -15,8 +15,9 @@ import (
 // slot.
 type Limits struct {
 	// MaxConnections bounds the TCP connections held open at once (idle
-	// keep-alive ones included); beyond it new connections wait in the
-	// kernel's accept queue until one closes.
+	// keep-alive ones included); at the limit a new connection closes the
+	// one idle the longest, or waits in the kernel's accept queue while
+	// every connection is busy.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxConnectionsPerIP bounds the connections one client address holds;
 	// beyond it a new connection is closed at once. Peers listed in

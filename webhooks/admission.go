@@ -36,6 +36,7 @@ type limits struct {
 	perIP     *keyedCaps    // ingests in progress per client address
 	perSource *keyedCaps    // ingests in progress per source
 	conns     *keyedCaps    // connections held per client address
+	idle      *idleConns    // connections idle between requests
 	rejected  *rejectGate   // the rejected log's per-client rate
 }
 
@@ -46,6 +47,7 @@ func newLimits(cfg *config.Config, now func() time.Time) limits {
 		perIP:     newKeyedCaps(l.MaxIngestsPerIP),
 		perSource: newKeyedCaps(l.MaxIngestsPerSource),
 		conns:     newKeyedCaps(l.MaxConnectionsPerIP),
+		idle:      newIdleConns(),
 		rejected:  newRejectGate(cfg.Rejected.MaxEntries, now),
 	}
 }

@@ -3,12 +3,14 @@ package webhooks
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -200,25 +202,17 @@ func TestPerClientAndPerSourceCaps(t *testing.T) {
 
 // TestConnectionLimits: one address holds at most max_connections_per_ip
 // connections (beyond: closed at once), others still connect; at most
-// max_connections are held in all, and a connection beyond it is served
-// once one closes.
+// max_connections are held in all: at the limit the connection idle the
+// longest is closed to make room for a new one.
 func TestConnectionLimits(t *testing.T) {
 	var m *Metrics
 	h := newHarness(t, withTestMetrics(&m), func(c *config.Config, _ *Deps) {
 		c.Server.MaxConnections, c.Server.MaxConnectionsPerIP = 4, 2
 	})
 	addr := limitsServer(t, h)
-	get := func(c net.Conn) int {
-		t.Helper()
-		if _, err := io.WriteString(c, "GET /livez HTTP/1.1\r\nHost: replayhook\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		resp, _ := answer(t, c)
-		return resp.StatusCode
-	}
 	held := []net.Conn{dialFrom(t, "127.0.0.2", addr), dialFrom(t, "127.0.0.2", addr)}
 	for _, c := range held {
-		if code := get(c); code != http.StatusOK {
+		if code := livez(t, c); code != http.StatusOK {
 			t.Fatalf("connection within the per-address cap: %d", code)
 		}
 	}
@@ -230,40 +224,77 @@ func TestConnectionLimits(t *testing.T) {
 	if got := gatherSamples(t, m)["replayhook_connections_refused_total"]; got != 1 {
 		t.Errorf("connections refused = %v, want 1", got)
 	}
-	others := []net.Conn{dialFrom(t, "127.0.0.1", addr), dialFrom(t, "127.0.0.1", addr)}
-	for _, c := range others {
-		if code := get(c); code != http.StatusOK {
+	for range 2 {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if code := livez(t, c); code != http.StatusOK {
 			t.Fatalf("another address's connection: %d", code)
 		}
+		held = append(held, c)
 	}
 	if got := gatherSamples(t, m)["replayhook_connections_open"]; got != 4 {
 		t.Errorf("connections open = %v, want 4", got)
 	}
-	// The fifth waits for a slot: it is served after one of the four closes.
-	fifth := dialFrom(t, "127.0.0.3", addr)
-	served := make(chan int, 1)
-	go func() {
-		_, _ = io.WriteString(fifth, "GET /livez HTTP/1.1\r\nHost: replayhook\r\n\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(fifth), nil)
-		if err != nil {
-			served <- 0
-			return
-		}
-		resp.Body.Close()
-		served <- resp.StatusCode
-	}()
-	if code := get(others[0]); code != http.StatusOK { // the held ones still work meanwhile
-		t.Fatalf("a held connection: %d", code)
+	// All four are idle keep-alives: a fifth is served, and one of them
+	// (the one idle the longest) is closed for it.
+	closed := make(chan net.Conn, len(held))
+	for _, c := range held {
+		go func() {
+			if _, err := c.Read(make([]byte, 1)); errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+				closed <- c
+			}
+		}()
+	}
+	if code := livez(t, dialFrom(t, "127.0.0.3", addr)); code != http.StatusOK {
+		t.Fatalf("a fifth connection with four idle: %d, want 200", code)
 	}
 	select {
-	case code := <-served:
-		t.Fatalf("a connection beyond max_connections was served (%d) while four were held", code)
-	default:
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no idle connection was closed to make room")
 	}
-	held[0].Close()
-	if code := <-served; code != http.StatusOK {
-		t.Fatalf("the waiting connection after one closed: %d, want 200", code)
+	if got := gatherSamples(t, m)["replayhook_connections_open"]; got != 4 {
+		t.Errorf("connections open = %v, want 4", got)
 	}
+}
+
+// TestConnectionLimitWaitsForBusyOnes: with every connection busy (bodies
+// being read), a connection beyond max_connections waits, and is served
+// once one closes.
+func TestConnectionLimitWaitsForBusyOnes(t *testing.T) {
+	h := newHarness(t, func(c *config.Config, _ *Deps) {
+		c.Server.MaxConnections = 2
+		c.Server.BodyReadGrace = time.Minute
+	})
+	addr := limitsServer(t, h)
+	busy := []net.Conn{dialFrom(t, "127.0.0.2", addr), dialFrom(t, "127.0.0.2", addr)}
+	for i, c := range busy {
+		startBody(t, c, "autoplay", delivery(fmt.Sprint("busy-", i)), 5)
+	}
+	waitFor(t, "two bodies being read", func() bool { return len(h.srv.limits.bodies) == 2 })
+	third := dialFrom(t, "127.0.0.1", addr)
+	_, _ = io.WriteString(third, "GET /livez HTTP/1.1\r\nHost: replayhook\r\n\r\n")
+	br := bufio.NewReader(third)
+	_ = third.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := br.Peek(1); err == nil {
+		t.Fatal("a connection beyond max_connections was served while both were busy")
+	}
+	_ = third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	busy[0].Close()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the waiting connection after a busy one closed: %v %v, want 200", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// livez sends GET /livez on c and returns the status.
+func livez(t *testing.T, c net.Conn) int {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET /livez HTTP/1.1\r\nHost: replayhook\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := answer(t, c)
+	return resp.StatusCode
 }
 
 // TestConnectionCapSparesTrustedProxies: a proxy in trusted_proxies

@@ -155,6 +155,7 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ConnState:         s.limits.idle.track, // LimitListener closes the longest idle first when full
 	}
 }
 

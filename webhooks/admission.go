@@ -111,8 +111,7 @@ func (s *Server) admitDelivery(c echo.Context, src *Source) (body []byte, done f
 	select {
 	case s.limits.bodies <- struct{}{}:
 	default:
-		s.deps.Metrics.RefuseIngest(RefusedBodyReads)
-		return nil, nil, overloaded("too many delivery bodies being read, retry later")
+		return nil, nil, s.refuse(c, RefusedBodyReads, "too many delivery bodies being read, retry later")
 	}
 	defer func() { <-s.limits.bodies }()
 	body, err = s.readPaced(c)

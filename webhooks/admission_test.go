@@ -149,8 +149,8 @@ func TestBodyIsReadBeforeAWorker(t *testing.T) {
 	waitFor(t, "three stalled bodies", func() bool { return len(h.srv.limits.bodies) == 3 })
 	c := dialFrom(t, "127.0.0.1", addr)
 	startBody(t, c, "autoplay", delivery("late"), len(delivery("late")))
-	if resp, code := answer(t, c); resp.StatusCode != http.StatusServiceUnavailable || code != CodeUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("a body beyond max_body_reads = %d %q, want 503 unavailable with Retry-After", resp.StatusCode, code)
+	if resp, code := answer(t, c); resp.StatusCode != http.StatusServiceUnavailable || code != CodeUnavailable || resp.Header.Get("Retry-After") == "" || !resp.Close {
+		t.Fatalf("a body beyond max_body_reads = %d %q (close %v), want 503 unavailable with Retry-After, connection closed", resp.StatusCode, code, resp.Close)
 	}
 	if got := gatherSamples(t, m)[`replayhook_ingest_refused_total{reason="body_reads"}`]; got != 1 {
 		t.Errorf("body_reads refusals = %v, want 1", got)
@@ -185,8 +185,8 @@ func TestPerClientAndPerSourceCaps(t *testing.T) {
 			waitFor(t, "two stalled bodies", func() bool { return len(h.srv.limits.bodies) == 2 })
 			c := dialFrom(t, tt.from, addr)
 			startBody(t, c, tt.source, delivery("third"), len(delivery("third")))
-			if resp, code := answer(t, c); resp.StatusCode != http.StatusServiceUnavailable || code != CodeUnavailable || resp.Header.Get("Retry-After") == "" {
-				t.Fatalf("third delivery from %s to %s = %d %q, want 503 with Retry-After", tt.from, tt.source, resp.StatusCode, code)
+			if resp, code := answer(t, c); resp.StatusCode != http.StatusServiceUnavailable || code != CodeUnavailable || resp.Header.Get("Retry-After") == "" || !resp.Close {
+				t.Fatalf("third delivery from %s to %s = %d %q (close %v), want 503 with Retry-After, connection closed", tt.from, tt.source, resp.StatusCode, code, resp.Close)
 			}
 			c = dialFrom(t, tt.passFrom, addr)
 			startBody(t, c, tt.passSource, delivery("other"), len(delivery("other")))
@@ -330,3 +330,32 @@ type fakeAddr string
 
 func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
+
+// TestRefusalIsNotDelayedBySlowBody: a request refused without reading its
+// body (beyond the per-address cap, or to an unknown source) is answered
+// at once and its connection closed, not after net/http drained a slow
+// body for up to read_timeout (5 minutes here).
+func TestRefusalIsNotDelayedBySlowBody(t *testing.T) {
+	h := newHarness(t, func(c *config.Config, _ *Deps) {
+		c.Server.ReadTimeout = 5 * time.Minute
+		c.Server.MaxIngestsPerIP = 1
+		c.Server.BodyReadGrace = time.Minute
+	})
+	addr := limitsServer(t, h)
+	startBody(t, dialFrom(t, "127.0.0.2", addr), "autoplay", delivery("stall"), 5)
+	waitFor(t, "a stalled body", func() bool { return len(h.srv.limits.bodies) == 1 })
+	for _, tc := range []struct {
+		from, source string
+		status       int
+	}{
+		{"127.0.0.2", "autoplay", http.StatusServiceUnavailable},
+		{"127.0.0.3", "no-such-source", http.StatusNotFound},
+	} {
+		c := dialFrom(t, tc.from, addr)
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // far below read_timeout
+		startBody(t, c, tc.source, delivery("slow"), 5)
+		if resp, _ := answer(t, c); resp.StatusCode != tc.status || !resp.Close {
+			t.Errorf("slow body to %s from %s = %d (close %v), want %d at once and the connection closed", tc.source, tc.from, resp.StatusCode, resp.Close, tc.status)
+		}
+	}
+}

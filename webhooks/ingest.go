@@ -35,6 +35,8 @@ func (s *Server) handleIngest(c echo.Context) error {
 	src, ok := s.deps.Sources[name]
 	if !ok {
 		c.Set(ctxSource, "(unknown)") // never log an attacker-chosen path as a source
+		// The body is never read: close after the answer rather than drain it.
+		c.Response().Header().Set(echo.HeaderConnection, "close")
 		err := apiErr(http.StatusNotFound, CodeUnknownSource, "no source is configured under this name")
 		s.rejected(c, nil, 0, err)
 		return err

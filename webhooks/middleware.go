@@ -142,13 +142,11 @@ func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
 		case s.ingestSem <- struct{}{}:
 			defer func() { <-s.ingestSem }()
 		default:
-			s.deps.Metrics.RefuseIngest(RefusedInProgress)
-			return overloaded("too many deliveries in progress, retry later")
+			return s.refuse(c, RefusedInProgress, "too many deliveries in progress, retry later")
 		}
 		ip := c.RealIP()
 		if !s.limits.perIP.acquire(ip) {
-			s.deps.Metrics.RefuseIngest(RefusedClient)
-			return overloaded("too many deliveries in progress from this address, retry later")
+			return s.refuse(c, RefusedClient, "too many deliveries in progress from this address, retry later")
 		}
 		defer s.limits.perIP.release(ip)
 		source := c.Param("source")
@@ -156,12 +154,21 @@ func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
 			source = "" // every unknown name counts as one source
 		}
 		if !s.limits.perSource.acquire(source) {
-			s.deps.Metrics.RefuseIngest(RefusedSource)
-			return overloaded("too many deliveries in progress for this source, retry later")
+			return s.refuse(c, RefusedSource, "too many deliveries in progress for this source, retry later")
 		}
 		defer s.limits.perSource.release(source)
 		return next(c)
 	}
+}
+
+// refuse answers a webhook request whose body will not be read: 503 with
+// Retry-After, counted by reason, and the connection closed after the
+// answer, so net/http neither waits to drain the body first (up to
+// read_timeout for a slow sender) nor keeps the connection.
+func (s *Server) refuse(c echo.Context, reason, msg string) error {
+	s.deps.Metrics.RefuseIngest(reason)
+	c.Response().Header().Set(echo.HeaderConnection, "close")
+	return overloaded(msg)
 }
 
 // securityHeaders marks every answer as not to be cached (lookups carry

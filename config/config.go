@@ -47,7 +47,8 @@ type Server struct {
 	// server answers 503 with Retry-After instead of queueing.
 	MaxConcurrentIngests int `yaml:"max_concurrent_ingests" validate:"min=1,max=100000"`
 	// IngestWorkers is how many of those run at once; the others wait in
-	// line (unread) for at most IngestQueueTimeout, then get 503 with
+	// line (body read, within max_body_reads) for at most
+	// IngestQueueTimeout, then get 503 with
 	// Retry-After. Capping the deliveries that compete for the CPU keeps
 	// lookups fast while ingest runs at full load. 0 means automatic: the
 	// number of CPUs Go uses with the memory store, 16 times that with

@@ -140,7 +140,7 @@ func goodLoad(t *testing.T, addr string, d time.Duration, tag string) int64 {
 					continue // the phase ended mid-request
 				}
 				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					accepted.Add(1)
 				}
@@ -192,7 +192,7 @@ func startAttack(t *testing.T, addr string) (stop func()) {
 		cancel()
 		mu.Lock()
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 		mu.Unlock()
 		wg.Wait()
@@ -211,7 +211,7 @@ func slowBodySender(ctx context.Context, addr string, i int) {
 		if err != nil {
 			return
 		}
-		stop := context.AfterFunc(ctx, func() { c.Close() })
+		stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 		answered := make(chan struct{})
 		go func() {
 			_, _ = http.ReadResponse(bufio.NewReader(c), nil)
@@ -231,7 +231,7 @@ func slowBodySender(ctx context.Context, addr string, i int) {
 		}
 		tick.Stop()
 		stop()
-		c.Close()
+		_ = c.Close()
 		<-answered
 		select {
 		case <-ctx.Done():

@@ -59,8 +59,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// validate returns a problem per bad value, each naming its key.
-func (l Limits) validate() []string {
+// validateLimits returns a problem per bad value, each naming its key.
+func (l Limits) validateLimits() []string {
 	var problems []string
 	check := func(key string, v, lo, hi int) {
 		if v < lo || v > hi {

@@ -36,7 +36,7 @@ type limits struct {
 	perIP     *keyedCaps    // ingests in progress per client address
 	perSource *keyedCaps    // ingests in progress per source
 	conns     *keyedCaps    // connections held per client address
-	idle      *idleConns    // connections idle between requests
+	idle      *idleConns    // connections without a request in progress
 	rejected  *rejectGate   // the rejected log's per-client rate
 }
 
@@ -90,13 +90,6 @@ func (k *keyedCaps) release(key string) {
 		return
 	}
 	k.n[key]--
-}
-
-// held is how many slots key holds (for tests).
-func (k *keyedCaps) held(key string) int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.n[key]
 }
 
 func overloaded(msg string) *APIError {

@@ -38,7 +38,7 @@ func dialFrom(t *testing.T, from, addr string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { _ = c.Close() })
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	return c
 }
@@ -63,7 +63,7 @@ func answer(t *testing.T, c net.Conn) (*http.Response, string) {
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var m map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	code, _ := m["error"].(string)
@@ -279,12 +279,12 @@ func TestConnectionLimitWaitsForBusyOnes(t *testing.T) {
 		t.Fatal("a connection beyond max_connections was served while both were busy")
 	}
 	_ = third.SetReadDeadline(time.Now().Add(10 * time.Second))
-	busy[0].Close()
+	_ = busy[0].Close()
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the waiting connection after a busy one closed: %v %v, want 200", resp, err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 }
 
 // livez sends GET /livez on c and returns the status.

@@ -99,7 +99,7 @@ func TestPathErrorsAreJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(conn, "GET /v1/users/%ZZ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+tokChat+"\r\n\r\n"); err != nil {
 		t.Fatal(err)

@@ -203,7 +203,11 @@ func (m *Memory) Read(ctx context.Context, product string, id ID, n int) ([]Even
 		i := r.after(id)
 		if i < len(r.events) {
 			out := append([]Event(nil), r.events[i:min(len(r.events), i+n)]...)
+			behind := id.Less(r.dropped)
 			m.mu.Unlock()
+			if behind {
+				return out, ErrBehind
+			}
 			return out, nil
 		}
 		changed := r.changed

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -52,6 +53,14 @@ func TestMemoryBounds(t *testing.T) {
 		mustAppend(t, m, "q", docs(100, 1), clk.Now())
 		if n, _ := m.Len(); n != 4 {
 			t.Fatalf("%d events kept, want 3 of p + 1 of q", n)
+		}
+		// A reader still before the dropped events is told so.
+		if evs, err := m.Read(ctx, "p", ID{}, 10); !errors.Is(err, ErrBehind) || len(evs) != 3 {
+			t.Fatalf("Read from before the buffer: %q %v", ids(evs), err)
+		}
+		last, _ := m.Last(ctx, "p")
+		if _, err := m.Read(ctx, "q", last, 10); err != nil {
+			t.Fatalf("Read from a kept id: %v", err)
 		}
 	})
 	t.Run("age", func(t *testing.T) {

@@ -48,7 +48,8 @@ type Backend interface {
 	Last(ctx context.Context, product string) (ID, error)
 	// Read returns at most n events after id, oldest first, waiting for
 	// one when there is none yet; it may return none (then call again)
-	// and returns when ctx ends.
+	// and returns when ctx ends. ErrBehind (with the oldest events still
+	// there) means events after id left the buffer before they were read.
 	Read(ctx context.Context, product string, id ID, n int) ([]Event, error)
 	// Known reports whether a stored delivery carried product (among the
 	// most recently fed products the backend remembers).
@@ -61,6 +62,8 @@ var (
 	ErrTooMany = errors.New("stream: too many subscribers")
 	// ErrClosed: the stream is shutting down.
 	ErrClosed = errors.New("stream: closed")
+	// ErrBehind: a Read's events do not follow its id (some were dropped).
+	ErrBehind = errors.New("stream: events were dropped before they were read")
 )
 
 // Reason says why a subscriber ended.
@@ -230,6 +233,12 @@ func (s *Stream) follow(ctx context.Context, t *topic) {
 	close(t.ready)
 	for ctx.Err() == nil {
 		evs, err := s.backend.Read(ctx, t.product, pos, readBatch)
+		if errors.Is(err, ErrBehind) {
+			// The subscribers would miss events: end them, they reconnect
+			// and resume from their own last id (or get a reset).
+			s.endAll(t, ReasonSlow)
+			err = nil
+		}
 		if err != nil {
 			if !s.backoff(ctx, t.product, err) {
 				return
@@ -276,6 +285,15 @@ func (s *Stream) fanOut(t *topic, evs []Event) {
 			s.endLocked(sub, ReasonSlow)
 			break
 		}
+	}
+}
+
+// endAll ends every subscriber of t.
+func (s *Stream) endAll(t *topic, r Reason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range t.subs {
+		s.endLocked(sub, r)
 	}
 }
 

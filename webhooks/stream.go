@@ -166,7 +166,7 @@ func lastEventID(r *http.Request) (stream.ID, bool, error) {
 // serveStream writes the stream until the client leaves, the subscriber is
 // ended (slow, shutdown) or a write fails. Each message is flushed at once.
 // It returns the events written and why it ended.
-func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream.ID, backlog []stream.Event, reset bool) (int, string) {
+func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream.ID, backlog []stream.Event, reset bool) (sent int, reason string) {
 	w := c.Response()
 	h := w.Header()
 	h.Set(echo.HeaderContentType, "text/event-stream")
@@ -186,12 +186,32 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 		}
 		return rc.Flush()
 	}
+	// A subscriber ended (slow, shutdown) while a write is blocked on a
+	// client that stopped reading: end that write now, not at its deadline.
+	finished, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-sub.Done():
+			_ = rc.SetWriteDeadline(time.Now())
+		case <-finished:
+		}
+	}()
+	defer func() {
+		close(finished)
+		<-watched
+		// A stream ended by the server (shutdown) or the client ends with
+		// the response's terminator, so the client sees a clean end and
+		// reconnects; a slow one keeps its expired deadline.
+		if reason == string(stream.ReasonShutdown) || reason == "client_gone" {
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		}
+	}()
 	w.WriteHeader(http.StatusOK)
 	if err := rc.Flush(); err != nil {
-		return 0, "write_failed"
+		return 0, writeFailed(sub)
 	}
 	m := s.streams.metrics
-	sent := 0
 	buf := make([]byte, 0, 4096)
 	event := func(ev stream.Event) error {
 		buf = append(append(append(append(append(buf[:0], "id: "...), ev.ID.String()...), "\ndata: "...), ev.Data...), "\n\n"...)
@@ -206,13 +226,13 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 	if reset {
 		m.resets.Inc()
 		if err := write([]byte(resetMsg + last.String() + `","missed":null}` + "\n\n")); err != nil {
-			return sent, "write_failed"
+			return sent, writeFailed(sub)
 		}
 		last = stream.ID{} // continue live from here
 	}
 	for _, ev := range backlog {
 		if err := event(ev); err != nil {
-			return sent, "write_failed"
+			return sent, writeFailed(sub)
 		}
 	}
 	hb := time.NewTicker(s.streams.heartbeat)
@@ -225,12 +245,12 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 				continue // already replayed from the buffer
 			}
 			if err := event(ev); err != nil {
-				return sent, "write_failed"
+				return sent, writeFailed(sub)
 			}
 			m.lag.Observe(time.Since(ev.At).Seconds())
 		case <-hb.C:
 			if err := write(heartbeatMsg); err != nil {
-				return sent, "write_failed"
+				return sent, writeFailed(sub)
 			}
 			m.heartbeats.Inc()
 		case <-sub.Done():
@@ -243,3 +263,15 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 
 // compile-time guard: the stream is an Outbound.
 var _ Outbound = (*stream.Stream)(nil)
+
+// writeFailed is why a stream whose write failed ended: the subscriber's
+// end when it had ended (a slow subscriber's blocked write is cut short),
+// else the client is gone or stopped reading for write_timeout.
+func writeFailed(sub *stream.Subscriber) string {
+	select {
+	case <-sub.Done():
+		return string(sub.Reason())
+	default:
+		return "write_failed"
+	}
+}

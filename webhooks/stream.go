@@ -179,10 +179,13 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 	// client that stops reading is dropped after write_timeout.
 	_ = rc.SetReadDeadline(time.Time{})
 	writeTimeout := s.cfg.Server.WriteTimeout
-	write := func(b []byte) error {
+	write := func(b []byte, flush bool) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := w.Write(b); err != nil {
 			return err
+		}
+		if !flush {
+			return nil
 		}
 		return rc.Flush()
 	}
@@ -213,9 +216,12 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 	}
 	m := s.streams.metrics
 	buf := make([]byte, 0, 4096)
-	event := func(ev stream.Event) error {
+	// event writes one message; flush is false while more are already
+	// queued, so that a burst goes out in one flush, each message still
+	// sent as soon as the burst is written.
+	event := func(ev stream.Event, flush bool) error {
 		buf = append(append(append(append(append(buf[:0], "id: "...), ev.ID.String()...), "\ndata: "...), ev.Data...), "\n\n"...)
-		if err := write(buf); err != nil {
+		if err := write(buf, flush); err != nil {
 			return err
 		}
 		sent++
@@ -225,31 +231,41 @@ func (s *Server) serveStream(c echo.Context, sub *stream.Subscriber, last stream
 	}
 	if reset {
 		m.resets.Inc()
-		if err := write([]byte(resetMsg + last.String() + `","missed":null}` + "\n\n")); err != nil {
+		if err := write([]byte(resetMsg+last.String()+`","missed":null}`+"\n\n"), len(backlog) == 0); err != nil {
 			return sent, writeFailed(sub)
 		}
 		last = stream.ID{} // continue live from here
 	}
-	for _, ev := range backlog {
-		if err := event(ev); err != nil {
+	for i, ev := range backlog {
+		if err := event(ev, i == len(backlog)-1); err != nil {
 			return sent, writeFailed(sub)
 		}
 	}
+	var burst []time.Time // append times of the events written, not yet flushed
 	hb := time.NewTicker(s.streams.heartbeat)
 	defer hb.Stop()
 	ctx := c.Request().Context()
 	for {
 		select {
 		case ev := <-sub.Events():
-			if !last.Less(ev.ID) {
-				continue // already replayed from the buffer
+			if last.Less(ev.ID) { // else already replayed from the buffer
+				if err := event(ev, false); err != nil {
+					return sent, writeFailed(sub)
+				}
+				burst = append(burst, ev.At)
 			}
-			if err := event(ev); err != nil {
+			if len(sub.Events()) > 0 || len(burst) == 0 {
+				continue // the rest of the burst goes in the same flush
+			}
+			if err := rc.Flush(); err != nil {
 				return sent, writeFailed(sub)
 			}
-			m.lag.Observe(time.Since(ev.At).Seconds())
+			for _, at := range burst {
+				m.lag.Observe(time.Since(at).Seconds())
+			}
+			burst = burst[:0]
 		case <-hb.C:
-			if err := write(heartbeatMsg); err != nil {
+			if err := write(heartbeatMsg, true); err != nil {
 				return sent, writeFailed(sub)
 			}
 			m.heartbeats.Inc()

@@ -181,7 +181,10 @@ func streamBench(target string, server *child, o options, out io.Writer) error {
 	var alone, with result
 	var lost, failed int64
 	for r := range o.rounds {
-		runAlone := func() error { alone = alone.merge(measured(server, func() result { return drive(target, slice, 0, nil) })); return nil }
+		runAlone := func() error {
+			alone = alone.merge(measured(server, func() result { return drive(target, slice, 0, nil) }))
+			return nil
+		}
 		runWith := func() error {
 			subs, err := openSubscribers(target, o.streamSubs, acks, lag)
 			if err != nil {

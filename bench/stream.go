@@ -79,9 +79,7 @@ func openSubscribers(base string, n int, acks *ackLog, lag *lagHist) (*subscribe
 	s := &subscribers{cancel: cancel, got: make([]atomic.Int64, n)}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	for i := range n {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/stream/"+product, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := hc.Do(req)
+		resp, err := openStream(ctx, hc, base)
 		if err != nil {
 			s.close()
 			return nil, err
@@ -103,6 +101,22 @@ func openSubscribers(base string, n int, acks *ackLog, lag *lagHist) (*subscribe
 
 // seqMark precedes the sequence number in the payload's URLs ("&" is
 // escaped as \u0026 in the stream's JSON).
+// openStream opens one stream; a 503 (the previous round's streams not
+// yet released by the server, which notices a closed connection on its own
+// time) is retried for a few seconds.
+func openStream(ctx context.Context, hc *http.Client, base string) (*http.Response, error) {
+	for try := 0; ; try++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/stream/"+product, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || try == 100 {
+			return resp, err
+		}
+		resp.Body.Close()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 var seqMark = []byte("seq=")
 
 // read counts the events of one stream and their lag, parsing only the

@@ -20,6 +20,7 @@ import (
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/drift"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/logjson"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
@@ -97,6 +98,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	}
 	a := &App{Users: b.users, Snapshot: b.parts, closers: b.closers}
 	metrics := webhooks.NewMetrics(a.metricsOptions(cfg, b, now))
+	st, streamParts := newStream(cfg, b.redis, log, now)
+	a.Snapshot = append(a.Snapshot, streamParts...)
 	a.Server = webhooks.New(webhooks.Deps{
 		Config:        cfg,
 		Sources:       sources,
@@ -108,6 +111,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Validator:     normalize.NewValidator(),
 		Metrics:       metrics,
 		Drift:         b.drift,
+		Stream:        st,
+		Outbound:      []webhooks.Outbound{st},
 		Log:           log,
 		Now:           now,
 		Ready:         b.ready,
@@ -136,6 +141,9 @@ type backend struct {
 	parts []snapshot.Part
 	// closers release what the backend opened, in order.
 	closers []func() error
+	// redis is the Redis store, for what keeps its own keys there (the
+	// stream); nil with the memory backend.
+	redis *redisstore.Store
 }
 
 // newBackend builds cfg's backend.

@@ -54,6 +54,7 @@ func redisBackend(cfg *config.Config, log *logrus.Logger) (backend, error) {
 		ingestWorkers: IngestWorkers(cfg),
 		// The drift queue is flushed before the client closes.
 		closers: []func() error{tracker.Close, st.Close},
+		redis:   st,
 	}, nil
 }
 

@@ -174,6 +174,9 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 				switch resp.StatusCode {
 				case http.StatusOK:
 					accepted.Add(1)
+					if o.onAck != nil {
+						o.onAck(n)
+					}
 					if seen != nil {
 						seen.add(anonymous, u, si)
 					}

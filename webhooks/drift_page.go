@@ -47,8 +47,10 @@ func (s *Server) handleDriftPage(c echo.Context) error {
 	// Rejections carry no product: only tokens allowed for every product
 	// see them (as on GET /v1/deliveries/rejected).
 	if in.All {
-		if rs, err := s.deps.Rejected.Recent(ctx, driftPageRejections); err == nil {
-			for _, r := range rs {
+		if known, err := s.deps.Rejected.Recent(ctx, driftPageRejections); err == nil {
+			// As on GET /v1/deliveries/rejected: the log merged with the
+			// rejections to unknown source names, kept apart.
+			for _, r := range s.limits.rejected.recent(ctx, known, driftPageRejections) {
 				in.Rejections = append(in.Rejections, driftpage.Rejection{
 					At: r.At, Source: r.Source, Code: r.Code, Reason: r.Reason, RequestID: r.RequestID,
 				})

@@ -74,6 +74,8 @@ type Deps struct {
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
 	Outbound []Outbound
+	// Forwards serves the forwarding API; none by default.
+	Forwards Forwards
 	Log      *logrus.Logger
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
@@ -100,6 +102,9 @@ func New(d Deps) *Server {
 	}
 	if d.Validator == nil {
 		d.Validator = normalize.NewValidator()
+	}
+	if d.Forwards == nil {
+		d.Forwards = noForwards{}
 	}
 	s := &Server{
 		deps:      d,

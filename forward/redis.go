@@ -89,7 +89,7 @@ func (r *Redis) Add(ctx context.Context, entries []Entry) error {
 		}
 		p := partitionOf(e.ProductID, e.SessionID, l.Partitions)
 		share := (l.MaxQueued + l.Partitions - 1) / max(l.Partitions, 1)
-		addScript.Run(ctx, pipe, []string{r.stream(e.Target, p)}, share, e.ID, e.ProductID, e.SessionID, e.EnqueuedAt.UnixNano(), []byte(e.Body))
+		addScript.Eval(ctx, pipe, []string{r.stream(e.Target, p)}, share, e.ID, e.ProductID, e.SessionID, e.EnqueuedAt.UnixNano(), []byte(e.Body))
 	}
 	cmds, err := pipe.Exec(ctx)
 	if err != nil {

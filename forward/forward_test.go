@@ -1,6 +1,7 @@
 package forward_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,13 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
 	. "github.com/replayhook/replayhook/forward"
@@ -458,4 +462,58 @@ func TestSnapshotKeepsQueueAndDeadLetters(t *testing.T) {
 	if fmt.Sprint(got["s0"]) != "[2/0 4/0]" || fmt.Sprint(got["s1"]) != "[1/2 3/0 5/0]" {
 		t.Fatalf("restored (title/attempts) %v", got)
 	}
+}
+
+// TestLogsNeverCarryTheSecretOrSignature: a failing target, a dead letter
+// and a recovery are logged by target, delivery id and status only.
+func TestLogsNeverCarryTheSecretOrSignature(t *testing.T) {
+	rcv := forwardtest.New(t, secret, func(q forwardtest.Request) forwardtest.Answer {
+		if q.Payload.Actions[0].Title == "0" {
+			return forwardtest.Answer{Status: 400}
+		}
+		if q.Seen == 1 {
+			return forwardtest.Answer{Status: 500}
+		}
+		return forwardtest.Answer{Status: 200}
+	})
+	var logs bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&syncBuffer{b: &logs})
+	tgt := targetTo("chat", rcv.URL)
+	tgt.Bearer = true
+	tgt.Concurrency = 1
+	mem := NewMemory(Targets([]config.ForwardTarget{tgt}))
+	w := &waits{}
+	f := New([]config.ForwardTarget{tgt}, mem, Options{Now: func() time.Time { return t0 }, Sleep: w.sleep, Log: log})
+	stop := f.Start()
+	publish(t, f, payload("p", "s", 0), payload("p", "s", 1))
+	reqs := rcv.WaitAccepted(t, 1, 5*time.Second)
+	waitQueue(t, mem, "chat", 0)
+	stop()
+	out := (&syncBuffer{b: &logs}).String()
+	for _, want := range []string{"payload dead-lettered", "target failing", "delivering again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, secret) || strings.Contains(out, "sha256=") || strings.Contains(out, reqs[0].Header.Get(SignatureHeader)[7:]) || strings.Contains(out, "step 0") {
+		t.Fatalf("log carries a secret, a signature or a body:\n%s", out)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -282,12 +282,12 @@ func (f *Forwarder) deliver(ctx context.Context, t *target, e Entry) {
 		e.LastStatus, e.LastError = r.status, r.err
 		f.o.Metrics.attempt(t.Name, r.class)
 		if r.ok {
+			f.o.Metrics.delivered(t.Name, now.Sub(e.EnqueuedAt))
+			f.healthy(t, now)
 			if err := f.store.Done(ctx, e); err != nil {
 				// Not removed: it is sent again (at least once).
 				f.o.Log.WithError(err).WithFields(logrus.Fields{"target": t.Name, "delivery": e.ID}).Warn("forward: delivered but not removed from the queue")
 			}
-			f.o.Metrics.delivered(t.Name, now.Sub(e.EnqueuedAt))
-			f.healthy(t, now)
 			return
 		}
 		f.failed(t, now, r)

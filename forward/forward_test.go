@@ -19,7 +19,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
-	. "github.com/replayhook/replayhook/forward"
+	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/forward/forwardtest"
 	"github.com/replayhook/replayhook/normalize"
 )
@@ -53,8 +53,8 @@ func targetTo(name, url string) config.ForwardTarget {
 }
 
 type rig struct {
-	f     *Forwarder
-	mem   *Memory
+	f     *forward.Forwarder
+	mem   *forward.Memory
 	waits *waits
 	stop  func()
 }
@@ -64,8 +64,8 @@ type rig struct {
 func start(t *testing.T, targets ...config.ForwardTarget) *rig {
 	t.Helper()
 	r := &rig{waits: &waits{}}
-	r.mem = NewMemory(Targets(targets))
-	r.f = New(targets, r.mem, Options{
+	r.mem = forward.NewMemory(forward.Targets(targets))
+	r.f = forward.New(targets, r.mem, forward.Options{
 		Now: func() time.Time { return t0 }, Sleep: r.waits.sleep, Jitter: func(d time.Duration) time.Duration { return d },
 	})
 	r.stop = r.f.Start()
@@ -81,7 +81,7 @@ func payload(product, session string, n int) normalize.ActionsPayload {
 	}
 }
 
-func publish(t *testing.T, f *Forwarder, ps ...normalize.ActionsPayload) {
+func publish(t *testing.T, f *forward.Forwarder, ps ...normalize.ActionsPayload) {
 	t.Helper()
 	if err := f.Publish(context.Background(), ps, t0); err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestFaults(t *testing.T) {
 }
 
 // waitQueue waits until the target's queue holds n payloads.
-func waitQueue(t *testing.T, s Store, target string, n int64) {
+func waitQueue(t *testing.T, s forward.Store, target string, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -306,9 +306,9 @@ func TestSessionWaitsForItsRetry(t *testing.T) {
 	ts.MaxAttempts = 1000
 	ts.Concurrency = 1
 	r := &rig{waits: &waits{}}
-	r.mem = NewMemory(Targets([]config.ForwardTarget{ts, tf}))
+	r.mem = forward.NewMemory(forward.Targets([]config.ForwardTarget{ts, tf}))
 	var retries atomic.Int32
-	r.f = New([]config.ForwardTarget{ts, tf}, r.mem, Options{
+	r.f = forward.New([]config.ForwardTarget{ts, tf}, r.mem, forward.Options{
 		Now: func() time.Time { return t0 },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			if retries.Add(1) == 3 {
@@ -344,11 +344,11 @@ func TestSessionWaitsForItsRetry(t *testing.T) {
 func TestQueueBoundRefusesWholeBatch(t *testing.T) {
 	a, b := targetTo("a", "http://127.0.0.1:1/"), targetTo("b", "http://127.0.0.1:1/")
 	a.MaxQueued, b.MaxQueued = 2, 100
-	mem := NewMemory(Targets([]config.ForwardTarget{a, b}))
-	f := New([]config.ForwardTarget{a, b}, mem, Options{})
+	mem := forward.NewMemory(forward.Targets([]config.ForwardTarget{a, b}))
+	f := forward.New([]config.ForwardTarget{a, b}, mem, forward.Options{})
 	publish(t, f, payload("p", "s", 0), payload("p", "s", 1))
 	err := f.Publish(context.Background(), []normalize.ActionsPayload{payload("p", "s", 2)}, t0)
-	if !errors.Is(err, ErrQueueFull) {
+	if !errors.Is(err, forward.ErrQueueFull) {
 		t.Fatalf("err = %v, want ErrQueueFull", err)
 	}
 	for _, name := range []string{"a", "b"} {
@@ -392,7 +392,7 @@ func TestDeadLettersBoundedPagedRedeliveredDropped(t *testing.T) {
 	if len(ids) != 3 {
 		t.Fatalf("bound: kept %d distinct, want 3", len(ids))
 	}
-	if _, _, err := r.f.Dead(ctx, "chat", "nonsense", 2); !errors.Is(err, ErrBadCursor) {
+	if _, _, err := r.f.Dead(ctx, "chat", "nonsense", 2); !errors.Is(err, forward.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 	accept.Store(true)
@@ -409,7 +409,7 @@ func TestDeadLettersBoundedPagedRedeliveredDropped(t *testing.T) {
 	if d, _, _ := r.f.Dead(ctx, "chat", "", 10); len(d) != 0 {
 		t.Fatalf("left %d", len(d))
 	}
-	if _, err := r.f.Redeliver(ctx, "nope", nil); !errors.Is(err, ErrUnknownTarget) {
+	if _, err := r.f.Redeliver(ctx, "nope", nil); !errors.Is(err, forward.ErrUnknownTarget) {
 		t.Fatalf("unknown target: %v", err)
 	}
 }
@@ -420,15 +420,15 @@ func TestSnapshotKeepsQueueAndDeadLetters(t *testing.T) {
 	ctx := context.Background()
 	tgt := targetTo("chat", "http://127.0.0.1:1/")
 	cfg := []config.ForwardTarget{tgt}
-	mem := NewMemory(Targets(cfg))
-	f := New(cfg, mem, Options{})
+	mem := forward.NewMemory(forward.Targets(cfg))
+	f := forward.New(cfg, mem, forward.Options{})
 	for i := range 6 {
 		publish(t, f, payload("p", "s"+strconv.Itoa(i%2), i))
 	}
 	// s0's first payload is dead-lettered; s1's first is mid-retry.
-	h0, _ := mem.Next(ctx, "chat", PartitionOf("p", "s0", 4))
-	_ = mem.Bury(ctx, h0, DeadLetter{ID: h0.ID, Payload: h0.Body, Attempts: 3})
-	h1, _ := mem.Next(ctx, "chat", PartitionOf("p", "s1", 4))
+	h0, _ := mem.Next(ctx, "chat", forward.PartitionOf("p", "s0", 4))
+	_ = mem.Bury(ctx, h0, forward.DeadLetter{ID: h0.ID, Payload: h0.Body, Attempts: 3})
+	h1, _ := mem.Next(ctx, "chat", forward.PartitionOf("p", "s1", 4))
 	h1.Attempts, h1.LastStatus = 2, 503
 	_ = mem.Attempted(ctx, h1)
 	raw, err := json.Marshal(mem.SnapshotPart().Save(t0))
@@ -437,7 +437,7 @@ func TestSnapshotKeepsQueueAndDeadLetters(t *testing.T) {
 	}
 
 	tgt.Concurrency = 2
-	mem2 := NewMemory(Targets([]config.ForwardTarget{tgt}))
+	mem2 := forward.NewMemory(forward.Targets([]config.ForwardTarget{tgt}))
 	if err := mem2.SnapshotPart().Load(raw, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -482,9 +482,9 @@ func TestLogsNeverCarryTheSecretOrSignature(t *testing.T) {
 	tgt := targetTo("chat", rcv.URL)
 	tgt.Bearer = true
 	tgt.Concurrency = 1
-	mem := NewMemory(Targets([]config.ForwardTarget{tgt}))
+	mem := forward.NewMemory(forward.Targets([]config.ForwardTarget{tgt}))
 	w := &waits{}
-	f := New([]config.ForwardTarget{tgt}, mem, Options{Now: func() time.Time { return t0 }, Sleep: w.sleep, Log: log})
+	f := forward.New([]config.ForwardTarget{tgt}, mem, forward.Options{Now: func() time.Time { return t0 }, Sleep: w.sleep, Log: log})
 	stop := f.Start()
 	publish(t, f, payload("p", "s", 0), payload("p", "s", 1))
 	reqs := rcv.WaitAccepted(t, 1, 5*time.Second)
@@ -496,7 +496,7 @@ func TestLogsNeverCarryTheSecretOrSignature(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, secret) || strings.Contains(out, "sha256=") || strings.Contains(out, reqs[0].Header.Get(SignatureHeader)[7:]) || strings.Contains(out, "step 0") {
+	if strings.Contains(out, secret) || strings.Contains(out, "sha256=") || strings.Contains(out, reqs[0].Header.Get(forward.SignatureHeader)[7:]) || strings.Contains(out, "step 0") {
 		t.Fatalf("log carries a secret, a signature or a body:\n%s", out)
 	}
 }

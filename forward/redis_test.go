@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/replayhook/replayhook/config"
-	. "github.com/replayhook/replayhook/forward"
+	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/forward/forwardtest"
 	"github.com/replayhook/replayhook/internal/redistest"
 	"github.com/replayhook/replayhook/normalize"
@@ -19,19 +19,19 @@ import (
 // replica is one replayhook process's forwarder on a shared Redis.
 type replica struct {
 	rdb  *redis.Client
-	f    *Forwarder
+	f    *forward.Forwarder
 	stop func()
 }
 
 func startReplica(t *testing.T, srv *redistest.Server, name string, lease time.Duration, targets ...config.ForwardTarget) *replica {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	store, err := NewRedis(context.Background(), rdb, "test:", name, lease, Targets(targets))
+	store, err := forward.NewRedis(context.Background(), rdb, "test:", name, lease, forward.Targets(targets))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &waits{}
-	r := &replica{rdb: rdb, f: New(targets, store, Options{Sleep: w.sleep, Jitter: func(d time.Duration) time.Duration { return d }})}
+	r := &replica{rdb: rdb, f: forward.New(targets, store, forward.Options{Sleep: w.sleep, Jitter: func(d time.Duration) time.Duration { return d }})}
 	r.stop = r.f.Start()
 	t.Cleanup(func() { r.stop(); _ = rdb.Close() })
 	return r
@@ -93,7 +93,7 @@ func TestRedisTwoReplicasShareTheWork(t *testing.T) {
 		}
 	}
 	checkInOrder(t, rcv.WaitAccepted(t, sessions*per, 20*time.Second), sessions, per, false)
-	waitStatus(t, a.f, func(s TargetStatus) bool { return s.Queued == 0 && s.InFlight == 0 })
+	waitStatus(t, a.f, func(s forward.TargetStatus) bool { return s.Queued == 0 && s.InFlight == 0 })
 }
 
 // TestRedisReplicaDiesMidDelivery: the replica holding the partitions dies
@@ -192,7 +192,7 @@ func TestRedisDeadLettersAndBound(t *testing.T) {
 		publish(t, r.f, payload("p", "s", i))
 	}
 	rcv.WaitRequests(t, 3, 10*time.Second)
-	waitStatus(t, r.f, func(s TargetStatus) bool { return s.Queued == 0 && s.DeadLetters == 2 })
+	waitStatus(t, r.f, func(s forward.TargetStatus) bool { return s.Queued == 0 && s.DeadLetters == 2 })
 	page, next, err := r.f.Dead(ctx, "chat", "", 1)
 	if err != nil || len(page) != 1 || next == "" || page[0].LastStatus != 410 || page[0].Attempts != 1 {
 		t.Fatalf("page 1: %+v %q %v", page, next, err)
@@ -216,18 +216,18 @@ func TestRedisDeadLettersAndBound(t *testing.T) {
 	full := targetTo("full", "http://127.0.0.1:1/")
 	full.Concurrency, full.MaxQueued = 1, 2
 	rdb := srv.Client()
-	store, err := NewRedis(ctx, rdb, "test:", "x", time.Second, Targets([]config.ForwardTarget{full}))
+	store, err := forward.NewRedis(ctx, rdb, "test:", "x", time.Second, forward.Targets([]config.ForwardTarget{full}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := New([]config.ForwardTarget{full}, store, Options{}) // not started: nothing drains
+	f := forward.New([]config.ForwardTarget{full}, store, forward.Options{}) // not started: nothing drains
 	publish(t, f, payload("p", "s", 0), payload("p", "s", 1))
-	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "s", 2)}, t0); err != ErrQueueFull {
+	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "s", 2)}, t0); err != forward.ErrQueueFull {
 		t.Fatalf("over the bound: %v", err)
 	}
 }
 
-func waitStatus(t *testing.T, f *Forwarder, ok func(TargetStatus) bool) {
+func waitStatus(t *testing.T, f *forward.Forwarder, ok func(forward.TargetStatus) bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

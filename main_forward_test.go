@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/forward/forwardtest"
+	"github.com/replayhook/replayhook/internal/redistest"
 	"github.com/replayhook/replayhook/normalize"
 )
 
@@ -261,5 +262,59 @@ forward:
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestForwardTwoReplicasOnRedis runs the real program twice on one real
+// redis-server with a forward target: deliveries sent to either replica
+// reach the receiver once each, in order per session; after replica A
+// stops, B takes over A's partitions and delivers what follows.
+func TestForwardTwoReplicasOnRedis(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rcv := forwardtest.New(t, forwardSecret, nil)
+	cfg := testConfig(t, fmt.Sprintf(`store:
+  backend: redis
+  redis: {addr: %q, key_prefix: "fwd-test:"}
+forward:
+  - {name: chat, url: %q, products: ["*"], secret: %s, concurrency: 3}
+`, srv.Addr(), rcv.URL, forwardSecret))
+	a, _, stopA := startServer(t, cfg)
+	b, _, _ := startServer(t, cfg)
+	send := func(base string, session string, step int) {
+		t.Helper()
+		body := fmt.Sprintf(`{"type":"actions","product_id":"prod_demo","session_id":%q,"user_id":"u","actions":[{"index":0,"type":"click","title":"%d","description":"d","canonical_url":"https://x.example/"}]}`, session, step)
+		if code, out := postSigned(t, base, []byte(body)); code != 200 {
+			t.Fatalf("delivery %s/%d: %d %s", session, step, code, out)
+		}
+	}
+	const sessions = 4
+	for step := range 3 {
+		for s := range sessions {
+			base := a
+			if (s+step)%2 == 1 {
+				base = b
+			}
+			send(base, "r-"+strconv.Itoa(s), step)
+		}
+	}
+	rcv.WaitAccepted(t, 3*sessions, 20*time.Second)
+	if err := stopA(); err != nil {
+		t.Fatal(err)
+	}
+	for step := 3; step < 5; step++ {
+		for s := range sessions {
+			send(b, "r-"+strconv.Itoa(s), step)
+		}
+	}
+	got := rcv.WaitAccepted(t, 5*sessions, 30*time.Second)
+	ids := map[string]bool{}
+	next := map[string]int{}
+	for _, q := range got {
+		s := normalize.Str(q.Payload.SessionID)
+		if !q.Verified || ids[q.Delivery] || q.Payload.Actions[0].Title != strconv.Itoa(next[s]) {
+			t.Fatalf("%s: step %s (verified=%v repeat=%v), want %d", s, q.Payload.Actions[0].Title, q.Verified, ids[q.Delivery], next[s])
+		}
+		ids[q.Delivery] = true
+		next[s]++
 	}
 }

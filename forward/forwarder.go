@@ -284,7 +284,7 @@ func (f *Forwarder) deliver(ctx context.Context, t *target, e Entry) {
 		if r.ok {
 			f.o.Metrics.delivered(t.Name, now.Sub(e.EnqueuedAt))
 			f.healthy(t, now)
-			if err := f.store.Done(ctx, e); err != nil {
+			if err := f.record(ctx, func(c context.Context) error { return f.store.Done(c, e) }); err != nil {
 				// Not removed: it is sent again (at least once).
 				f.o.Log.WithError(err).WithFields(logrus.Fields{"target": t.Name, "delivery": e.ID}).Warn("forward: delivered but not removed from the queue")
 			}
@@ -321,7 +321,7 @@ func (f *Forwarder) bury(ctx context.Context, t *target, e Entry, now time.Time,
 		ID: e.ID, ProductID: e.ProductID, SessionID: e.SessionID, EnqueuedAt: e.EnqueuedAt, DeadAt: now,
 		Attempts: e.Attempts, LastStatus: e.LastStatus, LastError: e.LastError, Payload: e.Body,
 	}
-	if err := f.store.Bury(ctx, e, d); err != nil {
+	if err := f.record(ctx, func(c context.Context) error { return f.store.Bury(c, e, d) }); err != nil {
 		f.o.Log.WithError(err).WithFields(logrus.Fields{"target": t.Name, "delivery": e.ID}).Warn("forward: dead letter not saved; the payload stays queued")
 		_ = f.o.Sleep(ctx, time.Second)
 		return
@@ -330,6 +330,15 @@ func (f *Forwarder) bury(ctx context.Context, t *target, e Entry, now time.Time,
 	f.o.Log.WithFields(logrus.Fields{
 		"target": t.Name, "delivery": e.ID, "attempts": e.Attempts, "status": e.LastStatus, "error": e.LastError, "reason": why,
 	}).Warn("forward: payload dead-lettered")
+}
+
+// record writes an attempt's outcome to the store even when ctx has just
+// ended (a graceful stop right after a 2xx must not leave the entry to be
+// sent again), within a short bound.
+func (f *Forwarder) record(ctx context.Context, write func(context.Context) error) error {
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return write(c)
 }
 
 func (f *Forwarder) healthy(t *target, now time.Time) {

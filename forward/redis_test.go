@@ -225,6 +225,11 @@ func TestRedisDeadLettersAndBound(t *testing.T) {
 	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "s", 2)}, t0); err != forward.ErrQueueFull {
 		t.Fatalf("over the bound: %v", err)
 	}
+	// Redis down: Publish fails, so ingest answers 503 and the vendor retries.
+	srv.Kill()
+	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "other", 0)}, t0); err == nil || err == forward.ErrQueueFull {
+		t.Fatalf("with Redis down: %v", err)
+	}
 }
 
 func waitStatus(t *testing.T, f *forward.Forwarder, ok func(forward.TargetStatus) bool) {

@@ -216,26 +216,43 @@ func (f *Forwarder) Publish(ctx context.Context, payloads []normalize.ActionsPay
 }
 
 // Start runs one worker per partition of every target until the returned
-// stop is called; stop waits for them. A delivery cut short by stop stays
-// queued (not counted as an attempt) and is sent again after a restart.
+// stop is called. stop takes no new payload and ends the waits between
+// retries at once, lets attempts in flight finish within the targets'
+// timeout (so an answered payload is not sent again after a restart), then
+// cuts what is left and waits for the workers. A payload not delivered
+// stays queued (an attempt cut short is not counted).
 func (f *Forwarder) Start() (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+	soft, stopTaking := context.WithCancel(context.Background())
+	hard, abort := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	grace := time.Duration(0)
 	for _, t := range f.targets {
+		grace = max(grace, t.Timeout)
 		for p := range t.Concurrency {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				f.work(ctx, t, p)
+				f.work(soft, hard, t, p)
 			}()
 		}
 	}
-	return func() { cancel(); wg.Wait() }
+	return func() {
+		stopTaking()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(grace + time.Second):
+		}
+		abort()
+		<-done
+	}
 }
 
 // work holds partition p of t and delivers its entries head first, until
-// ctx ends; when the hold is lost (Redis lease) it takes it again.
-func (f *Forwarder) work(ctx context.Context, t *target, p int) {
+// ctx ends; when the hold is lost (Redis lease) it takes it again. Attempts
+// run until hard ends.
+func (f *Forwarder) work(ctx, hard context.Context, t *target, p int) {
 	for ctx.Err() == nil {
 		hctx, release, err := f.store.Hold(ctx, t.Name, p)
 		if err != nil {
@@ -254,22 +271,25 @@ func (f *Forwarder) work(ctx context.Context, t *target, p int) {
 				}
 				continue
 			}
-			f.deliver(hctx, t, e)
+			f.deliver(hctx, hard, t, e)
 		}
 		release()
 	}
 }
 
 // deliver tries e until it is delivered, given up on (dead letter) or ctx
-// ends (it then stays queued).
-func (f *Forwarder) deliver(ctx context.Context, t *target, e Entry) {
+// ends (it then stays queued); an attempt in flight runs until hard ends.
+func (f *Forwarder) deliver(ctx, hard context.Context, t *target, e Entry) {
 	b := &backoff.ExponentialBackOff{InitialInterval: f.o.InitialInterval, Multiplier: 2, MaxInterval: f.o.MaxInterval}
 	b.Reset()
 	for range e.Attempts { // resume the schedule of an entry restored mid-retry
 		b.NextBackOff()
 	}
 	for {
-		r := f.attempt(ctx, t, e, e.Attempts+1)
+		if ctx.Err() != nil {
+			return
+		}
+		r := f.attempt(hard, t, e, e.Attempts+1)
 		if r.aborted {
 			return
 		}
@@ -303,7 +323,7 @@ func (f *Forwarder) deliver(ctx context.Context, t *target, e Entry) {
 			f.bury(ctx, t, e, now, "max_age reached")
 			return
 		}
-		if err := f.store.Attempted(ctx, e); err != nil && ctx.Err() == nil {
+		if err := f.record(ctx, func(c context.Context) error { return f.store.Attempted(c, e) }); err != nil {
 			f.o.Log.WithError(err).WithField("target", t.Name).Warn("forward: attempt count not saved")
 		}
 		if f.o.Sleep(ctx, wait) != nil {

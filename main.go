@@ -35,6 +35,7 @@ const usage = `usage:
   replayhook send --source NAME FILE|- [--now] [-v] [--config PATH] [--url URL]
                                                              post FILE as NAME's vendor would (replayhook send --help)
   replayhook check-config [--config PATH]                     validate and print the effective config (secrets masked)
+  replayhook forward-test --target NAME [--config PATH]       POST one signed sample payload to a forward target
 
 The config path is --config, else $REPLAYHOOK_CONFIG, else ./config.yaml.`
 
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return send(ctx, args, getenv, os.Stdin, stdout)
 	case "check-config":
 		return checkConfig(args, getenv, stdout)
+	case "forward-test":
+		return forwardTest(ctx, args, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

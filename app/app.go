@@ -19,6 +19,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/drift"
+	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/logjson"
@@ -76,6 +77,8 @@ type App struct {
 	// restore at start: the memory stores and the drift counters; none with
 	// the Redis store, which keeps everything in Redis.
 	Snapshot []snapshot.Part
+	// Forwarder pushes stored payloads to the forward targets; nil without any.
+	Forwarder *forward.Forwarder
 	// savedAt is when the state was last written to or restored from the
 	// snapshot (unix nanoseconds, 0 = never), for replayhook_snapshot_age_seconds.
 	savedAt atomic.Int64
@@ -98,9 +101,15 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	}
 	a := &App{Users: b.users, Snapshot: b.parts, closers: b.closers}
 	metrics := webhooks.NewMetrics(a.metricsOptions(cfg, b, now))
+	fwd, forwardParts, err := newForwarder(cfg, b.redis, metrics, log, now)
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Forwarder, a.Snapshot = fwd, append(a.Snapshot, forwardParts...)
 	st, streamParts := newStream(cfg, b.redis, log, now)
 	a.Snapshot = append(a.Snapshot, streamParts...)
-	a.Server = webhooks.New(webhooks.Deps{
+	deps := webhooks.Deps{
 		Config:        cfg,
 		Sources:       sources,
 		Users:         b.users,
@@ -117,7 +126,9 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Now:           now,
 		Ready:         b.ready,
 		IngestWorkers: b.ingestWorkers,
-	})
+	}
+	a.wireForward(&deps)
+	a.Server = webhooks.New(deps)
 	return a, nil
 }
 

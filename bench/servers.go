@@ -318,5 +318,6 @@ sources:
 		return "", nil, err
 	}
 	go func() { _ = hs.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); closeAll() }, nil
+	stopForwarding := rh.StartForwarding() // as serve does; nothing without forward targets
+	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); stopForwarding(); closeAll() }, nil
 }

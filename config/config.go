@@ -28,6 +28,9 @@ type Config struct {
 	Stream   Stream   `yaml:"stream"`
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
+
+	// Forward lists the targets stored payloads are pushed to.
+	Forward []ForwardTarget `yaml:"forward" validate:"dive"`
 }
 
 // Server is the HTTP listener.
@@ -177,5 +180,7 @@ func Default() Config {
 			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		}},
 		Log: Log{Level: "info", Format: "json"},
+
+		Forward: []ForwardTarget{},
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // withDefaults fills what d leaves out with what does nothing, so that the
 // handlers call every dependency without checking it for nil: the clock is
-// time.Now, drift is not tracked, aliases resolve nothing, rejections are
+// time.Now, drift is not tracked, nothing is forwarded, aliases resolve nothing, rejections are
 // not kept, the stores are always ready and nothing is logged.
 func withDefaults(d Deps) Deps {
 	if d.Now == nil {
@@ -25,6 +25,9 @@ func withDefaults(d Deps) Deps {
 	}
 	if d.Drift == nil {
 		d.Drift = drift.Disabled{}
+	}
+	if d.Forwards == nil {
+		d.Forwards = noForwards{}
 	}
 	if d.Aliases == nil {
 		d.Aliases = noAliases{}

@@ -77,6 +77,8 @@ type Deps struct {
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
 	Outbound []Outbound
+	// Forwards serves the forwarding API; none by default.
+	Forwards Forwards
 	// Stream feeds GET /stream/{product_id}; nil means a memory stream fed
 	// by this server's ingest (added to Outbound).
 	Stream *stream.Stream

@@ -27,6 +27,11 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
+
+	// Durability is when an acknowledged delivery is on disk: fsync |
+	// batch | off; Journal places the write-ahead log (config/durability.go).
+	Durability string  `yaml:"durability" validate:"oneof=fsync batch off"`
+	Journal    Journal `yaml:"journal"`
 }
 
 // Server is the HTTP listener.
@@ -168,5 +173,7 @@ func Default() Config {
 			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		}},
 		Log: Log{Level: "info", Format: "json"},
+
+		Durability: DurabilityFsync, Journal: DefaultJournal(),
 	}
 }

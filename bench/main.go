@@ -537,6 +537,10 @@ sources:
 		return "", nil, err
 	}
 	users, closeAll := rh.Users, func() { _ = rh.Close() }
+	if err := rh.Restore(time.Now()); err != nil {
+		closeAll()
+		return "", nil, err
+	}
 	if o.preload > 0 {
 		start := time.Now()
 		ctx := context.Background()

@@ -188,17 +188,20 @@ type SessionRecord struct {
 // shard, interleaved by relative LRU position across shards). Activity has
 // no age limit, so Export needs no clock.
 func (m *MemoryActivity) Export() []SessionRecord {
-	return exportLRU(m.sessions, func(k SessionKey, e *sessionEntry) (SessionRecord, bool) {
-		rec := SessionRecord{
-			ProductID: k.ProductID, SessionID: k.SessionID,
-			UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
-			Actions: make([]ActionRecord, 0, e.log.len()),
-		}
-		for _, a := range e.log.ordered() {
-			rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
-		}
-		return rec, true
-	})
+	return exportLRU(m.sessions, sessionRecord)
+}
+
+// sessionRecord is e's snapshot record; the caller holds its shard's lock.
+func sessionRecord(k SessionKey, e *sessionEntry) (SessionRecord, bool) {
+	rec := SessionRecord{
+		ProductID: k.ProductID, SessionID: k.SessionID,
+		UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
+		Actions: make([]ActionRecord, 0, e.log.len()),
+	}
+	for _, a := range e.log.ordered() {
+		rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
+	}
+	return rec, true
 }
 
 // Import stores every record, in order: records are expected least

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 )
@@ -156,6 +157,9 @@ func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
 // store is a 503 and its dedupe claim is released so the vendor's retry is
 // processed again.
 func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, body []byte) (*IngestResult, error) {
+	if err := s.deps.Journal.Admit(); err != nil {
+		return nil, notAdmitted(err)
+	}
 	now := s.deps.Now()
 	req := &providers.Request{Header: header, Body: body, Now: now}
 	if err := src.Provider.Verify(req); err != nil {
@@ -220,6 +224,16 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 		return nil, &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
+	applied, err := s.deps.Journal.Append(ctx, &journal.Entry{
+		Key: key, At: now, Payloads: payloads, Summaries: d.Summaries, Identities: d.Identities,
+	})
+	if err != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, notAdmitted(err)
+	}
+	defer applied()
 	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
 	if err == nil {
 		err = s.publish(ctx, payloads, now)

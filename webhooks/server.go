@@ -17,6 +17,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 )
@@ -79,6 +80,9 @@ type Deps struct {
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.
 	Ready func(context.Context) error
+	// Journal writes each delivery ahead of its acknowledgement and
+	// admits deliveries (webhooks/journal.go); nil is journal.Nop.
+	Journal journal.Journal
 }
 
 // Server is the HTTP application.
@@ -100,6 +104,9 @@ func New(d Deps) *Server {
 	}
 	if d.Validator == nil {
 		d.Validator = normalize.NewValidator()
+	}
+	if d.Journal == nil {
+		d.Journal = journal.Nop{}
 	}
 	s := &Server{
 		deps:      d,

@@ -1,0 +1,42 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
+)
+
+// Replay stores one journal entry again at start (after the snapshot is
+// restored), as Ingest stored it: same payloads, summaries, identities and
+// time, and its dedupe key confirmed. An entry whose key the restored
+// dedupe store already holds confirmed is in the snapshot and is skipped,
+// so replaying twice changes nothing. Observers and Outbound are not told:
+// the delivery was reported when it arrived.
+func (s *Server) Replay(ctx context.Context, e *journal.Entry) error {
+	claim, err := s.deps.Dedupe.Claim(ctx, e.Key, e.At)
+	if err != nil {
+		return err
+	}
+	if claim == index.Seen {
+		return nil
+	}
+	if _, err := s.store(ctx, e.Payloads, e.Summaries, e.Identities, e.At); err != nil {
+		return errors.Join(err, s.deps.Dedupe.Release(ctx, e.Key))
+	}
+	return s.deps.Dedupe.Confirm(ctx, e.Key, e.At)
+}
+
+// notAdmitted answers a delivery the journal does not take now: the state
+// is still being restored, or the log cannot be written. The vendor
+// retries; nothing is acknowledged that is not on disk.
+func notAdmitted(err error) error {
+	msg := "the server cannot write its journal; retry later"
+	if errors.Is(err, journal.ErrStarting) {
+		msg = "the server is starting (restoring its state); retry later"
+	}
+	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: msg, RetryAfter: 5, Internal: err}
+}

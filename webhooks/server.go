@@ -129,13 +129,14 @@ func New(d Deps) *Server {
 
 // IngestWorkers is how many deliveries cfg lets run at once:
 // server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
-// whose round trips leave the CPU idle); never more than
-// server.max_concurrent_ingests.
+// whose round trips leave the CPU idle, and with durability: fsync, where
+// each delivery waits for the journal's fsync and more of them share one);
+// never more than server.max_concurrent_ingests.
 func IngestWorkers(cfg *config.Config) int {
 	n := cfg.Server.IngestWorkers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
-		if cfg.Store.Backend == "redis" {
+		if cfg.Store.Backend == "redis" || (cfg.JournalDir() != "" && cfg.Durability == config.DurabilityFsync) {
 			n *= 16
 		}
 	}

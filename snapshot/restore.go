@@ -61,6 +61,9 @@ func Restore(path string, parts []Part, now time.Time) (Report, error) {
 		}
 		return c
 	}
+	if h, _ := ReadHeader(path); h.Version == 1 {
+		return restoreV1(path, parts, now, rep)
+	}
 	newest := check(path)
 	chosen := newest
 	if newest.err != nil {
@@ -198,4 +201,56 @@ func removeTemp(path string) int {
 		}
 	}
 	return n
+}
+
+// restoreV1 reads a file of format 1 (one JSON object of parts, written
+// before the journal existed) once, at the first start of this version:
+// it is decoded whole, as that version did, and the next snapshot is
+// written in the current format. Nothing in it is checksummed.
+func restoreV1(path string, parts []Part, now time.Time, rep Report) (Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return rep, err
+	}
+	var doc struct {
+		SavedAt time.Time                  `json:"saved_at"`
+		Parts   map[string]json.RawMessage `json:"parts"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return rep, fmt.Errorf("%w: format 1: %v", ErrDamaged, err)
+	}
+	data = nil
+	for _, p := range parts {
+		raw, ok := doc.Parts[p.Name]
+		if !ok {
+			rep.Skipped = append(rep.Skipped, p.Name+": not in the file")
+			continue
+		}
+		recs := []json.RawMessage{raw} // a part that was one value
+		if len(raw) > 0 && raw[0] == '[' {
+			recs = nil
+			if err := json.Unmarshal(raw, &recs); err != nil {
+				rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", p.Name, err))
+				continue
+			}
+		}
+		ld := p.Load(now)
+		var lerr error
+		for _, r := range recs {
+			if lerr = ld.Record(r); lerr != nil {
+				break
+			}
+		}
+		if lerr == nil {
+			lerr = ld.Done()
+		}
+		if lerr != nil {
+			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: %v", p.Name, lerr))
+			continue
+		}
+		rep.Loaded = append(rep.Loaded, p.Name)
+		delete(doc.Parts, p.Name)
+	}
+	rep.File, rep.SavedAt = path, doc.SavedAt
+	return rep, nil
 }

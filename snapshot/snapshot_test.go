@@ -241,3 +241,14 @@ func TestFileIsStreamedOneRecordPerLine(t *testing.T) {
 		t.Fatalf("%d lines:\n%s", lines, data)
 	}
 }
+
+// A file of the format before the journal (1) is still restored once.
+func TestFormatOneIsRestored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "replayhook.snapshot")
+	v1 := `{"version":1,"saved_at":"2025-03-14T09:45:00Z","parts":{"a":[{"key":"k1","at":"2025-03-14T09:45:00Z"}],"b":[]}}`
+	os.WriteFile(path, []byte(v1), 0o600)
+	a, b, rep, err := restoreInto(t, path)
+	if err != nil || len(a.m) != 1 || len(b.m) != 0 || len(rep.Loaded) != 2 || rep.Mark != 0 {
+		t.Fatalf("%+v %v %v", rep, err, a.m)
+	}
+}

@@ -130,7 +130,10 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		mu := index.NewMemoryUsers(index.UserLimits{
 			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
 		})
-		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+		ma := index.NewMemoryActivityLimits(index.ActivityLimits{
+			MaxSessions: cfg.Activity.MaxSessions, MaxActionsPerSession: cfg.Activity.MaxActionsPerSession,
+			MaxBytes: cfg.Activity.MaxBytes, MaxBytesPerSession: cfg.Activity.MaxBytesPerSession,
+		})
 		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
 		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, AliasTTL)
 		users, activity, dedupe, aliases = mu, ma, md, ml

@@ -91,6 +91,11 @@ func (i Index) Lookback() time.Duration { return time.Duration(i.LookbackSeconds
 type Activity struct {
 	MaxSessions          int `yaml:"max_sessions" validate:"min=1,max=100000000"`
 	MaxActionsPerSession int `yaml:"max_actions_per_session" validate:"min=1,max=100000"`
+	// MaxBytes bounds the whole store's memory (least recently used
+	// sessions evicted); MaxBytesPerSession one session's action data
+	// (oldest actions dropped). 0 = no byte bound.
+	MaxBytes           int64 `yaml:"max_bytes" validate:"min=0"`
+	MaxBytesPerSession int   `yaml:"max_bytes_per_session" validate:"min=0,max=1073741824"`
 }
 
 // Dedupe bounds the record of deliveries already stored.
@@ -163,7 +168,7 @@ func Default() Config {
 			ShutdownTimeout: 20 * time.Second, MaxConcurrentIngests: 512, IngestQueueTimeout: 500 * time.Millisecond,
 		},
 		Index:    Index{LookbackSeconds: 300, MaxSessionsPerUser: 20, MaxUsers: 100000},
-		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200},
+		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200, MaxBytes: 512 << 20, MaxBytesPerSession: 1 << 20},
 		Dedupe:   Dedupe{MaxKeys: 200000, WindowSeconds: 86400},
 		Drift:    Drift{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5},
 		Rejected: Rejected{MaxEntries: 200},

@@ -16,7 +16,7 @@ func benchEntry() *Entry {
 	for i := range 5 {
 		p.Actions = append(p.Actions, normalize.SlimAction{Index: i, Type: "click", Title: "Place order",
 			Description: fmt.Sprintf("User clicked Place order on the checkout page (%d)", i),
-			RawURL: "https://shop.example.com/checkout?step=2", CanonicalURL: "https://shop.example.com/checkout",
+			RawURL:      "https://shop.example.com/checkout?step=2", CanonicalURL: "https://shop.example.com/checkout",
 			TimestampStart: 1.7e9, TimestampEnd: 1.7e9, SessionID: p.SessionID})
 	}
 	return e

@@ -27,12 +27,17 @@ import (
 // Entry is one acknowledged delivery as ingest stored it: prepared
 // payloads, summaries and identities, its dedupe key and the time it was
 // stored at. Replaying it stores the same things again.
+//
+// An entry with EraseUserID is an erasure instead: replaying it erases the
+// user again, so that a replay never brings back a user erased after
+// their deliveries were journaled.
 type Entry struct {
-	Key        string                     `json:"key"`
-	At         time.Time                  `json:"at"`
-	Payloads   []normalize.ActionsPayload `json:"payloads,omitempty"`
-	Summaries  []normalize.SummaryPayload `json:"summaries,omitempty"`
-	Identities []normalize.Identity       `json:"identities,omitempty"`
+	Key         string                     `json:"key"`
+	EraseUserID string                     `json:"erase_user_id,omitempty"`
+	At          time.Time                  `json:"at"`
+	Payloads    []normalize.ActionsPayload `json:"payloads,omitempty"`
+	Summaries   []normalize.SummaryPayload `json:"summaries,omitempty"`
+	Identities  []normalize.Identity       `json:"identities,omitempty"`
 }
 
 // Journal is what ingest writes each delivery to before acknowledging it.

@@ -16,6 +16,9 @@ import (
 // so replaying twice changes nothing. Observers and Outbound are not told:
 // the delivery was reported when it arrived.
 func (s *Server) Replay(ctx context.Context, e *journal.Entry) error {
+	if e.EraseUserID != "" {
+		return s.EraseUser(context.WithValue(ctx, replayingKey{}, true), e.EraseUserID)
+	}
 	claim, err := s.deps.Dedupe.Claim(ctx, e.Key, e.At)
 	if err != nil {
 		return err
@@ -39,4 +42,23 @@ func notAdmitted(err error) error {
 	}
 	return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 		Message: msg, RetryAfter: 5, Internal: err}
+}
+
+// replayingKey marks the context of an erasure replayed from the journal,
+// which must not be journaled again.
+type replayingKey struct{}
+
+// journalErase writes an erasure to the journal before it is carried out
+// (EraseUser calls it first), so that replaying deliveries journaled
+// before it never brings the user back.
+func (s *Server) journalErase(ctx context.Context, userID string) error {
+	if ctx.Value(replayingKey{}) != nil {
+		return nil
+	}
+	applied, err := s.deps.Journal.Append(ctx, &journal.Entry{EraseUserID: userID, At: s.deps.Now()})
+	if err != nil {
+		return notAdmitted(err)
+	}
+	applied()
+	return nil
 }

@@ -111,3 +111,31 @@ func TestDeliveriesWaitForTheRestore(t *testing.T) {
 		t.Fatalf("after: %s", rec.Body)
 	}
 }
+
+// An erasure is journaled: replaying the journal erases the user again
+// after their deliveries, never bringing them back.
+func TestReplayedErasureStaysErased(t *testing.T) {
+	dir := t.TempDir()
+	log := openJournal(t, dir)
+	first := newHarness(t, func(_ *config.Config, d *Deps) { d.Journal = log })
+	if rec := first.post("autoplay", dana.body()); decode[IngestResult](t, rec).Status != "accepted" {
+		t.Fatalf("%s", rec.Body)
+	}
+	if err := first.srv.EraseUser(context.Background(), "usr_48213"); err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+
+	log = openJournal(t, dir)
+	second := newHarness(t, func(_ *config.Config, d *Deps) { d.Journal = log })
+	rep, err := log.Replay(0, func(e *journal.Entry) error { return second.srv.Replay(context.Background(), e) })
+	if err != nil || rep.Applied != 2 {
+		t.Fatalf("replay: %+v %v", rep, err)
+	}
+	if _, ok, _ := second.users.Lookup(context.Background(), "usr_48213", T0); ok {
+		t.Fatal("an erased user came back from the journal")
+	}
+	if again, _ := log.Replay(0, func(*journal.Entry) error { return nil }); again.Applied != 2 {
+		t.Fatalf("replaying the erasure journaled it again: %+v", again)
+	}
+}

@@ -149,7 +149,7 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		// may skip it (webhooks.Server.Replay).
 		parts = []snapshot.Part{
 			snapshot.Slice("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
-			snapshot.Slice("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
+			snapshot.Records("users", mu.ExportEach, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }, 1024),
 			snapshot.Records("activity", func(_ time.Time, emit func(index.SessionRecord) error) error { return ma.ExportEach(emit) },
 				func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }, 256),
 			snapshot.Slice("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),

@@ -3,6 +3,7 @@ package index
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
 // eachLRU is exportLRU one record at a time: it holds the keys of every
@@ -50,4 +51,10 @@ func eachLRU[K comparable, V any, R any](s *shards[K, V], conv func(k K, v V) (R
 // time (the snapshot streams them to disk); an emit error stops it.
 func (m *MemoryActivity) ExportEach(emit func(SessionRecord) error) error {
 	return eachLRU(m.sessions, sessionRecord, emit)
+}
+
+// ExportEach hands emit every user as Export(now) returns them, one at a
+// time (the snapshot streams them to disk); an emit error stops it.
+func (m *MemoryUsers) ExportEach(now time.Time, emit func(UserRecord) error) error {
+	return eachLRU(m.users, userRecord(cutoffSeconds(now, m.lookback)), emit)
 }

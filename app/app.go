@@ -51,6 +51,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 	for i, s := range cfg.Sources {
 		p, err := reg.New(s.Provider, providers.Settings{
 			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
+			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)
@@ -181,15 +182,13 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		md := index.NewDrift(driftLimits, driftSources)
 		md.Reset(now())
 		// The drift counters are this replica's own.
-		parts = append(parts, snapshot.Slice("drift",
-			func(time.Time) []index.DriftCounters { return []index.DriftCounters{md.Counters()} },
-			func(c []index.DriftCounters, _ time.Time) {
-				for i := range c {
-					md.RestoreCounters(c[i])
-				}
-			}))
+		parts = append(parts, snapshot.Value("drift",
+			func(time.Time) index.DriftCounters { return md.Counters() },
+			func(c index.DriftCounters, _ time.Time) error { md.RestoreCounters(c); return nil }))
 		drift = md
 	}
+	st, streamParts := newStream(cfg, rs, log, now)
+	parts = append(parts, streamParts...)
 	if a.durable, err = newDurability(cfg, log); err != nil {
 		a.Close()
 		return nil, err
@@ -210,6 +209,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Metrics:   metrics,
 		Drift:     drift,
 		Observers: []webhooks.Observer{metrics, drift},
+		Stream:    st,
+		Outbound:  []webhooks.Outbound{st},
 		Log:       log,
 		Now:       now,
 		Ready:     readyAll(ready, a.durable.ready),

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/providers"
 )
 
 // Entry is one acknowledged delivery as ingest stored it: prepared
@@ -38,6 +39,8 @@ type Entry struct {
 	Payloads    []normalize.ActionsPayload `json:"payloads,omitempty"`
 	Summaries   []normalize.SummaryPayload `json:"summaries,omitempty"`
 	Identities  []normalize.Identity       `json:"identities,omitempty"`
+	// Links attach sessions to users (identify calls naming both).
+	Links []providers.Link `json:"links,omitempty"`
 }
 
 // Journal is what ingest writes each delivery to before acknowledging it.

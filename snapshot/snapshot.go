@@ -425,3 +425,33 @@ func (d *decoder) part(open func(string) Loader) (st PartStatus, err error) {
 	}
 	return st, nil
 }
+
+// Value builds a part of one record: save returns it, load restores it (a
+// file from before the part existed has no record, and load is not called).
+func Value[R any](name string, save func(now time.Time) R, load func(R, time.Time) error) Part {
+	return Part{
+		Name: name,
+		Save: func(now time.Time, emit func(any) error) error { return emit(save(now)) },
+		Load: func(now time.Time) Loader { return &valueLoader[R]{load: load, now: now} },
+	}
+}
+
+type valueLoader[R any] struct {
+	load func(R, time.Time) error
+	now  time.Time
+	seen bool
+}
+
+func (v *valueLoader[R]) Record(raw json.RawMessage) error {
+	if v.seen {
+		return errors.New("more than one record")
+	}
+	v.seen = true
+	var r R
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	return v.load(r, v.now)
+}
+
+func (v *valueLoader[R]) Done() error { return nil }

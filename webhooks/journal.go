@@ -10,8 +10,9 @@ import (
 )
 
 // Replay stores one journal entry again at start (after the snapshot is
-// restored), as Ingest stored it: same payloads, summaries, identities and
-// time, and its dedupe key confirmed. An entry whose key the restored
+// restored), as Ingest stored it: same payloads, summaries, identities,
+// links and time, and its dedupe key confirmed (a deletion request's
+// erasures are entries of their own, after it). An entry whose key the restored
 // dedupe store already holds confirmed is in the snapshot and is skipped,
 // so replaying twice changes nothing. Observers and Outbound are not told:
 // the delivery was reported when it arrived.
@@ -26,7 +27,11 @@ func (s *Server) Replay(ctx context.Context, e *journal.Entry) error {
 	if claim == index.Seen {
 		return nil
 	}
-	if _, err := s.store(ctx, e.Payloads, e.Summaries, e.Identities, e.At); err != nil {
+	_, err = s.store(ctx, e.Payloads, e.Summaries, e.Identities, e.At)
+	if err == nil {
+		err = s.link(ctx, e.Links, e.At)
+	}
+	if err != nil {
 		return errors.Join(err, s.deps.Dedupe.Release(ctx, e.Key))
 	}
 	return s.deps.Dedupe.Confirm(ctx, e.Key, e.At)

@@ -7,7 +7,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +84,8 @@ type App struct {
 	// closers release what New opened, in order (the Redis drift queue
 	// before the Redis client).
 	closers []func() error
+	// durable is the journal, snapshot and restore gate (durability.go).
+	durable *durability
 }
 
 // New builds the stores of cfg's backend (connecting to Redis within
@@ -109,6 +110,14 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	a.Forwarder, a.Snapshot = fwd, append(a.Snapshot, forwardParts...)
 	st, streamParts := newStream(cfg, b.redis, log, now)
 	a.Snapshot = append(a.Snapshot, streamParts...)
+	if a.durable, err = newDurability(cfg, log); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	if a.durable.wal != nil {
+		a.closers = append(a.closers, a.durable.wal.Close)
+	}
+	a.durable.register(metrics.Registry())
 	deps := webhooks.Deps{
 		Config:        cfg,
 		Sources:       sources,
@@ -124,7 +133,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Outbound:      []webhooks.Outbound{st},
 		Log:           log,
 		Now:           now,
-		Ready:         b.ready,
+		Ready:         readyAll(b.ready, a.durable.ready),
+		Journal:       a.durable.gate,
 		IngestWorkers: b.ingestWorkers,
 	}
 	a.wireForward(&deps)
@@ -167,14 +177,15 @@ func newBackend(cfg *config.Config, log *logrus.Logger, now func() time.Time) (b
 
 // IngestWorkers is how many deliveries cfg lets run at once:
 // server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
-// whose round trips leave the CPU idle). The server caps it at
-// server.max_concurrent_ingests.
+// whose round trips leave the CPU idle, and with durability: fsync, where
+// each delivery waits for the journal's fsync and more of them share one).
+// The server caps it at server.max_concurrent_ingests.
 func IngestWorkers(cfg *config.Config) int {
 	if n := cfg.Server.IngestWorkers; n > 0 {
 		return n
 	}
 	n := runtime.GOMAXPROCS(0)
-	if cfg.Store.Backend == "redis" {
+	if cfg.Store.Backend == "redis" || (cfg.JournalDir() != "" && cfg.Durability == config.DurabilityFsync) {
 		n *= 16
 	}
 	return n
@@ -227,18 +238,17 @@ func (a *App) LastSaved() time.Time {
 	return time.Time{}
 }
 
-// part adapts a store's typed Export/Import to a snapshot part.
-func part[R any](name string, export func(time.Time) []R, load func([]R, time.Time)) snapshot.Part {
-	return snapshot.Part{
-		Name: name,
-		Save: func(now time.Time) any { return export(now) },
-		Load: func(raw json.RawMessage, now time.Time) error {
-			var recs []R
-			if err := json.Unmarshal(raw, &recs); err != nil {
+// readyAll is ready when every non-nil check is.
+func readyAll(checks ...func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, c := range checks {
+			if c == nil {
+				continue
+			}
+			if err := c(ctx); err != nil {
 				return err
 			}
-			load(recs, now)
-			return nil
-		},
+		}
+		return nil
 	}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/replayhook/replayhook/config"
@@ -19,7 +18,10 @@ func memoryBackend(cfg *config.Config, now func() time.Time) backend {
 	users := index.NewMemoryUsers(index.UserLimits{
 		Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
 	})
-	activity := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+	activity := index.NewMemoryActivityLimits(index.ActivityLimits{
+		MaxSessions: cfg.Activity.MaxSessions, MaxActionsPerSession: cfg.Activity.MaxActionsPerSession,
+		MaxBytes: cfg.Activity.MaxBytes, MaxBytesPerSession: cfg.Activity.MaxBytesPerSession,
+	})
 	dedupe := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
 	aliases := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, AliasTTL)
 	tracker := drift.NewMemory(driftOptions(cfg))
@@ -37,23 +39,18 @@ func memoryBackend(cfg *config.Config, now func() time.Time) backend {
 			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
 		},
 		parts: []snapshot.Part{
-			part("users", users.Export, func(r []index.UserRecord, now time.Time) { users.Import(r, now) }),
-			part("activity", func(time.Time) []index.SessionRecord { return activity.Export() }, func(r []index.SessionRecord, _ time.Time) { activity.Import(r) }),
-			part("dedupe", dedupe.Export, func(r []index.DedupeRecord, now time.Time) { dedupe.Import(r, now) }),
-			part("aliases", aliases.Export, func(r []index.AliasRecord, now time.Time) { aliases.Import(r, now) }),
+			// dedupe is saved first: a key confirmed in the snapshot was
+			// stored before any later part was saved, so replaying the
+			// journal may skip it (webhooks.Server.Replay).
+			snapshot.Slice("dedupe", dedupe.Export, func(r []index.DedupeRecord, now time.Time) { dedupe.Import(r, now) }),
+			snapshot.Records("users", users.ExportEach, func(r []index.UserRecord, now time.Time) { users.Import(r, now) }, 1024),
+			snapshot.Records("activity", func(_ time.Time, emit func(index.SessionRecord) error) error { return activity.ExportEach(emit) },
+				func(r []index.SessionRecord, _ time.Time) { activity.Import(r) }, 256),
+			snapshot.Slice("aliases", aliases.Export, func(r []index.AliasRecord, now time.Time) { aliases.Import(r, now) }),
 			// The drift counters are this replica's own.
-			{
-				Name: "drift",
-				Save: func(time.Time) any { return tracker.Counters() },
-				Load: func(raw json.RawMessage, _ time.Time) error {
-					var c drift.Counters
-					if err := json.Unmarshal(raw, &c); err != nil {
-						return err
-					}
-					tracker.RestoreCounters(c)
-					return nil
-				},
-			},
+			snapshot.Value("drift",
+				func(time.Time) drift.Counters { return tracker.Counters() },
+				func(c drift.Counters, _ time.Time) error { tracker.RestoreCounters(c); return nil }),
 		},
 	}
 }

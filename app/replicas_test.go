@@ -51,8 +51,12 @@ func newReplica(t *testing.T, srv *redistest.Server, prefix string, maxSessionsP
 	cfg.Index.MaxSessionsPerUser = maxSessionsPerUser
 	cfg.Auth.Tokens = []config.Token{{Name: "chat", Token: chatToken, Products: []string{"*"}}}
 	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", ProductID: product, Secrets: []string{secret}}}
+	cfg.Snapshot.Path = "" // Redis keeps the state: no snapshot, no journal
 	a, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Restore(time.Now()); err != nil { // opens the ingest gate, as serve does
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(a.Server.Handler())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/replayhook/replayhook/drift"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 )
 
@@ -28,6 +29,9 @@ func withDefaults(d Deps) Deps {
 	}
 	if d.Forwards == nil {
 		d.Forwards = noForwards{}
+	}
+	if d.Journal == nil {
+		d.Journal = journal.Nop{}
 	}
 	if d.Aliases == nil {
 		d.Aliases = noAliases{}

@@ -9,6 +9,9 @@ import (
 // request both come here, so that "erased" means the same thing whichever
 // asked. It is idempotent: erasing an unknown user is not an error.
 func (s *Server) EraseUser(ctx context.Context, userID string) error {
+	if err := s.journalErase(ctx, userID); err != nil {
+		return err
+	}
 	_, err := s.deps.Users.Forget(ctx, userID)
 	return errors.Join(err, s.deps.Drift.Forget(ctx, userID)) // drift: the id's traces in the drift tables
 }

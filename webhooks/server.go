@@ -17,6 +17,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/stream"
@@ -91,6 +92,9 @@ type Deps struct {
 	// server.max_concurrent_ingests); 0 means the CPUs Go uses. The
 	// backend's builder sizes it (app.IngestWorkers).
 	IngestWorkers int
+	// Journal writes each delivery ahead of its acknowledgement and
+	// admits deliveries (webhooks/journal.go); nil is journal.Nop.
+	Journal journal.Journal
 }
 
 // Server is the HTTP application.

@@ -33,27 +33,55 @@ type SessionRef struct {
 	LastSeenAt float64 `json:"last_seen_at"`
 }
 
-// User is what the index knows about one user.
+// User is what the index knows about one user. Everything in it is keyed
+// by product: a product's email and refs are written only by deliveries of
+// that product, so a reader limited to some products filters them and
+// learns nothing of the others.
 type User struct {
-	Email    string
+	// Emails holds the last non-empty email per product that still has a
+	// ref, in no particular order.
+	Emails   []ProductEmail
 	Sessions []SessionRef // newest first
+}
+
+// ProductEmail is the email a product's deliveries last gave a user.
+type ProductEmail struct {
+	ProductID string `json:"product_id"`
+	Email     string `json:"email"`
+}
+
+// EmailFor returns the email product's deliveries last gave the user, ""
+// when none did.
+func (u User) EmailFor(product string) string {
+	for _, e := range u.Emails {
+		if e.ProductID == product {
+			return e.Email
+		}
+	}
+	return ""
 }
 
 // UserIndex maps user ids to their recent sessions.
 //
 // Ids are trimmed of surrounding white space on write and on read; case is
 // kept. Refs are unique per (product_id, session_id), sorted newest first,
-// capped per user, and refs older than the lookback are dropped on every read
-// and write. last_seen_at never moves backwards. Reads never create entries.
+// capped per user and product (MaxSessionsPerUser refs of each product, so
+// one product's sessions never push out another's), and refs older than the
+// lookback are dropped on every read and write. A user holds at most
+// MaxProductsPerUser products (the product with the oldest newest ref goes
+// first). The email is kept per product and dies with the product's last
+// ref. last_seen_at never moves backwards. Reads never create entries.
 type UserIndex interface {
 	// Link records that userID was active in ref's session at ref.LastSeenAt.
-	// A non-empty email replaces the remembered one.
+	// A non-empty email replaces the one remembered for ref.ProductID.
 	Link(ctx context.Context, userID, email string, ref SessionRef, now time.Time) error
 	// Lookup returns the user's refs still inside the lookback, newest first,
 	// and ok=false when the user is unknown (or has no ref left).
 	Lookup(ctx context.Context, userID string, now time.Time) (u User, ok bool, err error)
-	// Forget drops the user's refs and email; it reports whether the user existed.
-	Forget(ctx context.Context, userID string) (bool, error)
+	// Forget drops the user's refs and emails. It returns what it dropped,
+	// every ref held whatever its age (erasure uses them to find the
+	// user's sessions), and reports whether the user existed.
+	Forget(ctx context.Context, userID string) (User, bool, error)
 	// Len is the number of users held.
 	Len() int
 }

@@ -91,6 +91,7 @@ func suiteLimits() index.UserLimits {
 // never creating entries, concurrent links losing nothing.
 func RunUsers(t *testing.T, newUsers NewUsers) {
 	t.Run("Semantics", func(t *testing.T) { usersSemantics(t, newUsers) })
+	t.Run("Products", func(t *testing.T) { usersAcrossProducts(t, newUsers) })
 	t.Run("UnknownUserLookupCreatesNothing", func(t *testing.T) {
 		ctx := context.Background()
 		u := newUsers(t, suiteLimits())
@@ -126,18 +127,18 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 			id   string
 			want bool
 		}{{" a\t", true}, {"a", false}, {"unknown", false}, {"", false}} {
-			if got, err := u.Forget(ctx, tc.id); err != nil || got != tc.want {
+			if _, got, err := u.Forget(ctx, tc.id); err != nil || got != tc.want {
 				t.Fatalf("Forget(%q) = %v, %v; want %v", tc.id, got, err, tc.want)
 			}
 		}
 		if _, ok, _ := u.Lookup(ctx, "a", t0()); ok {
 			t.Fatal("a forgotten user is still found")
 		}
-		if got, ok, _ := u.Lookup(ctx, "b", t0()); !ok || got.Email != "b@x.io" {
+		if got, ok, _ := u.Lookup(ctx, "b", t0()); !ok || got.EmailFor("p") != "b@x.io" {
 			t.Fatalf("another user was touched: %+v, %v", got, ok)
 		}
 		must(t, u.Link(ctx, "a", "", ref("s2", "p", 0), t0()))
-		if got, _, _ := u.Lookup(ctx, "a", t0()); got.Email != "" || len(got.Sessions) != 1 {
+		if got, _, _ := u.Lookup(ctx, "a", t0()); len(got.Emails) != 0 || len(got.Sessions) != 1 {
 			t.Fatalf("Forget kept something: %+v", got)
 		}
 		if n := u.Len(); n != 2 {
@@ -152,7 +153,7 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 			t.Fatal("an expired user is found")
 		}
 		must(t, u.Link(ctx, "a", "", ref("s2", "p", 400), at(400)))
-		if got, _, _ := u.Lookup(ctx, "a", at(400)); got.Email != "" {
+		if got, _, _ := u.Lookup(ctx, "a", at(400)); len(got.Emails) != 0 {
 			t.Fatalf("the email outlived its user: %+v", got)
 		}
 	})
@@ -167,7 +168,7 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 		}
 		for i, id := range ids {
 			got, ok, err := u.Lookup(ctx, id, t0())
-			if err != nil || !ok || got.Email != fmt.Sprint(i, "@x.io") || len(got.Sessions) != min(len(ids), 10) {
+			if err != nil || !ok || got.EmailFor(id) != fmt.Sprint(i, "@x.io") || len(got.Sessions) != min(len(ids), 10) {
 				t.Fatalf("Lookup(%q) = %+v, %v, %v", id, got, ok, err)
 			}
 			for j, r := range got.Sessions {
@@ -205,8 +206,8 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 		if err != nil || !ok || len(got.Sessions) != writers*each {
 			t.Fatalf("Lookup = %d refs, %v, %v; want %d: a concurrent link was lost", len(got.Sessions), ok, err, writers*each)
 		}
-		if !strings.HasSuffix(got.Email, "@x.io") {
-			t.Fatalf("email = %q", got.Email)
+		if !strings.HasSuffix(got.EmailFor("p"), "@x.io") {
+			t.Fatalf("emails = %v", got.Emails)
 		}
 	})
 }
@@ -347,7 +348,7 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 				{user: " u1\t", email: " a@x.io ", session: "\ns1 ", product: " p ", seen: -10},
 				{user: "u1", session: "s1", product: "p", seen: -5},
 			},
-			lookup: "u1", want: index.User{Email: "a@x.io", Sessions: []index.SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "a@x.io"), Sessions: []index.SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
 		{name: "ids are trimmed on read",
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -10}},
 			lookup: " \tu1\r\n", want: index.User{Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
@@ -370,13 +371,13 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 				{user: "u1", email: "", session: "s3", product: "p", seen: -8},
 				{user: "u1", email: "  ", session: "s3", product: "p", seen: -7},
 			},
-			lookup: "u1", want: index.User{Email: "new@x.io", Sessions: []index.SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "new@x.io"), Sessions: []index.SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
 		{name: "an expired link still updates the email of a live user",
 			links: []link{
 				{user: "u1", email: "old@x.io", session: "s1", product: "p", seen: -10},
 				{user: "u1", email: "new@x.io", session: "s2", product: "p", seen: -400},
 			},
-			lookup: "u1", want: index.User{Email: "new@x.io", Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "new@x.io"), Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
 		{name: "no lookback: refs never expire",
 			limits: index.UserLimits{MaxSessionsPerUser: 2, MaxUsers: 1000},
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -1e6}},
@@ -405,7 +406,7 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 			if err != nil {
 				t.Fatalf("Lookup: %v", err)
 			}
-			if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {
+			if ok != tc.ok || !sameUser(got, tc.want) {
 				t.Fatalf("Lookup(%q) = %+v, %v; want %+v, %v", tc.lookup, got, ok, tc.want, tc.ok)
 			}
 			if n := u.Len(); n != tc.len {

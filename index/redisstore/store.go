@@ -61,8 +61,12 @@ type Limits struct {
 	// newest ref leaves the lookback. <= 0 means refs never expire
 	// logically; the key then lives FallbackTTL after its last write.
 	Lookback time.Duration
-	// MaxSessionsPerUser caps the refs kept per user (the newest are kept).
+	// MaxSessionsPerUser caps the refs kept per user and product (the
+	// newest are kept).
 	MaxSessionsPerUser int
+	// MaxProductsPerUser caps the products a user holds refs of (see
+	// index.UserLimits); <= 0 means index.DefaultMaxProductsPerUser.
+	MaxProductsPerUser int
 	// MaxActionsPerSession caps the actions kept per session (the newest).
 	MaxActionsPerSession int
 	// SessionTTL is how long a session's activity lives after its last
@@ -87,6 +91,9 @@ type Limits struct {
 // withDefaults returns l with every default applied.
 func (l Limits) withDefaults() Limits {
 	l.MaxSessionsPerUser = max(l.MaxSessionsPerUser, 1)
+	if l.MaxProductsPerUser <= 0 {
+		l.MaxProductsPerUser = index.DefaultMaxProductsPerUser
+	}
 	l.MaxActionsPerSession = max(l.MaxActionsPerSession, 1)
 	l.RejectedMax = max(l.RejectedMax, 0)
 	if l.FallbackTTL <= 0 {

@@ -157,10 +157,18 @@ type Deduper interface {
 	Len() int
 }
 
-// Aliases remembers which user an anonymous id belongs to (bounded).
+// Aliases remembers which user an anonymous id belongs to (bounded), per
+// product: an identify seen for one product never re-assigns another
+// product's anonymous ids. The product is the source's configured
+// product ("" for a source without one: such sources share one scope).
 type Aliases interface {
-	Remember(ctx context.Context, id normalize.Identity, now time.Time) error
-	Resolve(ctx context.Context, anonymousID string, now time.Time) (normalize.Identity, bool, error)
+	// Remember records that id.AnonymousID belongs to id.UserID in product.
+	Remember(ctx context.Context, product string, id normalize.Identity, now time.Time) error
+	// Resolve returns who anonymousID belongs to in product.
+	Resolve(ctx context.Context, product, anonymousID string, now time.Time) (normalize.Identity, bool, error)
+	// ForgetUser drops every alias of userID, in every product, and
+	// returns how many it dropped.
+	ForgetUser(ctx context.Context, userID string) (int, error)
 	Len() int
 }
 

@@ -220,7 +220,7 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 		return nil, &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
-	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
+	lates, err := s.store(ctx, src, payloads, d.Summaries, d.Identities, now)
 	if err == nil {
 		err = s.publish(ctx, payloads, now)
 	}
@@ -260,7 +260,7 @@ func (s *Server) prepare(ctx context.Context, src *Source, payloads []normalize.
 		p.Email = cleanOpt(p.Email)
 		p.AnonymousID = normalize.CleanID(p.AnonymousID)
 		if p.UserID == nil && p.AnonymousID != "" && s.deps.Aliases != nil {
-			id, ok, err := s.deps.Aliases.Resolve(ctx, p.AnonymousID, now)
+			id, ok, err := s.deps.Aliases.Resolve(ctx, src.ProductID, p.AnonymousID, now)
 			if err != nil {
 				return unavailable(err)
 			}
@@ -312,7 +312,7 @@ func cleanOpt(p *string) *string { return normalize.OptStr(normalize.CleanID(nor
 // whether it was late (event time older than the lookback on arrival): late
 // activity is stored for the session path but not linked to its user, since
 // the link would be outside the lookback already.
-func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, ids []normalize.Identity, now time.Time) ([]bool, error) {
+func (s *Server) store(ctx context.Context, src *Source, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, ids []normalize.Identity, now time.Time) ([]bool, error) {
 	lookback := s.cfg.Index.Lookback()
 	lates := make([]bool, len(payloads))
 	for i := range payloads {
@@ -345,7 +345,9 @@ func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload,
 	}
 	if s.deps.Aliases != nil {
 		for _, id := range ids {
-			if err := s.deps.Aliases.Remember(ctx, id, now); err != nil {
+			// Aliases are scoped by the source's product: an identify of
+			// one product never re-assigns another's anonymous ids.
+			if err := s.deps.Aliases.Remember(ctx, src.ProductID, id, now); err != nil {
 				return nil, err
 			}
 		}

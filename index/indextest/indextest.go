@@ -879,6 +879,8 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 // the same user keeps the email, the ttl is exact and restarted by each
 // identify, expired and unknown ids resolve to nothing and create nothing.
 func RunAliases(t *testing.T, newAliases NewAliases) {
+	t.Run("Products", func(t *testing.T) { aliasesAcrossProducts(t, newAliases) })
+	t.Run("ForgetUser", func(t *testing.T) { aliasesForgetUser(t, newAliases) })
 	type step struct {
 		remember normalize.Identity
 		after    time.Duration // from t0
@@ -948,9 +950,9 @@ func RunAliases(t *testing.T, newAliases NewAliases) {
 			}
 			a := newAliases(t, ttl)
 			for _, s := range tc.steps {
-				must(t, a.Remember(ctx, s.remember, t0().Add(s.after)))
+				must(t, a.Remember(ctx, "p", s.remember, t0().Add(s.after)))
 			}
-			got, ok, err := a.Resolve(ctx, tc.resolve, t0().Add(tc.now))
+			got, ok, err := a.Resolve(ctx, "p", tc.resolve, t0().Add(tc.now))
 			if err != nil || ok != tc.ok || got != tc.want {
 				t.Fatalf("Resolve(%q) = %+v, %v, %v; want %+v, %v", tc.resolve, got, ok, err, tc.want, tc.ok)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/normalize"
 )
 
 // emails is the Emails of a user with one email, of product.
@@ -113,4 +114,62 @@ func usersAcrossProducts(t *testing.T, newUsers NewUsers) {
 			t.Fatal("a forgotten user is found")
 		}
 	})
+}
+
+// aliasesAcrossProducts checks that aliases are per product: an identify
+// of product B never re-assigns product A's anonymous id.
+func aliasesAcrossProducts(t *testing.T, newAliases NewAliases) {
+	ctx := context.Background()
+	a := newAliases(t, time.Hour)
+	must(t, a.Remember(ctx, "A", normalize.Identity{AnonymousID: "anon-1", UserID: "alice", Email: "alice@a.io"}, t0()))
+	must(t, a.Remember(ctx, "B", normalize.Identity{AnonymousID: "anon-1", UserID: "mallory", Email: "m@b.io"}, at(1)))
+	for _, tc := range []struct {
+		product string
+		want    normalize.Identity
+		ok      bool
+	}{
+		{"A", normalize.Identity{AnonymousID: "anon-1", UserID: "alice", Email: "alice@a.io"}, true},
+		{" B ", normalize.Identity{AnonymousID: "anon-1", UserID: "mallory", Email: "m@b.io"}, true},
+		{"", normalize.Identity{}, false}, // sources without a product have a scope of their own
+		{"C", normalize.Identity{}, false},
+	} {
+		got, ok, err := a.Resolve(ctx, tc.product, "anon-1", at(2))
+		if err != nil || ok != tc.ok || got != tc.want {
+			t.Errorf("Resolve(%q, anon-1) = %+v, %v, %v; want %+v, %v", tc.product, got, ok, err, tc.want, tc.ok)
+		}
+	}
+	if n := a.Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
+}
+
+// aliasesForgetUser checks that ForgetUser drops every alias of the user in
+// every product, and only those.
+func aliasesForgetUser(t *testing.T, newAliases NewAliases) {
+	ctx := context.Background()
+	a := newAliases(t, time.Hour)
+	must(t, a.Remember(ctx, "A", normalize.Identity{AnonymousID: "anon-1", UserID: "alice"}, t0()))
+	must(t, a.Remember(ctx, "B", normalize.Identity{AnonymousID: "anon-2", UserID: " alice ", Email: "a@x.io"}, t0()))
+	must(t, a.Remember(ctx, "A", normalize.Identity{AnonymousID: "anon-3", UserID: "bob"}, t0()))
+	// anon-4 was alice's, then bob's: it is bob's now and stays.
+	must(t, a.Remember(ctx, "A", normalize.Identity{AnonymousID: "anon-4", UserID: "alice"}, t0()))
+	must(t, a.Remember(ctx, "A", normalize.Identity{AnonymousID: "anon-4", UserID: "bob"}, at(1)))
+	n, err := a.ForgetUser(ctx, "alice")
+	if err != nil || n != 2 {
+		t.Fatalf("ForgetUser = %d, %v; want 2", n, err)
+	}
+	for _, tc := range []struct {
+		product, anon string
+		ok            bool
+	}{{"A", "anon-1", false}, {"B", "anon-2", false}, {"A", "anon-3", true}, {"A", "anon-4", true}} {
+		if got, ok, err := a.Resolve(ctx, tc.product, tc.anon, at(2)); err != nil || ok != tc.ok || (ok && got.UserID != "bob") {
+			t.Errorf("after ForgetUser(alice): Resolve(%s, %s) = %+v, %v, %v", tc.product, tc.anon, got, ok, err)
+		}
+	}
+	if n, err := a.ForgetUser(ctx, "alice"); err != nil || n != 0 {
+		t.Fatalf("ForgetUser again = %d, %v; want 0", n, err)
+	}
+	if n := a.Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
 }

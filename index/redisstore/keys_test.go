@@ -45,7 +45,11 @@ func TestKeysKeepTheirStructure(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{s.userKey("u1"), "rh:u:{u1}"},
 		{s.userKey("}{"), "rh:u:{" + keyPart("}{") + "}"},
-		{s.aliasKey("anon-1"), "rh:a:anon-1"},
+		{s.aliasKey("p", "anon-1"), "rh:a:p:anon-1"},
+		{s.aliasKey("", "anon-1"), "rh:a::anon-1"},
+		{s.aliasKey("p:x", "a"), "rh:a:" + keyPart("p:x") + ":a"},
+		{s.userAliasesKey("u1"), "rh:u:{u1}:a"},
+		{s.userSessionsKey("u1"), "rh:u:{u1}:s"},
 		{s.rejectedKey(), "rh:rejected"},
 	} {
 		if tc.got != tc.want {

@@ -346,16 +346,17 @@ return 0
 
 // rememberScript links an anonymous id to its user.
 //
-// KEYS[1]: the alias hash: "anon", "u" user id, "e" email, "s" and "n" the
-// time of the last identify. ARGV: 1 anonymous id, 2 user id, 3 email (""
-// keeps it for the same user), 4 seconds, 5 nanoseconds, 6 TTL in ms.
+// KEYS[1]: the alias hash: "p" product, "anon", "u" user id, "e" email,
+// "s" and "n" the time of the last identify. ARGV: 1 anonymous id, 2 user
+// id, 3 email ("" keeps it for the same user), 4 seconds, 5 nanoseconds,
+// 6 TTL in ms, 7 product.
 const rememberScript = `
-local cur = redis.call('HMGET', KEYS[1], 'anon', 'u')
-if cur[1] and cur[1] ~= ARGV[1] then
+local cur = redis.call('HMGET', KEYS[1], 'anon', 'u', 'p')
+if cur[1] and (cur[1] ~= ARGV[1] or (cur[3] or '') ~= ARGV[7]) then
   return redis.error_reply('ERR replayhook: key holds another anonymous id')
 end
 if cur[2] ~= ARGV[2] then redis.call('HDEL', KEYS[1], 'e') end
-redis.call('HSET', KEYS[1], 'anon', ARGV[1], 'u', ARGV[2], 's', ARGV[4], 'n', ARGV[5])
+redis.call('HSET', KEYS[1], 'anon', ARGV[1], 'u', ARGV[2], 's', ARGV[4], 'n', ARGV[5], 'p', ARGV[7])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'e', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
@@ -364,11 +365,11 @@ return 1
 // resolveScript reads who an anonymous id belongs to.
 //
 // KEYS[1]: the alias hash. ARGV: 1 anonymous id, 2 cutoff seconds ("" = no
-// ttl), 3 cutoff nanoseconds. Returns nil when unknown or expired (an
-// expired alias is deleted), else {user id, email}.
+// ttl), 3 cutoff nanoseconds, 4 product. Returns nil when unknown or
+// expired (an expired alias is deleted), else {user id, email}.
 const resolveScript = `
-local v = redis.call('HMGET', KEYS[1], 'anon', 'u', 'e', 's', 'n')
-if v[1] ~= ARGV[1] or not v[2] then return false end
+local v = redis.call('HMGET', KEYS[1], 'anon', 'u', 'e', 's', 'n', 'p')
+if v[1] ~= ARGV[1] or not v[2] or (v[6] or '') ~= ARGV[4] then return false end
 if ARGV[2] ~= '' then
   local s, n = tonumber(v[4]), tonumber(v[5])
   local cs, cn = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -380,10 +381,20 @@ end
 return {v[2], v[3] or ''}
 `
 
+// forgetAliasScript deletes an alias hash if it still belongs to the user.
+//
+// KEYS[1]: the alias hash. ARGV: 1 user id. Returns 1 if deleted.
+const forgetAliasScript = `
+if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`
+
 // scripts holds the compiled scripts (client-side SHA1, EVALSHA with an
 // EVAL fallback after a Redis restart emptied its script cache).
 type scripts struct {
-	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve *redis.Script
+	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve, forgetAlias *redis.Script
 }
 
 func newScripts() scripts {
@@ -392,9 +403,10 @@ func newScripts() scripts {
 		addActions: redis.NewScript(addActionsScript), setSummary: redis.NewScript(setSummaryScript),
 		claim: redis.NewScript(claimScript), confirm: redis.NewScript(confirmScript), releaseIf: redis.NewScript(releaseIfScript),
 		remember: redis.NewScript(rememberScript), resolve: redis.NewScript(resolveScript),
+		forgetAlias: redis.NewScript(forgetAliasScript),
 	}
 }
 
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve}
+	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve, s.forgetAlias}
 }

@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -352,8 +353,40 @@ func (s *Store) dedupeKey(key string) string {
 	return s.prefix + "d:" + hex.EncodeToString(sum[:])
 }
 
-// aliasKey is the hash holding who one anonymous id belongs to.
-func (s *Store) aliasKey(anon string) string { return s.prefix + "a:" + keyPart(anon) }
+// aliasKey is the hash holding who one anonymous id belongs to in product.
+// keyPart never holds ':', so the two parts cannot be confused.
+func (s *Store) aliasKey(product, anon string) string {
+	return s.prefix + "a:" + keyPart(product) + ":" + keyPart(anon)
+}
+
+// userAliasesKey is the sorted set of the alias keys remembered for one
+// user (score: unix seconds of the last identify), in the user's slot.
+func (s *Store) userAliasesKey(userID string) string { return s.userKey(userID) + ":a" }
+
+// userSessionsKey is the sorted set of the sessions one user's deliveries
+// wrote to (member: sessionMember, score: unix seconds of the last write),
+// in the user's slot: erasure finds every session holding the user's
+// actions through it, beyond the per-user cap and the lookback.
+func (s *Store) userSessionsKey(userID string) string { return s.userKey(userID) + ":s" }
+
+// track adds member to the sorted set key at now, drops members older than
+// ttl and makes the set live ttl from now: one round trip, the set's
+// commands in one pipeline (one slot).
+func (s *Store) track(ctx context.Context, key, member string, now time.Time, ttl time.Duration) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.trackIn(ctx, p, key, member, now, ttl)
+		return nil
+	})
+	return err
+}
+
+// trackIn queues track's commands in p.
+func (s *Store) trackIn(ctx context.Context, p redis.Pipeliner, key, member string, now time.Time, ttl time.Duration) {
+	nowS := float64(now.Unix())
+	p.ZAdd(ctx, key, redis.Z{Score: nowS, Member: member})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatFloat(nowS-ttl.Seconds(), 'f', 0, 64))
+	p.PExpire(ctx, key, time.Duration(ttlMillis(ttl))*time.Millisecond)
+}
 
 // rejectedKey is the list of recent rejections, newest first.
 func (s *Store) rejectedKey() string { return s.prefix + "rejected" }

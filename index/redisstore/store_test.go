@@ -135,13 +135,13 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	_, err := st.Dedupe().Claim(ctx, "delivery-1", now)
 	must(t, err)
 	must(t, st.Dedupe().Confirm(ctx, "delivery-1", now))
-	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
+	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
 	must(t, st.Rejected().Add(ctx, index.Rejection{Source: "x"}))
 
 	want := map[string]time.Duration{
 		prefix + "u:{u1}":   4 * time.Minute, // the newest ref (a minute old) leaves the 5 min lookback in 4
 		prefix + "s:{p:s1}": 2 * time.Hour, prefix + "s:{p:s1}:a": 2 * time.Hour, prefix + "s:{p:s2}": 2 * time.Hour,
-		prefix + "a:anon": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
+		prefix + "a:p:anon": 30 * 24 * time.Hour, prefix + "u:{u1}:a": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
 	}
 	c := srv.client()
 	keys, err := c.Keys(ctx, prefix+"*").Result()
@@ -304,7 +304,7 @@ func TestMemoryPerEntry(t *testing.T) {
 	_, err := st.Dedupe().Claim(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
 	must(t, err)
 	must(t, st.Dedupe().Confirm(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
-	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
+	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
 	c := srv.client()
 	usage := func(k string) int64 {
 		n, err := c.MemoryUsage(ctx, k, 0).Result()
@@ -318,7 +318,7 @@ func TestMemoryPerEntry(t *testing.T) {
 	if len(dkeys) != 1 {
 		t.Fatalf("dedupe keys %q", dkeys)
 	}
-	claim, alias := usage(dkeys[0]), usage(prefix+"a:anon_5f0c1e2d-8a7b-4c3d")
+	claim, alias := usage(dkeys[0]), usage(prefix+"a:p:anon_5f0c1e2d-8a7b-4c3d")
 	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B",
 		user, meta, list, list/200, claim, alias)
 	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 {

@@ -8,6 +8,7 @@ package index
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/replayhook/replayhook/normalize"
@@ -114,8 +115,31 @@ type ActivityStore interface {
 	SetSummary(ctx context.Context, key SessionKey, summary string, at float64) error
 	// Get returns a copy of the session; ok=false when unknown. Never allocates an entry.
 	Get(ctx context.Context, key SessionKey) (s Session, ok bool, err error)
+	// EraseUser removes a user's activity (see UserErasure) and returns
+	// how many sessions it deleted or changed.
+	EraseUser(ctx context.Context, e UserErasure) (int, error)
 	// Len is the number of sessions held.
 	Len() int
+}
+
+// UserErasure is what ActivityStore.EraseUser removes: every session whose
+// user is UserID (or, having no user, whose email is one of Emails) is
+// deleted whole; from any other session, the actions that carry UserID or
+// one of Emails are removed, and a session email among Emails is cleared.
+type UserErasure struct {
+	UserID string
+	Emails []string
+	// Sessions are sessions known to hold the user's activity (their
+	// refs). A store that finds sessions by its own record (Redis keeps,
+	// per user, the sessions their deliveries wrote to) looks here too;
+	// the memory store looks at every session anyway.
+	Sessions []SessionKey
+}
+
+// matches reports whether a user id and email (from a session or an
+// action) are the erased user's.
+func (e UserErasure) matches(userID, email string) bool {
+	return (userID != "" && userID == e.UserID) || (email != "" && slices.Contains(e.Emails, email))
 }
 
 // ClaimState is what Deduper.Claim found for a delivery key.

@@ -432,6 +432,7 @@ func hostileIDs() []string {
 // writers losing nothing.
 func RunActivity(t *testing.T, newActivity NewActivity) {
 	t.Run("AddAndGet", func(t *testing.T) { activityAddAndGet(t, newActivity) })
+	t.Run("EraseUser", func(t *testing.T) { activityEraseUser(t, newActivity) })
 	t.Run("Keys", func(t *testing.T) {
 		ctx := context.Background()
 		a := newActivity(t, 10)

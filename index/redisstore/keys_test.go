@@ -50,6 +50,7 @@ func TestKeysKeepTheirStructure(t *testing.T) {
 		{s.aliasKey("p:x", "a"), "rh:a:" + keyPart("p:x") + ":a"},
 		{s.userAliasesKey("u1"), "rh:u:{u1}:a"},
 		{s.userSessionsKey("u1"), "rh:u:{u1}:s"},
+		{s.emailSessionsKey("a@x.io"), "rh:m:{a@x.io}:s"},
 		{s.rejectedKey(), "rh:rejected"},
 	} {
 		if tc.got != tc.want {

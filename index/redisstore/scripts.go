@@ -381,6 +381,37 @@ end
 return {v[2], v[3] or ''}
 `
 
+// eraseSessionScript erases a user from one session.
+//
+// KEYS as addActionsScript. ARGV: 1 product id, 2 session id, 3 user id,
+// 4 the session email to clear ("" = none), 5 "1" to delete the session
+// whole, 6... the actions (as stored) to remove. The session is deleted
+// whole only if it still is the user's ("u" is the user id, or there is no
+// "u" and "e" is ARGV[4]); else the actions are removed (every copy) and
+// "e" is cleared if it still is ARGV[4]. Returns 1 if anything changed.
+const eraseSessionScript = `
+local meta = redis.call('HMGET', KEYS[1], 'p', 's', 'u', 'e')
+if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then return 0 end
+if ARGV[5] == '1' and (meta[3] == ARGV[3] or (not meta[3] and ARGV[4] ~= '' and meta[4] == ARGV[4])) then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+local n = 0
+for i = 6, #ARGV do
+  n = n + redis.call('LREM', KEYS[2], 0, ARGV[i])
+end
+if ARGV[4] ~= '' and meta[4] == ARGV[4] then
+  redis.call('HDEL', KEYS[1], 'e')
+  n = n + 1
+end
+if meta[3] == ARGV[3] then
+  redis.call('HDEL', KEYS[1], 'u')
+  n = n + 1
+end
+if n > 0 then return 1 end
+return 0
+`
+
 // forgetAliasScript deletes an alias hash if it still belongs to the user.
 //
 // KEYS[1]: the alias hash. ARGV: 1 user id. Returns 1 if deleted.
@@ -394,7 +425,7 @@ return 0
 // scripts holds the compiled scripts (client-side SHA1, EVALSHA with an
 // EVAL fallback after a Redis restart emptied its script cache).
 type scripts struct {
-	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve, forgetAlias *redis.Script
+	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve, forgetAlias, eraseSession *redis.Script
 }
 
 func newScripts() scripts {
@@ -403,10 +434,10 @@ func newScripts() scripts {
 		addActions: redis.NewScript(addActionsScript), setSummary: redis.NewScript(setSummaryScript),
 		claim: redis.NewScript(claimScript), confirm: redis.NewScript(confirmScript), releaseIf: redis.NewScript(releaseIfScript),
 		remember: redis.NewScript(rememberScript), resolve: redis.NewScript(resolveScript),
-		forgetAlias: redis.NewScript(forgetAliasScript),
+		forgetAlias: redis.NewScript(forgetAliasScript), eraseSession: redis.NewScript(eraseSessionScript),
 	}
 }
 
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve, s.forgetAlias}
+	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve, s.forgetAlias, s.eraseSession}
 }

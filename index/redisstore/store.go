@@ -369,6 +369,13 @@ func (s *Store) userAliasesKey(userID string) string { return s.userKey(userID) 
 // actions through it, beyond the per-user cap and the lookback.
 func (s *Store) userSessionsKey(userID string) string { return s.userKey(userID) + ":s" }
 
+// emailSessionsKey is the sorted set of the sessions that deliveries
+// carrying one email wrote to (as userSessionsKey), so that erasure finds
+// sessions that carried the email without a user id.
+func (s *Store) emailSessionsKey(email string) string {
+	return s.prefix + "m:{" + keyPart(email) + "}:s"
+}
+
 // track adds member to the sorted set key at now, drops members older than
 // ttl and makes the set live ttl from now: one round trip, the set's
 // commands in one pipeline (one slot).
@@ -377,6 +384,34 @@ func (s *Store) track(ctx context.Context, key, member string, now time.Time, tt
 		s.trackIn(ctx, p, key, member, now, ttl)
 		return nil
 	})
+	return err
+}
+
+// pipelineScript runs sc and the commands more queues in one pipeline (one
+// round trip; on a Cluster, one per node, in parallel). A script missing
+// from Redis's cache (NOSCRIPT: Redis restarted) is loaded and the
+// pipeline sent again: nothing of it ran the first time but the other
+// commands, which must be safe to repeat. The first error is returned.
+func (s *Store) pipelineScript(ctx context.Context, sc *redis.Script, keys []string, args []any, more func(redis.Pipeliner)) error {
+	run := func() error {
+		var cmd *redis.Cmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			more(p)
+			cmd = sc.EvalSha(ctx, p, keys, args...)
+			return nil
+		})
+		if err == nil {
+			err = cmd.Err()
+		}
+		return err
+	}
+	err := run()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := sc.Load(ctx, s.rdb).Err(); lerr != nil {
+			return lerr
+		}
+		err = run()
+	}
 	return err
 }
 

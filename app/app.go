@@ -137,9 +137,10 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		mo.Stores = []webhooks.StoreMetric{
 			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
 			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys * max(len(cfg.Sources), 1)}, // max_keys per source
 			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
 		}
+		mo.DedupeEvictedInsideWindow = md.EvictedInsideWindow
 		parts = []snapshot.Part{
 			part("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
 			part("activity", func(time.Time) []index.SessionRecord { return ma.Export() }, func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }),

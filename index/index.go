@@ -172,12 +172,16 @@ const ClaimLease = 30 * time.Second
 // makes them InFlight (retry later), and lapses after ClaimLease. A
 // caller that fails to store Releases its claim, so the vendor's retry is
 // processed at once.
+//
+// Keys are kept per source: a key of one source never meets another's, and
+// one source's deliveries never evict another's keys.
 type Deduper interface {
-	Claim(ctx context.Context, key string, now time.Time) (ClaimState, error)
-	// Confirm marks key stored at now: Seen until now + window.
-	Confirm(ctx context.Context, key string, now time.Time) error
-	// Release forgets an unconfirmed claim of key (a confirmed key stays).
-	Release(ctx context.Context, key string) error
+	Claim(ctx context.Context, source, key string, now time.Time) (ClaimState, error)
+	// Confirm marks source's key stored at now: Seen until now + window.
+	Confirm(ctx context.Context, source, key string, now time.Time) error
+	// Release forgets an unconfirmed claim of source's key (a confirmed
+	// key stays).
+	Release(ctx context.Context, source, key string) error
 	Len() int
 }
 

@@ -204,7 +204,7 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 	}
 
 	key := dedupeKey(src.Name, d.ID, body)
-	claim, err := s.deps.Dedupe.Claim(ctx, key, now)
+	claim, err := s.deps.Dedupe.Claim(ctx, src.Name, key, now)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -225,7 +225,7 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 		err = s.publish(ctx, payloads, now)
 	}
 	if err != nil {
-		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), src.Name, key); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, unavailable(err)
@@ -233,7 +233,7 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 	// Stored: acknowledge it whatever Confirm says. If Confirm fails the
 	// claim lapses after index.ClaimLease, and a retry after that would be
 	// stored twice (at least once, never lost).
-	if err := s.deps.Dedupe.Confirm(context.WithoutCancel(ctx), key, now); err != nil {
+	if err := s.deps.Dedupe.Confirm(context.WithoutCancel(ctx), src.Name, key, now); err != nil {
 		res.warning = "stored, but the dedupe record was not confirmed (a retry after the claim lease would be stored again): " + err.Error()
 	}
 	res.Status = "accepted"

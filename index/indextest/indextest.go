@@ -742,6 +742,7 @@ func activityAddAndGet(t *testing.T, newActivity NewActivity) {
 // a confirmed key survives Release; any bytes work as a key; concurrent
 // Claims of one key have exactly one winner.
 func RunDedupe(t *testing.T, newDedupe NewDedupe) {
+	t.Run("SourcesAreSeparate", func(t *testing.T) { dedupeSources(t, newDedupe) })
 	const (
 		store   = "store"   // Claim (want Claimed) then Confirm, at the same time
 		claim   = "claim"   // Claim only: want is the state
@@ -818,22 +819,22 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 				at := t0().Add(s.after)
 				switch s.op {
 				case release:
-					must(t, d.Release(ctx, s.key))
+					must(t, d.Release(ctx, "src", s.key))
 					continue
 				case confirm:
-					must(t, d.Confirm(ctx, s.key, at))
+					must(t, d.Confirm(ctx, "src", s.key, at))
 					continue
 				}
 				want := s.want
 				if s.op == store {
 					want = index.Claimed
 				}
-				got, err := d.Claim(ctx, s.key, at)
+				got, err := d.Claim(ctx, "src", s.key, at)
 				if got != want || err != nil {
 					t.Fatalf("step %d: Claim(%.20q) at t0+%v = %v, %v; want %v", i, s.key, s.after, got, err, want)
 				}
 				if s.op == store {
-					must(t, d.Confirm(ctx, s.key, at))
+					must(t, d.Confirm(ctx, "src", s.key, at))
 				}
 			}
 		})
@@ -842,11 +843,11 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 		ctx := context.Background()
 		d := newDedupe(t, time.Minute)
 		for _, k := range []string{"a", "b", "a", "c"} {
-			_, err := d.Claim(ctx, k, t0())
+			_, err := d.Claim(ctx, "src", k, t0())
 			must(t, err)
 		}
-		must(t, d.Confirm(ctx, "a", t0()))
-		must(t, d.Release(ctx, "b"))
+		must(t, d.Confirm(ctx, "src", "a", t0()))
+		must(t, d.Release(ctx, "src", "b"))
 		if n := d.Len(); n != 2 {
 			t.Fatalf("Len = %d, want 2", n)
 		}
@@ -860,7 +861,7 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 		for range racers {
 			wg.Go(func() {
 				for k := range keys {
-					if c, err := d.Claim(ctx, fmt.Sprint("delivery-", k), t0()); err == nil && c == index.Claimed {
+					if c, err := d.Claim(ctx, "src", fmt.Sprint("delivery-", k), t0()); err == nil && c == index.Claimed {
 						wins[k].Add(1)
 					}
 				}

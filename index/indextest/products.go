@@ -173,3 +173,24 @@ func aliasesForgetUser(t *testing.T, newAliases NewAliases) {
 		t.Fatalf("Len = %d, want 2", n)
 	}
 }
+
+// dedupeSources checks that keys are kept per source: the same key text
+// claimed by two sources is two keys.
+func dedupeSources(t *testing.T, newDedupe NewDedupe) {
+	ctx := context.Background()
+	d := newDedupe(t, time.Hour)
+	if c, err := d.Claim(ctx, "a", "k", t0()); err != nil || c != index.Claimed {
+		t.Fatalf("Claim(a, k) = %v, %v", c, err)
+	}
+	must(t, d.Confirm(ctx, "a", "k", t0()))
+	if c, err := d.Claim(ctx, "b", "k", at(1)); err != nil || c != index.Claimed {
+		t.Fatalf("Claim(b, k) = %v, %v; want Claimed: source a's key is not source b's", c, err)
+	}
+	if c, err := d.Claim(ctx, "a", "k", at(2)); err != nil || c != index.Seen {
+		t.Fatalf("Claim(a, k) again = %v, %v; want Seen", c, err)
+	}
+	must(t, d.Release(ctx, "b", "k"))
+	if c, err := d.Claim(ctx, "a", "k", at(3)); err != nil || c != index.Seen {
+		t.Fatalf("after source b released k, Claim(a, k) = %v, %v; want Seen", c, err)
+	}
+}

@@ -346,11 +346,14 @@ func (s *Store) sessionKeys(k index.SessionKey) (meta, actions string) {
 	return s.prefix + tag, s.prefix + tag + ":a"
 }
 
-// dedupeKey holds one claimed delivery key's claim time. The delivery key
-// is hashed: its size is fixed whatever senders put in their ids.
-func (s *Store) dedupeKey(key string) string {
+// dedupeKey holds one claimed delivery key's claim time, in its source's
+// namespace. The delivery key is hashed: its size is fixed whatever
+// senders put in their ids. Every key lives exactly its window (or lease):
+// no count bound, so no source can evict another's keys; only Redis's
+// maxmemory policy can (docs/redis.md).
+func (s *Store) dedupeKey(source, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return s.prefix + "d:" + hex.EncodeToString(sum[:])
+	return s.prefix + "d:" + keyPart(source) + ":" + hex.EncodeToString(sum[:])
 }
 
 // aliasKey is the hash holding who one anonymous id belongs to in product.

@@ -132,9 +132,9 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	must(t, st.Users().Link(ctx, "u1", "a@x.io", index.SessionRef{SessionID: "s1", ProductID: "p", LastSeenAt: nowS - 60}, now))
 	must(t, st.Activity().AddActions(ctx, key, &normalize.ActionsPayload{Actions: []normalize.SlimAction{{Type: "click"}}}, nowS))
 	must(t, st.Activity().SetSummary(ctx, index.SessionKey{ProductID: "p", SessionID: "s2"}, "sum", nowS))
-	_, err := st.Dedupe().Claim(ctx, "delivery-1", now)
+	_, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now)
 	must(t, err)
-	must(t, st.Dedupe().Confirm(ctx, "delivery-1", now))
+	must(t, st.Dedupe().Confirm(ctx, "src", "delivery-1", now))
 	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
 	must(t, st.Rejected().Add(ctx, index.Rejection{Source: "x"}))
 
@@ -191,7 +191,7 @@ func TestTwoClientsLoseNoWrite(t *testing.T) {
 				if err := st.Activity().AddActions(ctx, index.SessionKey{ProductID: "p", SessionID: "shared"}, p, nowS); err != nil {
 					errs <- err
 				}
-				c, err := st.Dedupe().Claim(ctx, fmt.Sprint("delivery-", i), now)
+				c, err := st.Dedupe().Claim(ctx, "src", fmt.Sprint("delivery-", i), now)
 				if err != nil {
 					errs <- err
 				}
@@ -232,20 +232,20 @@ func TestReleaseFailedWhileRedisWasDownIsDoneLater(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, srv, redisstore.Limits{DedupeWindow: time.Hour})
 	now := time.Now()
-	if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+	if c, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Claimed || err != nil {
 		t.Fatalf("Claim = %v, %v", c, err)
 	}
 	srv.kill()
-	if err := st.Dedupe().Release(ctx, "delivery-1"); !errors.Is(err, index.ErrUnavailable) {
+	if err := st.Dedupe().Release(ctx, "src", "delivery-1"); !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Release with Redis down = %v, want ErrUnavailable", err)
 	}
-	if c, err := st.Dedupe().Claim(ctx, "delivery-2", now); c == index.Claimed || !errors.Is(err, index.ErrUnavailable) {
+	if c, err := st.Dedupe().Claim(ctx, "src", "delivery-2", now); c == index.Claimed || !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Claim with Redis down = %v, %v; want ErrUnavailable", c, err)
 	}
 	srv.restart()
 	waitFor(t, "Ping to succeed", func() bool { return st.Ping(ctx) == nil })
 	for _, key := range []string{"delivery-1", "delivery-2"} {
-		if c, err := st.Dedupe().Claim(ctx, key, now); c != index.Claimed || err != nil {
+		if c, err := st.Dedupe().Claim(ctx, "src", key, now); c != index.Claimed || err != nil {
 			t.Fatalf("Claim(%s) after recovery = %v, %v; want new: its failed release or claim was not undone", key, c, err)
 		}
 	}
@@ -262,16 +262,16 @@ func TestDeferredReleaseSparesAnotherClaim(t *testing.T) {
 	b := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{DedupeWindow: time.Hour})
 	now := time.Now()
 	srv.kill()
-	if _, err := a.Dedupe().Claim(ctx, "delivery-1", now); !errors.Is(err, index.ErrUnavailable) {
+	if _, err := a.Dedupe().Claim(ctx, "src", "delivery-1", now); !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Claim with Redis down = %v", err)
 	}
 	srv.restart()
 	waitFor(t, "b to reconnect", func() bool { return b.Ping(ctx) == nil })
-	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+	if c, err := b.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Claimed || err != nil {
 		t.Fatalf("b's Claim = %v, %v", c, err)
 	}
 	waitFor(t, "a to reconnect", func() bool { return a.Ping(ctx) == nil }) // flushes a's pending release
-	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.InFlight || err != nil {
+	if c, err := b.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.InFlight || err != nil {
 		t.Fatalf("b's claim was released by a: Claim again = %v, %v; want in flight", c, err)
 	}
 }
@@ -301,9 +301,9 @@ func TestMemoryPerEntry(t *testing.T) {
 	}
 	key := index.SessionKey{ProductID: "prod_demo", SessionID: "sess_01HZX00000000000000000000"}
 	must(t, st.Activity().AddActions(ctx, key, p, nowS))
-	_, err := st.Dedupe().Claim(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
+	_, err := st.Dedupe().Claim(ctx, "src", "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
 	must(t, err)
-	must(t, st.Dedupe().Confirm(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
+	must(t, st.Dedupe().Confirm(ctx, "src", "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
 	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
 	c := srv.client()
 	usage := func(k string) int64 {

@@ -210,7 +210,7 @@ type DedupeRecord struct {
 	// were kept per source: such records match no source and are skipped).
 	Source string    `json:"source,omitempty"`
 	Key    string    `json:"key"` // lowercase hex of the key's SHA-256
-	At  time.Time `json:"at"`  // when it was claimed
+	At     time.Time `json:"at"`  // when it was claimed
 }
 
 // Export returns the confirmed keys still inside the window at now, oldest

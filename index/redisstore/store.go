@@ -262,10 +262,16 @@ func clientOptions(cfg config.Redis) (*redis.Options, error) {
 	return opts, nil
 }
 
-// Ping reports whether Redis answers (for /readyz); on a Cluster, whether
-// every master answers (a master down makes its slots' users fail). The
-// error wraps index.ErrUnavailable. When Redis answers, dedupe claims whose
-// release failed while it was down are released first.
+// Ping reports whether Redis answers and accepts writes (for /readyz); on
+// a Cluster, whether every master answers (a master down makes its slots'
+// users fail). Answering is not enough: a Redis at maxmemory with the
+// noeviction policy (OOM), a replica promoted wrongly (READONLY) or one
+// whose snapshots fail (MISCONF) answers PING and serves reads, but
+// refuses every delivery. So Ping also writes a probe key (a few bytes,
+// expiring in a minute); on a Cluster the probe reaches the master of its
+// slot only, and a full master elsewhere shows as 503 on the writes of its
+// users. The error wraps index.ErrUnavailable. When Redis answers, dedupe
+// claims whose release failed while it was down are released first.
 func (s *Store) Ping(ctx context.Context) error {
 	var err error
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
@@ -276,9 +282,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err != nil {
 		return unavailable("ping", err)
 	}
+	if err := s.rdb.Set(ctx, s.probeKey(), "1", probeTTL).Err(); err != nil {
+		return unavailable("write probe (Redis refuses writes)", err)
+	}
 	s.flushReleases(ctx)
 	return nil
 }
+
+// probeTTL is how long Ping's probe key lives.
+const probeTTL = time.Minute
+
+// probeKey is the key Ping writes to check that Redis accepts writes.
+func (s *Store) probeKey() string { return s.prefix + "readyz" }
 
 // Close closes the client; the stores fail afterwards.
 func (s *Store) Close() error { return s.rdb.Close() }

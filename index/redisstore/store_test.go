@@ -130,7 +130,9 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	nowS := normalize.UnixSeconds(now)
 	key := index.SessionKey{ProductID: "p", SessionID: "s1"}
 	must(t, st.Users().Link(ctx, "u1", "a@x.io", index.SessionRef{SessionID: "s1", ProductID: "p", LastSeenAt: nowS - 60}, now))
-	must(t, st.Activity().AddActions(ctx, key, &normalize.ActionsPayload{Actions: []normalize.SlimAction{{Type: "click"}}}, nowS))
+	must(t, st.Activity().AddActions(ctx, key, &normalize.ActionsPayload{UserID: normalize.OptStr("u1"), Email: normalize.OptStr("a@x.io"),
+		Actions: []normalize.SlimAction{{Type: "click"}}}, nowS))
+	must(t, st.Ping(ctx))
 	must(t, st.Activity().SetSummary(ctx, index.SessionKey{ProductID: "p", SessionID: "s2"}, "sum", nowS))
 	_, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now)
 	must(t, err)
@@ -142,6 +144,9 @@ func TestEveryKeyHasATTL(t *testing.T) {
 		prefix + "u:{u1}":   4 * time.Minute, // the newest ref (a minute old) leaves the 5 min lookback in 4
 		prefix + "s:{p:s1}": 2 * time.Hour, prefix + "s:{p:s1}:a": 2 * time.Hour, prefix + "s:{p:s2}": 2 * time.Hour,
 		prefix + "a:p:anon": 30 * 24 * time.Hour, prefix + "u:{u1}:a": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
+		// the sets erasure finds a user's sessions by live as long as the sessions
+		prefix + "u:{u1}:s": 2 * time.Hour, prefix + "m:{a@x.io}:s": 2 * time.Hour,
+		prefix + "readyz": time.Minute, // Ping's write probe
 	}
 	c := srv.client()
 	keys, err := c.Keys(ctx, prefix+"*").Result()

@@ -120,6 +120,9 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
 		rs = store
+		for _, w := range store.EvictionPolicyWarnings(ctx) {
+			log.WithField("store", "redis").Warn(w)
+		}
 		// go-redis reports reconnections and Sentinel failovers through a
 		// process-wide logger; make them structured lines of ours.
 		redis.SetLogger(redisLog{log})

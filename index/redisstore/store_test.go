@@ -295,7 +295,7 @@ func TestMemoryPerEntry(t *testing.T) {
 		ref := index.SessionRef{SessionID: fmt.Sprintf("sess_01HZX%020d", i), ProductID: "prod_demo", LastSeenAt: nowS - float64(i)}
 		must(t, st.Users().Link(ctx, "user_0123456789", "someone@example.com", ref, now))
 	}
-	p := &normalize.ActionsPayload{}
+	p := &normalize.ActionsPayload{UserID: normalize.OptStr("user_0123456789"), Email: normalize.OptStr("someone@example.com")}
 	for i := range 200 {
 		p.Actions = append(p.Actions, normalize.SlimAction{
 			Index: i, Type: "click", Title: "Checkout – Example", Description: "Clicked the \"Pay now\" button",
@@ -324,9 +324,10 @@ func TestMemoryPerEntry(t *testing.T) {
 		t.Fatalf("dedupe keys %q", dkeys)
 	}
 	claim, alias := usage(dkeys[0]), usage(prefix+"a:p:anon_5f0c1e2d-8a7b-4c3d")
-	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B",
-		user, meta, list, list/200, claim, alias)
-	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 {
+	sets := usage(prefix+"u:{user_0123456789}:s") + usage(prefix+"m:{someone@example.com}:s") + usage(prefix+"u:{user_0123456789}:a")
+	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B; erasure sets of one session and one alias: %d B",
+		user, meta, list, list/200, claim, alias, sets)
+	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 || sets > 3*256 {
 		t.Fatalf("more memory than docs/redis.md states: user %d B (≤ 4096), session %d B (≤ 512), actions %d B (≤ 80000), claim %d B (≤ 256), alias %d B (≤ 256)",
 			user, meta, list, claim, alias)
 	}

@@ -25,6 +25,14 @@ func (m *usersModel) link(userID, email string, r SessionRef, now time.Time) {
 	cutoff := unixSeconds(now) - m.lookback.Seconds()
 	r.LastSeenAt = min(r.LastSeenAt, unixSeconds(now))
 	u := m.users[userID]
+	// A product's email dies with its last live ref, before this link.
+	var live []SessionRef
+	for _, o := range u.Sessions {
+		if o.LastSeenAt >= cutoff {
+			live = append(live, o)
+		}
+	}
+	u.Emails = modelLiveEmails(u.Emails, live)
 	var others []SessionRef
 	for _, o := range u.Sessions {
 		if o.SessionID == r.SessionID && o.ProductID == r.ProductID {

@@ -43,7 +43,7 @@ func TestSentinel(t *testing.T) {
 
 	t.Run("users conformance", func(t *testing.T) {
 		indextest.RunUsers(t, func(t *testing.T, l index.UserLimits) index.UserIndex {
-			return openStore(t, sentinelConfig(sentinel), redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser}).Users()
+			return openStore(t, sentinelConfig(sentinel), redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser, MaxProductsPerUser: l.MaxProductsPerUser}).Users()
 		})
 	})
 	t.Run("dedupe conformance", func(t *testing.T) {

@@ -32,8 +32,8 @@ func main() {
 
 const usage = `usage:
   replayhook [serve] [--config PATH]                          run the server
-  replayhook send --source NAME FILE [--config PATH] [--url URL]
-                                                             sign FILE as NAME's vendor would and POST it
+  replayhook send --source NAME FILE|- [--now] [-v] [--config PATH] [--url URL]
+                                                             post FILE as NAME's vendor would (replayhook send --help)
   replayhook check-config [--config PATH]                     validate and print the effective config (secrets masked)
 
 The config path is --config, else $REPLAYHOOK_CONFIG, else ./config.yaml.`
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		return serve(ctx, args, getenv, stdout)
 	case "send":
-		return send(ctx, args, getenv, stdout)
+		return send(ctx, args, getenv, os.Stdin, stdout)
 	case "check-config":
 		return checkConfig(args, getenv, stdout)
 	case "help", "-h", "--help":

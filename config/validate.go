@@ -67,6 +67,7 @@ func (c *Config) Validate() error {
 		}
 		tokens[t.Name] = true
 	}
+	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
@@ -181,6 +182,7 @@ func (c *Config) Warnings() []string {
 			}
 		}
 	}
+	w = append(w, c.sourceWarnings()...)
 	if c.Server.MaxBodyBytes > 8<<20 {
 		w = append(w, fmt.Sprintf("server.max_body_bytes is %d: vendors send far less; a large limit lets one request use that much memory", c.Server.MaxBodyBytes))
 	}

@@ -13,17 +13,22 @@ func (e UserErasure) Matches(userID, email string) bool { return e.matches(userI
 
 // WholeSession reports whether a session with that user id and email is
 // the erased user's own (deleted whole): its user is the erased user, or it
-// has no user and its email is theirs.
-func (e UserErasure) WholeSession(userID, email string) bool {
+// has no user and either its email is theirs or it is one of e.Sessions
+// (the users index linked it to them: an anonymous session an identify
+// named, or whose later events carried their id).
+func (e UserErasure) WholeSession(k SessionKey, userID, email string) bool {
 	if userID != "" {
 		return userID == e.UserID
 	}
-	return email != "" && slices.Contains(e.Emails, email)
+	return (email != "" && slices.Contains(e.Emails, email)) || slices.Contains(e.Sessions, k)
 }
 
-// clean returns e with its ids trimmed and empty emails left out.
-func (e UserErasure) clean() UserErasure {
-	out := UserErasure{UserID: cleanID(e.UserID), Sessions: e.Sessions}
+// Clean returns e with its ids trimmed and empty emails left out.
+func (e UserErasure) Clean() UserErasure {
+	out := UserErasure{UserID: cleanID(e.UserID)}
+	for _, k := range e.Sessions {
+		out.Sessions = append(out.Sessions, cleanKey(k))
+	}
 	for _, m := range e.Emails {
 		if m = cleanID(m); m != "" {
 			out.Emails = append(out.Emails, m)
@@ -37,7 +42,7 @@ func (e UserErasure) clean() UserErasure {
 // whatever the per-user cap or the lookback dropped from the users index.
 // O(sessions held), for erasure, which is rare. It never fails.
 func (m *MemoryActivity) EraseUser(_ context.Context, er UserErasure) (int, error) {
-	er = er.clean()
+	er = er.Clean()
 	if er.UserID == "" && len(er.Emails) == 0 {
 		return 0, nil
 	}
@@ -48,7 +53,7 @@ func (m *MemoryActivity) EraseUser(_ context.Context, er UserErasure) (int, erro
 		for _, k := range sh.lru.Keys() {
 			e, _ := sh.lru.Peek(k)
 			switch {
-			case er.WholeSession(e.userID, e.email):
+			case er.WholeSession(k, e.userID, e.email):
 				m.sessions.remove(sh, k)
 				n++
 			case e.log.erase(er, m.perSession) || er.Matches("", e.email):

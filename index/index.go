@@ -123,16 +123,18 @@ type ActivityStore interface {
 }
 
 // UserErasure is what ActivityStore.EraseUser removes: every session whose
-// user is UserID (or, having no user, whose email is one of Emails) is
-// deleted whole; from any other session, the actions that carry UserID or
-// one of Emails are removed, and a session email among Emails is cleared.
+// user is UserID (or, having no user, whose email is one of Emails or that
+// is one of Sessions) is deleted whole; from any other session, the
+// actions that carry UserID or one of Emails are removed, and a session
+// email among Emails is cleared.
 type UserErasure struct {
 	UserID string
 	Emails []string
 	// Sessions are sessions known to hold the user's activity (their
-	// refs). A store that finds sessions by its own record (Redis keeps,
-	// per user, the sessions their deliveries wrote to) looks here too;
-	// the memory store looks at every session anyway.
+	// refs): one of them without a user of its own is theirs. A store
+	// that finds sessions by its own record (Redis keeps, per user and per
+	// email, the sessions deliveries wrote to) looks here too; the memory
+	// store looks at every session anyway.
 	Sessions []SessionKey
 }
 

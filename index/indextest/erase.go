@@ -29,14 +29,18 @@ func activityEraseUser(t *testing.T, newActivity NewActivity) {
 	must(t, a.AddActions(ctx, key("P0", "shared"), payload("alice", "", "alice-in-bob"), 2))
 	must(t, a.AddActions(ctx, key("P0", "shared"), payload("", "alice@x.io", "email-in-bob"), 3))
 	must(t, a.AddActions(ctx, key("P0", "shared"), payload("bob", "", "bob-2"), 4))
-	// Bob's own session, untouched.
+	// An anonymous session without any id of hers, that an identify
+	// linked to her (it is among her refs).
+	must(t, a.AddActions(ctx, key("P1", "linked"), payload("", "", "before identify"), 1))
+	// Bob's own session, untouched, even when named among her sessions.
 	must(t, a.AddActions(ctx, key("P1", "bob"), payload("bob", "bob@x.io", "bob"), 1))
 	before, _, _ := a.Get(ctx, key("P1", "bob"))
 
-	er := index.UserErasure{UserID: " alice ", Emails: []string{"alice@x.io"}, Sessions: []index.SessionKey{key("P0", "anon")}}
+	er := index.UserErasure{UserID: " alice ", Emails: []string{"alice@x.io"},
+		Sessions: []index.SessionKey{key("P0", "anon"), key(" P1 ", "linked"), key("P1", "bob")}}
 	n, err := a.EraseUser(ctx, er)
-	if err != nil || n != 14 {
-		t.Fatalf("EraseUser = %d, %v; want 14 sessions (12 hers, the anonymous one, bob's shared one)", n, err)
+	if err != nil || n != 15 {
+		t.Fatalf("EraseUser = %d, %v; want 15 sessions (12 hers, the anonymous one, the linked one, bob's shared one)", n, err)
 	}
 	for i := range 12 {
 		if s, ok, _ := a.Get(ctx, key(fmt.Sprint("P", i%2), fmt.Sprint("alice-", i))); ok {
@@ -45,6 +49,9 @@ func activityEraseUser(t *testing.T, newActivity NewActivity) {
 	}
 	if s, ok, _ := a.Get(ctx, key("P0", "anon")); ok {
 		t.Fatalf("the anonymous session with her email survived: %+v", s)
+	}
+	if s, ok, _ := a.Get(ctx, key("P1", "linked")); ok {
+		t.Fatalf("the anonymous session linked to her survived: %+v", s)
 	}
 	shared, ok, err := a.Get(ctx, key("P0", "shared"))
 	if err != nil || !ok {

@@ -107,19 +107,17 @@ func parseSessionMember(m string) (index.SessionKey, bool) {
 // the user's id or email.
 func (a *activity) EraseUser(ctx context.Context, er index.UserErasure) (int, error) {
 	s := (*Store)(a)
-	er.UserID = strings.TrimSpace(er.UserID)
+	er = er.Clean()
 	keys := make(map[index.SessionKey]bool, len(er.Sessions))
 	for _, k := range er.Sessions {
-		keys[cleanKey(k)] = true
+		keys[k] = true
 	}
 	var sets []string
 	if er.UserID != "" {
 		sets = append(sets, s.userSessionsKey(er.UserID))
 	}
 	for _, e := range er.Emails {
-		if e = strings.TrimSpace(e); e != "" {
-			sets = append(sets, s.emailSessionsKey(e))
-		}
+		sets = append(sets, s.emailSessionsKey(e))
 	}
 	for _, set := range sets {
 		members, err := a.rdb.ZRange(ctx, set, 0, -1).Result()
@@ -165,7 +163,7 @@ func (a *activity) eraseSession(ctx context.Context, k index.SessionKey, er inde
 		return false, nil
 	}
 	args := []any{k.ProductID, k.SessionID, er.UserID, "", "0"}
-	if er.WholeSession(h["u"], h["e"]) {
+	if er.WholeSession(k, h["u"], h["e"]) {
 		args[4] = "1" // the script checks it again, atomically
 	}
 	if er.Matches("", h["e"]) {

@@ -386,13 +386,14 @@ return {v[2], v[3] or ''}
 // KEYS as addActionsScript. ARGV: 1 product id, 2 session id, 3 user id,
 // 4 the session email to clear ("" = none), 5 "1" to delete the session
 // whole, 6... the actions (as stored) to remove. The session is deleted
-// whole only if it still is the user's ("u" is the user id, or there is no
-// "u" and "e" is ARGV[4]); else the actions are removed (every copy) and
-// "e" is cleared if it still is ARGV[4]. Returns 1 if anything changed.
+// whole only if it still is the user's or has no user ("u" is the user id
+// or absent: the caller judged it the user's, and no other user wrote to
+// it since); else the actions are removed (every copy) and "e" is cleared
+// if it still is ARGV[4]. Returns 1 if anything changed.
 const eraseSessionScript = `
 local meta = redis.call('HMGET', KEYS[1], 'p', 's', 'u', 'e')
 if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then return 0 end
-if ARGV[5] == '1' and (meta[3] == ARGV[3] or (not meta[3] and ARGV[4] ~= '' and meta[4] == ARGV[4])) then
+if ARGV[5] == '1' and (meta[3] == ARGV[3] or not meta[3]) then
   redis.call('DEL', KEYS[1], KEYS[2])
   return 1
 end

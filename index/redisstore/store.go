@@ -267,8 +267,8 @@ func clientOptions(cfg config.Redis) (*redis.Options, error) {
 // users fail). Answering is not enough: a Redis at maxmemory with the
 // noeviction policy (OOM), a replica promoted wrongly (READONLY) or one
 // whose snapshots fail (MISCONF) answers PING and serves reads, but
-// refuses every delivery. So Ping also writes a probe key (a few bytes,
-// expiring in a minute); on a Cluster the probe reaches the master of its
+// refuses every delivery. So Ping also writes a probe key and deletes it
+// at once; on a Cluster the probe reaches the master of its
 // slot only, and a full master elsewhere shows as 503 on the writes of its
 // users. The error wraps index.ErrUnavailable. When Redis answers, dedupe
 // claims whose release failed while it was down are released first.
@@ -282,15 +282,31 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err != nil {
 		return unavailable("ping", err)
 	}
-	if err := s.rdb.Set(ctx, s.probeKey(), "1", probeTTL).Err(); err != nil {
+	if err := s.probeWrite(ctx); err != nil {
 		return unavailable("write probe (Redis refuses writes)", err)
 	}
 	s.flushReleases(ctx)
 	return nil
 }
 
-// probeTTL is how long Ping's probe key lives.
+// probeTTL bounds the probe key's life should its DEL be lost.
 const probeTTL = time.Minute
+
+// probeWrite writes the probe key and deletes it in one pipeline: a Redis
+// that refuses writes refuses the SET, and none that accepts it keeps the
+// key.
+func (s *Store) probeWrite(ctx context.Context) error {
+	var set *redis.StatusCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.Set(ctx, s.probeKey(), "1", probeTTL)
+		p.Del(ctx, s.probeKey())
+		return nil
+	})
+	if err == nil {
+		err = set.Err()
+	}
+	return err
+}
 
 // probeKey is the key Ping writes to check that Redis accepts writes.
 func (s *Store) probeKey() string { return s.prefix + "readyz" }

@@ -146,7 +146,6 @@ func TestEveryKeyHasATTL(t *testing.T) {
 		prefix + "a:p:anon": 30 * 24 * time.Hour, prefix + "u:{u1}:a": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
 		// the sets erasure finds a user's sessions by live as long as the sessions
 		prefix + "u:{u1}:s": 2 * time.Hour, prefix + "m:{a@x.io}:s": 2 * time.Hour,
-		prefix + "readyz": time.Minute, // Ping's write probe
 	}
 	c := srv.client()
 	keys, err := c.Keys(ctx, prefix+"*").Result()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -31,8 +30,11 @@ type MemoryDedupe struct {
 	window    time.Duration
 	perSource int
 
-	mu      sync.RWMutex
-	sources map[string]*dedupeTable
+	// sources maps a source name to its *dedupeTable: read on every call
+	// without a lock (sync.Map: written once per source, read always).
+	sources sync.Map
+	mu      sync.Mutex // serialises creating tables
+	n       int        // tables created, under mu
 }
 
 // MaxDedupeSources bounds the tables of a MemoryDedupe.
@@ -70,40 +72,41 @@ var _ Deduper = (*MemoryDedupe)(nil)
 // NewMemoryDedupe returns an empty deduper holding at most
 // maxKeysPerSource keys per source for at most window each.
 func NewMemoryDedupe(maxKeysPerSource int, window time.Duration) *MemoryDedupe {
-	return &MemoryDedupe{window: window, perSource: max(maxKeysPerSource, 1), sources: map[string]*dedupeTable{}}
+	return &MemoryDedupe{window: window, perSource: max(maxKeysPerSource, 1)}
 }
 
 // table returns source's table, creating it on first use.
 func (d *MemoryDedupe) table(source string) *dedupeTable {
-	d.mu.RLock()
-	t, ok := d.sources[source]
-	d.mu.RUnlock()
-	if ok {
-		return t
+	if t, ok := d.sources.Load(source); ok {
+		return t.(*dedupeTable)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if t, ok := d.sources[source]; ok {
-		return t
+	if t, ok := d.sources.Load(source); ok {
+		return t.(*dedupeTable)
 	}
-	if len(d.sources) >= MaxDedupeSources {
+	if d.n >= MaxDedupeSources {
 		source = overflowSource
-		if t, ok := d.sources[source]; ok {
-			return t
+		if t, ok := d.sources.Load(source); ok {
+			return t.(*dedupeTable)
 		}
 	}
 	// Keys and records hold no pointers: newFlatLRU keeps them where the
 	// collector never looks.
-	t = &dedupeTable{keys: newShardsOf(d.perSource, newFlatLRU[[sha256.Size]byte, claimRec])}
-	d.sources[source] = t
+	t := &dedupeTable{keys: newShardsOf(d.perSource, newFlatLRU[[sha256.Size]byte, claimRec])}
+	d.sources.Store(source, t)
+	d.n++
 	return t
 }
 
 // tables returns every table by source name.
 func (d *MemoryDedupe) tables() map[string]*dedupeTable {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	return maps.Clone(d.sources)
+	out := map[string]*dedupeTable{}
+	d.sources.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*dedupeTable)
+		return true
+	})
+	return out
 }
 
 // Claim claims source's key at now if no live claim or confirmation holds
@@ -117,7 +120,8 @@ func (d *MemoryDedupe) Claim(_ context.Context, source, key string, now time.Tim
 	sh := t.keys.of(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if r, ok := sh.lru.Peek(h); ok && r.live(nowN, d.window) {
+	r, held := sh.lru.Peek(h)
+	if held && r.live(nowN, d.window) {
 		if r.pending {
 			return InFlight, nil
 		}
@@ -132,7 +136,7 @@ func (d *MemoryDedupe) Claim(_ context.Context, source, key string, now time.Tim
 		}
 		t.keys.removeOldest(sh)
 	}
-	if !sh.lru.Contains(h) && t.keys.len() >= d.perSource {
+	if !held && t.keys.len() >= d.perSource {
 		// The new key evicts the shard's oldest, which is live: count it.
 		if _, r, ok := sh.lru.GetOldest(); ok && r.live(nowN, d.window) {
 			t.young.Add(1)

@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 	}
 	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
+	problems = append(problems, c.Server.validateLimits()...)
 	problems = append(problems, c.Stream.validate()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))

@@ -1,9 +1,8 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -21,15 +20,14 @@ type Custom struct {
 	custom.Spec `yaml:",inline"`
 	line        int
 	lines       map[string]int
+	unknown     []string
 }
 
-var subLine = regexp.MustCompile(`line (\d+)`)
-
-// UnmarshalYAML decodes the block strictly (an unknown key is an error)
-// after expanding the field shorthands, recording each key's line.
+// UnmarshalYAML decodes the block after expanding the field shorthands.
+// Its lines and unknown keys are taken from the file itself afterwards
+// (attachCustomLines), since the decoder sees a re-encoded document.
 func (c *Custom) UnmarshalYAML(n *yaml.Node) error {
-	c.line, c.lines = n.Line, map[string]int{}
-	recordLines(n, "", c.lines)
+	c.line = n.Line
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == "fields" && n.Content[i+1].Kind == yaml.MappingNode {
@@ -40,21 +38,89 @@ func (c *Custom) UnmarshalYAML(n *yaml.Node) error {
 			}
 		}
 	}
-	out, err := yaml.Marshal(n)
-	if err != nil {
-		return err
+	return n.Decode(&c.Spec)
+}
+
+// attachCustomLines records, for every source's custom: block, the line of
+// each key as written in the file and the keys no field of Spec takes.
+func attachCustomLines(cfg *Config, root *yaml.Node) {
+	sources := child(docRoot(root), "sources")
+	if sources == nil || sources.Kind != yaml.SequenceNode {
+		return
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(out))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c.Spec); err != nil {
-		// Lines of the re-encoded block count from its first key.
-		msg := subLine.ReplaceAllStringFunc(strings.TrimPrefix(err.Error(), "yaml: "), func(s string) string {
-			k, _ := strconv.Atoi(strings.TrimPrefix(s, "line "))
-			return "line " + strconv.Itoa(k+n.Line-1)
-		})
-		return fmt.Errorf("custom: %s", strings.ReplaceAll(msg, "custom.", ""))
+	for i, sn := range sources.Content {
+		n := child(sn, "custom")
+		if i >= len(cfg.Sources) || n == nil || cfg.Sources[i].Custom == nil {
+			continue
+		}
+		c := cfg.Sources[i].Custom
+		c.line, c.lines, c.unknown = n.Line, map[string]int{}, nil
+		recordLines(n, "", c.lines)
+		c.unknown = unknownKeys(n, reflect.TypeFor[custom.Spec](), "")
+	}
+}
+
+func docRoot(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
 	}
 	return nil
+}
+
+// unknownKeys lists the keys of mapping n (and of its nested mappings and
+// lists) that no yaml tag of t names.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			f, ok := fieldByTag(t, k)
+			if !ok {
+				out = append(out, p)
+				continue
+			}
+			out = append(out, unknownKeys(n.Content[i+1], f.Type, p)...)
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out = append(out, unknownKeys(n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value)...)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			out = append(out, unknownKeys(c, t.Elem(), path+"["+strconv.Itoa(i)+"]")...)
+		}
+	}
+	return out
+}
+
+func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name == key {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // expandField turns a field's shorthand (a path, a list of paths) into
@@ -123,6 +189,9 @@ func (c *Config) validateCustom() []string {
 			continue
 		case s.Custom == nil:
 			continue
+		}
+		for _, k := range s.Custom.unknown {
+			problems = append(problems, fmt.Sprintf("%s.%s (line %d): unknown key", key, k, s.Custom.Line(k)))
 		}
 		for _, e := range custom.Check(&s.Custom.Spec) {
 			problems = append(problems, fmt.Sprintf("%s.%s (line %d): %s", key, e.Key, s.Custom.Line(e.Key), e.Msg))

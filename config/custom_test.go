@@ -58,7 +58,7 @@ func TestCustomBlockErrors(t *testing.T) {
 		{"unknown scheme", "scheme: hmac", "scheme: md5", `sources[0].custom.verify.scheme (line 8): unknown scheme "md5"`},
 		{"modifier path", "user_id: [visitor.uid, visitor.email]", "user_id: [visitor.uid, \"@reverse\"]", "sources[0].custom.fields.user_id.paths[1] (line 14): "},
 		{"unknown field", "session_id: session.id", "sesion_id: session.id", "sources[0].custom.fields.sesion_id (line 13): unknown field"},
-		{"bad type", "type: {const: error}", "type: {const: tap}", `sources[0].custom.fields.type (line 16): "tap" is not an action type`},
+		{"bad type", "type: {const: error}", "type: {const: tap}", `sources[0].custom.fields.type (line 15): "tap" is not an action type`},
 		{"bad template", `label: {template: "{issue.name} ({issue.count})"}`, `label: {template: "{issue.name"}`, "sources[0].custom.fields.label.template (line 16): unclosed"},
 		{"unknown key", "dedupe_key: id", "dedup_key: id", "sources[0].custom.dedup_key (line 17): unknown key"},
 		{"none on a signed source", "scheme: hmac\n        header: X-Signature\n        prefix: \"sha256=\"", "scheme: none", "sources[0].custom.verify.scheme (line 8): none needs unsigned: true"},

@@ -154,7 +154,7 @@ func mapBody(w io.Writer, sc *config.Source, p providers.Provider, body []byte, 
 func printEvent(w io.Writer, i int, e custom.Mapped) {
 	fmt.Fprintf(w, "\nevent %d\n", i)
 	for _, v := range e.Values {
-		val, from := v.Value, v.From
+		val, from := v.Value, v.Source()
 		if from == "" {
 			val, from = "(blank)", "nothing found"
 		}

@@ -21,6 +21,8 @@ import (
 // Mapper is a compiled Spec: it turns a body into events. It holds no
 // state between calls and is safe for concurrent use.
 type Mapper struct {
+	// keys are the first components of the event paths (see path).
+	keys      []string
 	events    string
 	fields    []compiledField
 	filters   []Filter
@@ -29,16 +31,33 @@ type Mapper struct {
 }
 
 // path is one gjson path, read from the event or (root) the body's top level.
+// A path whose first component is a plain key is read through the
+// object's key index (see keys): the object is scanned once for all paths,
+// not once per path.
 type path struct {
 	expr string
 	root bool
+	// key is the index of the first component in Mapper.keys (-1: not a
+	// plain key, read by gjson alone); rest is the path after it.
+	key  int
+	rest string
 }
 
 func newPath(p string) path {
 	if rest, ok := strings.CutPrefix(p, "^"); ok {
-		return path{expr: rest, root: true}
+		return path{expr: rest, root: true, key: -1}
 	}
-	return path{expr: p}
+	return path{expr: p, key: -1}
+}
+
+// plainKey splits expr into a first component without gjson syntax and
+// the rest.
+func plainKey(expr string) (first, rest string, ok bool) {
+	first, rest, _ = strings.Cut(expr, ".")
+	if first == "" || strings.ContainsAny(first, "\\*?#|@!{}[]()=<>%\"") {
+		return "", "", false
+	}
+	return first, rest, true
 }
 
 func (p path) String() string {
@@ -55,9 +74,65 @@ func (p path) get(root, ev gjson.Result) gjson.Result {
 	return ev.Get(p.expr)
 }
 
+// read is get through the event's key index when the path has a plain
+// first key.
+func (p path) read(root, ev gjson.Result, idx []gjson.Result) gjson.Result {
+	if p.root || p.key < 0 || idx == nil {
+		return p.get(root, ev)
+	}
+	v := idx[p.key]
+	if p.rest == "" || !v.Exists() {
+		return v
+	}
+	return v.Get(p.rest)
+}
+
+// index reads the top-level values of ev that the paths start with, in
+// one scan (the first occurrence of a key wins, as gjson's does).
+func (m *Mapper) index(ev gjson.Result, idx []gjson.Result) []gjson.Result {
+	if len(m.keys) == 0 {
+		return nil
+	}
+	idx = idx[:len(m.keys)]
+	for i := range idx {
+		idx[i] = gjson.Result{}
+	}
+	ev.ForEach(func(k, v gjson.Result) bool {
+		for i, name := range m.keys {
+			if k.Str == name && !idx[i].Exists() {
+				idx[i] = v
+			}
+		}
+		return true
+	})
+	return idx
+}
+
+// keyOf registers p's first component in m.keys.
+func (m *Mapper) keyOf(p path) path {
+	if p.root {
+		return p
+	}
+	first, rest, ok := plainKey(p.expr)
+	if !ok {
+		return p
+	}
+	for i, k := range m.keys {
+		if k == first {
+			p.key, p.rest = i, rest
+			return p
+		}
+	}
+	m.keys = append(m.keys, first)
+	p.key, p.rest = len(m.keys)-1, rest
+	return p
+}
+
 type compiledField struct {
-	name     string
-	paths    []path
+	name  string
+	paths []path
+	// labels are "path <p>" for each path, made once for Value.From.
+	labels   []string
 	template []segment
 	konst    string
 	mapping  map[string]string
@@ -129,9 +204,15 @@ func Compile(s *Spec) (*Mapper, error) {
 		}
 		cf := compiledField{name: name, konst: f.Const, mapping: f.Map, format: f.Format}
 		for _, p := range f.Paths {
-			cf.paths = append(cf.paths, newPath(p))
+			cf.paths = append(cf.paths, m.keyOf(newPath(p)))
+			cf.labels = append(cf.labels, "path "+p)
 		}
 		cf.template, _ = parseTemplate(f.Template) // checked above
+		for i := range cf.template {
+			if cf.template[i].isPath {
+				cf.template[i].path = m.keyOf(cf.template[i].path)
+			}
+		}
 		m.fields = append(m.fields, cf)
 		m.canonical = m.canonical || name == FieldCanonicalURL
 	}
@@ -139,10 +220,14 @@ func Compile(s *Spec) (*Mapper, error) {
 }
 
 // Value is one mapped field: its value and where it came from ("path
-// user.id", "template", "const", "" when unmapped or blank).
+// user.id", "template", "const", "" when unmapped or blank), and whether
+// the field's map translated it (Mapped: " (mapped)", " (mapped *)").
 type Value struct {
-	Field, Value, From string
+	Field, Value, From, Mapped string
 }
+
+// Source is From with Mapped: where the value came from, in words.
+func (v Value) Source() string { return v.From + v.Mapped }
 
 // Mapped is one event of a delivery as the Mapper read it.
 type Mapped struct {
@@ -201,6 +286,7 @@ func (m *Mapper) Map(body []byte) (*Result, error) {
 		events = []gjson.Result{list}
 	}
 	res := &Result{Events: make([]Mapped, 0, len(events))}
+	idx := make([]gjson.Result, len(m.keys))
 	for i, ev := range events {
 		if !ev.IsObject() {
 			name := field
@@ -209,16 +295,16 @@ func (m *Mapper) Map(body []byte) (*Result, error) {
 			}
 			return nil, vendorjson.FieldError(name, "not an object")
 		}
-		res.Events = append(res.Events, m.mapEvent(root, ev))
+		res.Events = append(res.Events, m.mapEvent(root, ev, m.index(ev, idx)))
 	}
 	res.ID = m.deliveryID(res.Events)
 	return res, nil
 }
 
-func (m *Mapper) mapEvent(root, ev gjson.Result) Mapped {
+func (m *Mapper) mapEvent(root, ev gjson.Result, idx []gjson.Result) Mapped {
 	out := Mapped{Values: make([]Value, 0, len(m.fields))}
 	for _, f := range m.fields {
-		v := f.read(root, ev)
+		v := f.read(root, ev, idx)
 		out.Values = append(out.Values, v)
 		e := &out.Event
 		switch f.name {
@@ -277,11 +363,11 @@ func skip(f Filter, root, ev gjson.Result) bool {
 
 // read is the field's value: the first non-blank path, else the template
 // (blank when every placeholder is), else the const; then the map.
-func (f compiledField) read(root, ev gjson.Result) Value {
+func (f compiledField) read(root, ev gjson.Result, idx []gjson.Result) Value {
 	v := Value{Field: f.name}
-	for _, p := range f.paths {
-		if s := text(p.get(root, ev)); s != "" {
-			v.Value, v.From = s, "path "+p.String()
+	for i, p := range f.paths {
+		if s := text(p.read(root, ev, idx)); s != "" {
+			v.Value, v.From = s, f.labels[i]
 			break
 		}
 	}
@@ -293,7 +379,7 @@ func (f compiledField) read(root, ev gjson.Result) Value {
 				b.WriteString(seg.text)
 				continue
 			}
-			s := text(seg.path.get(root, ev))
+			s := text(seg.path.read(root, ev, idx))
 			any = any || s != ""
 			b.WriteString(s)
 		}
@@ -306,9 +392,9 @@ func (f compiledField) read(root, ev gjson.Result) Value {
 	}
 	if f.mapping != nil {
 		if to, ok := f.mapping[v.Value]; ok {
-			v.Value, v.From = to, v.From+" (mapped)"
+			v.Value, v.Mapped = to, " (mapped)"
 		} else if to, ok := f.mapping["*"]; ok {
-			v.Value, v.From = to, v.From+" (mapped *)"
+			v.Value, v.Mapped = to, " (mapped *)"
 		}
 	}
 	return v

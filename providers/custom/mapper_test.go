@@ -73,8 +73,8 @@ func TestFieldFeatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v := value(t, r, "label"); v.Value != c.want || v.From != c.wantFrom {
-				t.Fatalf("got %q from %q, want %q from %q", v.Value, v.From, c.want, c.wantFrom)
+			if v := value(t, r, "label"); v.Value != c.want || v.Source() != c.wantFrom {
+				t.Fatalf("got %q from %q, want %q from %q", v.Value, v.Source(), c.want, c.wantFrom)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -81,5 +82,27 @@ func TestCustomBlockErrors(t *testing.T) {
 	_, err := Parse([]byte("sources:\n  - name: x\n    provider: custom\n    secrets: [s]\n"), env(nil))
 	if err == nil || !strings.Contains(err.Error(), "sources[0].custom: source \"x\" has provider custom but no custom: block") {
 		t.Fatalf("missing block: %v", err)
+	}
+}
+
+// The walkthrough's config in docs/providers.md ("Your own vendor") is
+// valid as written.
+func TestCustomDocExampleParses(t *testing.T) {
+	doc, err := os.ReadFile("../docs/providers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## Your own vendor")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no yaml block in the Your own vendor section")
+	}
+	cfg, err := Parse([]byte(block), env(map[string]string{"TRACKER_SECRET": "s3cret-tracker"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Sources[0].Custom; c == nil || len(c.Fields) != 11 || len(c.Filters) != 1 {
+		t.Fatalf("custom block: %+v", c)
 	}
 }

@@ -36,6 +36,7 @@ const usage = `usage:
                                                              post FILE as NAME's vendor would (replayhook send --help)
   replayhook map --source NAME FILE|- [--config PATH]     print what NAME makes of FILE, field by field, without a server
   replayhook check-config [--config PATH]                     validate and print the effective config (secrets masked)
+  replayhook forward-test --target NAME [--config PATH]       POST one signed sample payload to a forward target
 
 The config path is --config, else $REPLAYHOOK_CONFIG, else ./config.yaml.`
 
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return mapCommand(args, getenv, os.Stdin, stdout)
 	case "check-config":
 		return checkConfig(args, getenv, stdout)
+	case "forward-test":
+		return forwardTest(ctx, args, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

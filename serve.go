@@ -74,10 +74,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer a.Close()
 	restore(a, cfg.Snapshot.Path, log, time.Now())
+	stopForwarding := a.StartForwarding()
+	defer stopForwarding()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
+	ln = a.Server.LimitListener(ln) // server.max_connections and max_connections_per_ip
 	srv := a.Server.HTTPServer()
 	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "config": path, "sources": len(cfg.Sources)}).Info("listening")
 	if dev := cfg.DevSecrets(); len(dev) > 0 {
@@ -107,6 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	stopSaving()
+	stopForwarding() // what is not delivered yet stays queued, in the snapshot
 	if cfg.Snapshot.Path != "" {
 		if err := snapshot.Write(cfg.Snapshot.Path, a.Snapshot, time.Now()); err != nil {
 			log.WithError(err).Error("final snapshot failed: state since the last periodic snapshot is lost")

@@ -25,8 +25,12 @@ type Config struct {
 	Rejected Rejected `yaml:"rejected"`
 	Snapshot Snapshot `yaml:"snapshot"`
 	Store    Store    `yaml:"store"`
+	Stream   Stream   `yaml:"stream"`
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
+
+	// Forward lists the targets stored payloads are pushed to.
+	Forward []ForwardTarget `yaml:"forward" validate:"dive"`
 }
 
 // Server is the HTTP listener.
@@ -47,7 +51,8 @@ type Server struct {
 	// server answers 503 with Retry-After instead of queueing.
 	MaxConcurrentIngests int `yaml:"max_concurrent_ingests" validate:"min=1,max=100000"`
 	// IngestWorkers is how many of those run at once; the others wait in
-	// line (unread) for at most IngestQueueTimeout, then get 503 with
+	// line (body read, within max_body_reads) for at most
+	// IngestQueueTimeout, then get 503 with
 	// Retry-After. Capping the deliveries that compete for the CPU keeps
 	// lookups fast while ingest runs at full load. 0 means automatic: the
 	// number of CPUs Go uses with the memory store, 16 times that with
@@ -58,6 +63,8 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty
 	// means the client address is the TCP peer.
 	TrustedProxies []string `yaml:"trusted_proxies" validate:"dive,cidr"`
+	// Limits are the abuse bounds (connections, bodies, per-client caps).
+	Limits `yaml:",inline" validate:"-"`
 }
 
 // Auth holds the lookup API's bearer tokens.
@@ -161,6 +168,7 @@ func Default() Config {
 			Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, MaxHeaderBytes: 64 << 10,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second, MaxConcurrentIngests: 512, IngestQueueTimeout: 500 * time.Millisecond,
+			Limits: DefaultLimits(),
 		},
 		Index:    Index{LookbackSeconds: 300, MaxSessionsPerUser: 20, MaxUsers: 100000},
 		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200},
@@ -168,10 +176,13 @@ func Default() Config {
 		Drift:    Drift{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5},
 		Rejected: Rejected{MaxEntries: 200},
 		Snapshot: Snapshot{Path: "data/replayhook.snapshot", Interval: 5 * time.Minute},
+		Stream:   defaultStream(),
 		Store: Store{Backend: "memory", Redis: Redis{
 			Addr: "127.0.0.1:6379", KeyPrefix: "replayhook:", PoolSize: 0,
 			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		}},
 		Log: Log{Level: "info", Format: "json"},
+
+		Forward: []ForwardTarget{},
 	}
 }

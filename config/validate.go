@@ -16,7 +16,7 @@ import (
 var sectionOf = map[string]string{
 	"Server": "server", "Auth": "auth", "Token": "auth.tokens[]", "Index": "index", "Activity": "activity",
 	"Dedupe": "dedupe", "Drift": "drift", "Rejected": "rejected", "Snapshot": "snapshot", "Store": "store",
-	"Redis": "store.redis", "Log": "log", "Source": "sources[]",
+	"Redis": "store.redis", "Log": "log", "Source": "sources[]", "ForwardTarget": "forward[]",
 }
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -70,6 +70,9 @@ func (c *Config) Validate() error {
 	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.validateCustom()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
+	problems = append(problems, c.validateForward()...)
+	problems = append(problems, c.Server.validateLimits()...)
+	problems = append(problems, c.Stream.validate()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}
@@ -121,6 +124,7 @@ func (c *Config) DevSecrets() []string {
 			keys = append(keys, fmt.Sprintf("sources[%d].unsigned (%s)", i, s.Name))
 		}
 	}
+	keys = append(keys, c.forwardDevSecrets()...)
 	return keys
 }
 
@@ -197,6 +201,7 @@ func (c *Config) Warnings() []string {
 	if c.Store.Backend != "redis" && (len(r.Addrs) > 0 || r.MasterName != "" || r.Cluster) {
 		w = append(w, "store.redis addrs/master_name/cluster are set but store.backend is "+c.Store.Backend+": they are not used")
 	}
+	w = append(w, c.forwardWarnings()...)
 	if c.Snapshot.Path == "" && c.Store.Backend == "memory" {
 		w = append(w, "snapshot.path is empty with the memory store: state is lost on restart")
 	}

@@ -35,6 +35,7 @@ var DeliveryOutcomes = []string{
 	"accepted", "duplicate", "ignored",
 	CodeUnknownSource, CodeInvalidSignature, CodeStaleTimestamp, CodePayloadTooLarge,
 	CodeMalformedJSON, CodeInvalidPayload, CodeProductMismatch, CodeUnavailable, CodeInternal,
+	CodeBodyTooSlow,
 }
 
 // StoreStats is what a bounded in-memory store reports for the index
@@ -95,6 +96,7 @@ type Metrics struct {
 	ingestDuration  *prometheus.HistogramVec
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	limits          limitMetrics
 }
 
 // Compile-time guard: Metrics is an Observer.
@@ -153,6 +155,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		Help:    "Time to answer an HTTP request, by route template.",
 		Buckets: latencyBuckets,
 	}, []string{"route"})
+	m.limits = newLimitMetrics(m.reg)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

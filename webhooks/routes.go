@@ -3,7 +3,7 @@ package webhooks
 // routes is the whole API in one place (contract §2–§4).
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.accessLog, s.recoverPanics)
+	e.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics)
 
 	// Ingest: vendors POST signed deliveries here (contract §2).
 	e.POST("/webhooks/:source", s.handleIngest, s.limitIngest)
@@ -18,7 +18,15 @@ func (s *Server) routes() {
 	e.GET("/v1/sessions/:session_id", s.handleSession, auth)
 	e.GET("/v1/deliveries/rejected", s.handleRejected, auth)
 	e.GET("/v1/drift", s.handleDriftJSON, auth)
+	// The SDK-native Server-Sent Events stream of stored payloads.
+	e.GET("/stream/:product_id", s.handleStream, auth)
 	e.DELETE("/v1/drift", s.handleDriftReset, auth)
+
+	// Push forwarding: targets and their dead letters (tokens allowed for all products).
+	e.GET("/v1/forwards", s.handleForwards, auth)
+	e.GET("/v1/forwards/:target/dead", s.handleForwardDead, auth)
+	e.POST("/v1/forwards/:target/dead/redeliver", s.handleForwardRedeliver, auth)
+	e.DELETE("/v1/forwards/:target/dead", s.handleForwardDropDead, auth)
 
 	// The identity-drift report as a page (Basic auth with the token as password, or Bearer).
 	e.GET("/drift", s.handleDriftPage, auth)

@@ -19,6 +19,7 @@ import (
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/stream"
 )
 
 // Source is a configured webhook endpoint bound to its provider.
@@ -74,7 +75,12 @@ type Deps struct {
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
 	Outbound []Outbound
-	Log      *logrus.Logger
+	// Forwards serves the forwarding API; none by default.
+	Forwards Forwards
+	// Stream feeds GET /stream/{product_id}; nil means a memory stream fed
+	// by this server's ingest (added to Outbound).
+	Stream *stream.Stream
+	Log    *logrus.Logger
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.
@@ -89,8 +95,10 @@ type Server struct {
 	tokens    []token
 	ingestSem chan struct{} // deliveries in progress (running or waiting)
 	workers   chan struct{} // deliveries running
+	limits    limits        // abuse bounds (admission.go, listener.go, rejectgate.go)
 	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
+	streams   *streams
 }
 
 // New builds the server and registers its routes.
@@ -101,13 +109,19 @@ func New(d Deps) *Server {
 	if d.Validator == nil {
 		d.Validator = normalize.NewValidator()
 	}
+	if d.Forwards == nil {
+		d.Forwards = noForwards{}
+	}
+	streams := newStreams(&d)
 	s := &Server{
+		streams:   streams,
 		deps:      d,
 		cfg:       d.Config,
 		echo:      echo.New(),
 		tokens:    newTokens(d.Config.Auth.Tokens),
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
 		workers:   make(chan struct{}, IngestWorkers(d.Config)),
+		limits:    newLimits(d.Config, d.Now),
 	}
 	s.logFields.New = func() any { return make(logrus.Fields, 16) }
 	e := s.echo
@@ -145,7 +159,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // (echo.New sets none).
 func (s *Server) HTTPServer() *http.Server {
 	c := s.cfg.Server
-	return &http.Server{
+	hs := &http.Server{
 		Addr:              c.Addr,
 		Handler:           s.echo,
 		ReadHeaderTimeout: min(c.ReadTimeout, 5*time.Second),
@@ -153,7 +167,10 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ConnState:         s.limits.idle.track, // LimitListener closes the longest idle first when full
 	}
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
 }
 
 // Drain makes /readyz fail so load balancers stop sending traffic; call it

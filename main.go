@@ -34,6 +34,7 @@ const usage = `usage:
   replayhook [serve] [--config PATH]                          run the server
   replayhook send --source NAME FILE|- [--now] [-v] [--config PATH] [--url URL]
                                                              post FILE as NAME's vendor would (replayhook send --help)
+  replayhook map --source NAME FILE|- [--config PATH]     print what NAME makes of FILE, field by field, without a server
   replayhook check-config [--config PATH]                     validate and print the effective config (secrets masked)
   replayhook forward-test --target NAME [--config PATH]       POST one signed sample payload to a forward target
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout)
 	case "send":
 		return send(ctx, args, getenv, os.Stdin, stdout)
+	case "map":
+		return mapCommand(args, getenv, os.Stdin, stdout)
 	case "check-config":
 		return checkConfig(args, getenv, stdout)
 	case "forward-test":

@@ -53,7 +53,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 	for i, s := range cfg.Sources {
 		p, err := reg.New(s.Provider, providers.Settings{
 			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
-			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(),
+			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(), Custom: s.CustomSpec(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("config: sources[%d] (%s): %w", i, s.Name, err)
@@ -157,6 +157,9 @@ type backend struct {
 	ingestWorkers int
 	// stores are the memory stores' sizes for metrics; none with Redis.
 	stores []webhooks.StoreMetric
+	// dedupeEvicted counts dedupe keys evicted inside their window, for
+	// metrics; nil with Redis.
+	dedupeEvicted func() map[string]uint64
 	// parts are saved to and restored from the snapshot; none with Redis,
 	// which keeps everything.
 	parts []snapshot.Part
@@ -205,7 +208,7 @@ func driftOptions(cfg *config.Config) (drift.Limits, []drift.Source) {
 
 // metricsOptions are the metrics' sources, store gauges and snapshot age.
 func (a *App) metricsOptions(cfg *config.Config, b backend, now func() time.Time) webhooks.MetricsOptions {
-	mo := webhooks.MetricsOptions{Now: now, Stores: b.stores}
+	mo := webhooks.MetricsOptions{Now: now, Stores: b.stores, DedupeEvictedInsideWindow: b.dedupeEvicted}
 	for _, s := range cfg.Sources {
 		mo.Sources = append(mo.Sources, s.Name)
 	}

@@ -32,10 +32,11 @@ func memoryBackend(cfg *config.Config, now func() time.Time) backend {
 		drift:         tracker,
 		ready:         func(context.Context) error { return nil },
 		ingestWorkers: IngestWorkers(cfg),
+		dedupeEvicted: dedupe.EvictedInsideWindow,
 		stores: []webhooks.StoreMetric{
 			{Name: "users", Stats: users, Capacity: cfg.Index.MaxUsers},
 			{Name: "sessions", Stats: activity, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "dedupe", Stats: dedupe, Capacity: cfg.Dedupe.MaxKeys * max(len(cfg.Sources), 1)}, // max_keys per source
 			{Name: "aliases", Stats: aliases, Capacity: cfg.Drift.MaxKnownIDs},
 		},
 		parts: []snapshot.Part{

@@ -40,6 +40,9 @@ func redisBackend(cfg *config.Config, log *logrus.Logger) (backend, error) {
 	if err != nil {
 		return backend{}, fmt.Errorf("store.redis (%s): %w", rc.Endpoint(), err)
 	}
+	for _, w := range st.EvictionPolicyWarnings(ctx) {
+		log.WithField("store", "redis").Warn(w)
+	}
 	// go-redis reports reconnections and Sentinel failovers through a
 	// process-wide logger; make them structured lines of ours.
 	redis.SetLogger(redisLog{log})

@@ -40,6 +40,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		if err := dec.Decode(&cfg); err != nil {
 			return nil, fmt.Errorf("config: %s", decodeMessage(err, keyLines(&root)))
 		}
+		attachCustomLines(&cfg, &root)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

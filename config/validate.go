@@ -68,6 +68,7 @@ func (c *Config) Validate() error {
 		tokens[t.Name] = true
 	}
 	problems = append(problems, c.validateSources()...)
+	problems = append(problems, c.validateCustom()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
 	problems = append(problems, c.validateForward()...)
 	problems = append(problems, c.Server.validateLimits()...)

@@ -62,11 +62,12 @@ func observers(d Deps) []Observer {
 // noAliases remembers nothing and resolves nothing.
 type noAliases struct{}
 
-func (noAliases) Remember(context.Context, normalize.Identity, time.Time) error { return nil }
-func (noAliases) Resolve(context.Context, string, time.Time) (normalize.Identity, bool, error) {
+func (noAliases) Remember(context.Context, string, normalize.Identity, time.Time) error { return nil }
+func (noAliases) Resolve(context.Context, string, string, time.Time) (normalize.Identity, bool, error) {
 	return normalize.Identity{}, false, nil
 }
-func (noAliases) Len() int { return 0 }
+func (noAliases) ForgetUser(context.Context, string) (int, error) { return 0, nil }
+func (noAliases) Len() int                                        { return 0 }
 
 // noRejected keeps no rejected delivery.
 type noRejected struct{}

@@ -2,16 +2,56 @@ package webhooks
 
 import (
 	"context"
-	"errors"
+
+	"github.com/replayhook/replayhook/index"
 )
 
 // EraseUser erases a user: DELETE /v1/users/{id} and a vendor's deletion
 // request both come here, so that "erased" means the same thing whichever
 // asked. It is idempotent: erasing an unknown user is not an error.
+//
+// Erased, in this order:
+//  1. the user's refs and their email in every product (the users index);
+//  2. their activity (index.UserErasure): every session their deliveries
+//     wrote to is deleted whole when it is theirs, and elsewhere the
+//     actions carrying their id or one of their emails are removed. The
+//     memory store walks every session; Redis looks at the sessions it
+//     recorded for the user and at their refs, so sessions beyond the
+//     per-user cap or the lookback are found too;
+//  3. their aliases (anonymous ids linked to them), in every product;
+//  4. the identity-drift tables (eraseDrift).
+//
+// On a failure the error is returned (the API answers 503) and the caller
+// retries: steps already done are no-ops the second time. The emails the
+// users index held are used by the first attempt only; a retry erases
+// activity by the user id (and the sessions' own records).
 func (s *Server) EraseUser(ctx context.Context, userID string) error {
 	if err := s.journalErase(ctx, userID); err != nil {
 		return err
 	}
-	_, err := s.deps.Users.Forget(ctx, userID)
-	return errors.Join(err, s.deps.Drift.Forget(ctx, userID)) // drift: the id's traces in the drift tables
+	u, _, err := s.deps.Users.Forget(ctx, userID)
+	if err != nil {
+		return err
+	}
+	er := index.UserErasure{UserID: userID}
+	for _, e := range u.Emails {
+		er.Emails = append(er.Emails, e.Email)
+	}
+	for _, r := range u.Sessions {
+		er.Sessions = append(er.Sessions, index.SessionKey{ProductID: r.ProductID, SessionID: r.SessionID})
+	}
+	if _, err := s.deps.Activity.EraseUser(ctx, er); err != nil {
+		return err
+	}
+	if _, err := s.deps.Aliases.ForgetUser(ctx, userID); err != nil {
+		return err
+	}
+	return s.eraseDrift(ctx, er)
+}
+
+// eraseDrift is EraseUser's drift step: the tracker forgets the user id
+// (its lookup misses, its refs in the known ids, emails, anonymous ids and
+// sessions, and the conflicts it made; see drift.Memory.Forget).
+func (s *Server) eraseDrift(ctx context.Context, er index.UserErasure) error {
+	return s.deps.Drift.Forget(ctx, er.UserID)
 }

@@ -192,6 +192,33 @@ func TestCheckConfigMasksSecrets(t *testing.T) {
 	}
 }
 
+// TestCheckConfigShowsEffectiveTolerance: tolerance_seconds: 0 prints the
+// window that applies, and the vendors without a signed timestamp say so.
+func TestCheckConfigShowsEffectiveTolerance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	doc := `sources:
+  - {name: fs, provider: fullstory, secrets: [fs-secret-0123456789]}
+  - {name: fs-short, provider: fullstory, secrets: [fs-secret-0123456789abc], tolerance_seconds: 30}
+  - {name: ph, provider: posthog, secrets: [ph-secret-0123456789]}
+`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "--config", path}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("check-config: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"tolerance_seconds: 300 # 0 in the file: the provider's default\n",
+		"tolerance_seconds: 30\n",
+		"tolerance_seconds: 0 # not used: posthog deliveries carry no signed timestamp\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestServeRefusesBadStarts(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("server:\n  adress: x\n"), 0o600)
@@ -201,7 +228,7 @@ func TestServeRefusesBadStarts(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"unknown key", []string{"serve", "--config", bad}, nil, `unknown key "server.adress"`},
+		{"unknown key", []string{"serve", "--config", bad}, nil, `server.adress: unknown key (known keys: addr,`},
 		{"dev secrets off loopback", []string{"serve", "--config", "config.yaml"}, map[string]string{"REPLAYHOOK_ADDR": "0.0.0.0:0"}, "development secrets"},
 		{"config from the environment", []string{}, map[string]string{"REPLAYHOOK_CONFIG": bad}, "server.adress"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},

@@ -1,7 +1,7 @@
 // Package config loads replayhook's configuration: defaults, then the YAML
 // file with ${VAR} / ${VAR:-default} expanded from the environment, decoded
 // strictly (an unknown key is an error naming it) and validated (a bad value
-// is an error naming its key). See contract §5 and docs/configuration in the
+// is an error naming its key). See the Configuration section of the
 // README.
 package config
 
@@ -27,6 +27,9 @@ type Config struct {
 	Store    Store    `yaml:"store"`
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
+
+	// src remembers each value's line and ${VAR} origin, for messages.
+	src *sourceMap
 }
 
 // Server is the HTTP listener.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/replayhook/replayhook/internal/buildinfo"
 	"github.com/replayhook/replayhook/normalize"
 )
 
@@ -20,7 +21,7 @@ import (
 const (
 	// UnknownSourceLabel is the source label of deliveries to a source name
 	// that is not configured.
-	UnknownSourceLabel = "unknown"
+	UnknownSourceLabel = "(unknown)" // as in the logs; no source name can have parentheses
 	// OtherLabel stands for any outcome, method or route outside the fixed
 	// sets (a bug if it ever shows up).
 	OtherLabel = "other"
@@ -156,7 +157,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewBuildInfoCollector(),
+		collectors.NewBuildInfoCollector(), buildInfoMetric(buildinfo.Read()),
 		m.deliveries, m.payloads, m.missingUser, m.late, m.lookups, m.lookupMisses,
 		m.ingestDuration, m.requests, m.requestDuration,
 	)
@@ -318,6 +319,7 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	if route == "" {
 		route = UnmatchedRoute
 	}
+	route = routeLabel(route)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
 }

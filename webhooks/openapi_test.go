@@ -564,6 +564,7 @@ func TestOpenAPIResponsesMatchServer(t *testing.T) {
 		{name: "drift report", method: "GET", target: "/v1/drift", header: auth(tokChat), route: "/v1/drift", status: 200},
 		{name: "drift reset", method: "DELETE", target: "/v1/drift", header: auth(tokChat), route: "/v1/drift", status: 204},
 		{name: "drift page", method: "GET", target: "/drift", header: http.Header{"Authorization": {"Basic " + basic("me", tokChat)}}, route: "/drift", status: 200},
+		{name: "root", method: "GET", target: "/", route: "/", status: 200},
 		{name: "livez", method: "GET", target: "/livez", route: "/livez", status: 200},
 		{name: "livez head", method: "HEAD", target: "/livez", route: "/livez", status: 200},
 		{name: "readyz", method: "GET", target: "/readyz", route: "/readyz", status: 200},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/internal/buildinfo"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 )
@@ -91,6 +92,7 @@ type Server struct {
 	workers   chan struct{} // deliveries running
 	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
+	build     buildinfo.Info // for GET / and /livez
 }
 
 // New builds the server and registers its routes.
@@ -108,6 +110,7 @@ func New(d Deps) *Server {
 		tokens:    newTokens(d.Config.Auth.Tokens),
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
 		workers:   make(chan struct{}, IngestWorkers(d.Config)),
+		build:     buildinfo.Read(),
 	}
 	s.logFields.New = func() any { return make(logrus.Fields, 16) }
 	e := s.echo
@@ -115,6 +118,7 @@ func New(d Deps) *Server {
 	e.HidePort = true
 	e.Logger.SetOutput(discard{})
 	e.HTTPErrorHandler = s.HandleError
+	e.JSONSerializer = plainJSON{}
 	e.IPExtractor = ipExtractor(d.Config.Server.TrustedProxies)
 	s.routes()
 	return s

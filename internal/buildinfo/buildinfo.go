@@ -26,13 +26,28 @@ type Info struct {
 	GoVersion string `json:"go_version"`
 }
 
+// linkedVersion and linkedRevision, when set at link time
+// (-ldflags "-X github.com/replayhook/replayhook/internal/buildinfo.linkedVersion=v0.4.0"),
+// win over what the toolchain recorded: a Docker build has no .git to read.
+var linkedVersion, linkedRevision string
+
 // Read returns the running binary's build information.
 func Read() Info {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return Info{Version: "unknown", Revision: "unknown", GoVersion: runtime.Version()}
+	in := Info{Version: "unknown", Revision: "unknown", GoVersion: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		in = FromBuildInfo(bi)
 	}
-	return FromBuildInfo(bi)
+	return in.linked(linkedVersion, linkedRevision)
+}
+
+func (in Info) linked(version, revision string) Info {
+	if version != "" {
+		in.Version = version
+	}
+	if revision != "" {
+		in.Revision = revision
+	}
+	return in
 }
 
 // FromBuildInfo extracts Info from bi.

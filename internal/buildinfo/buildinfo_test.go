@@ -34,3 +34,13 @@ func TestReadInATestBinary(t *testing.T) {
 		t.Fatalf("every field has a value, even when unknown: %+v", in)
 	}
 }
+
+func TestLinkedValuesWin(t *testing.T) {
+	in := FromBuildInfo(&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}})
+	if got := in.linked("v0.4.0", "abc").String(); got != "v0.4.0 (revision abc) go1.26.8" {
+		t.Fatalf("got %q", got)
+	}
+	if got := in.linked("", "").String(); got != "(devel) (revision unknown) go1.26.8" {
+		t.Fatalf("empty link-time values must not erase: %q", got)
+	}
+}

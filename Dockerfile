@@ -32,7 +32,7 @@ ENV REPLAYHOOK_CONFIG=/etc/replayhook/config.yaml \
 VOLUME /data
 USER nonroot:nonroot
 EXPOSE 8080
-# distroless has no shell or curl: the binary checks itself (GET /readyz).
+# distroless has no shell or curl: the binary checks itself (GET /livez).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["/replayhook", "healthcheck"]
 ENTRYPOINT ["/replayhook"]

@@ -86,7 +86,7 @@ func TestVersion(t *testing.T) {
 func TestHealthcheck(t *testing.T) {
 	status := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/readyz" {
+		if r.URL.Path != "/livez" && r.URL.Path != "/readyz" {
 			http.NotFound(w, r)
 			return
 		}

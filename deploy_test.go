@@ -149,10 +149,15 @@ func TestProductionConfigStartsAsDocumented(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if err == nil {
+		ready := exec.Command(bin, "healthcheck", "--url", "http://"+addr+"/readyz")
+		ready.Env = env
+		hout, err = ready.CombinedOutput()
+	}
 	if err != nil {
 		t.Fatalf("the server did not become ready on %s: %v\n%s\nserver log:\n%s", addr, err, hout, logs.String())
 	}
-	if !strings.Contains(string(hout), "healthy: http://"+addr+"/readyz") {
+	if !strings.Contains(string(hout), "healthy: http://"+addr+"/readyz answered 200") {
 		t.Fatalf("healthcheck: %s", hout)
 	}
 }

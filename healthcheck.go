@@ -12,23 +12,25 @@ import (
 )
 
 var healthcheckHelp = help{
-	Summary: "ask a running server whether it is ready; exit 0 if so, 1 if not",
+	Summary: "ask a running server whether it is alive; exit 0 if so, 1 if not",
 	Usage:   "healthcheck [--url URL] [--timeout DURATION] [--config PATH]",
 	Description: `
-GETs the server's /readyz and exits 0 on a 2xx answer, 1 otherwise (not
-listening, draining, store unavailable, timeout). It needs no shell, curl
-or wget, so it is what the Docker image's HEALTHCHECK runs on distroless.
-Without --url it reads the configuration (as serve does) and asks
-server.addr's port on 127.0.0.1 (or server.addr's host when it is a
-specific address).
+GETs the server's /livez and exits 0 on a 2xx answer, 1 otherwise (not
+listening, wedged, timeout). It needs no shell, curl or wget, so it is what
+the Docker image's HEALTHCHECK runs on distroless. It asks /livez, not
+/readyz, because orchestrators restart unhealthy containers and a Redis
+outage must not become a restart loop; pass --url .../readyz to ask whether
+the server takes traffic. Without --url it reads the configuration (as
+serve does) and asks server.addr's port on 127.0.0.1 (or server.addr's host
+when it is a specific address).
 
 Flags:
-  --url URL            the URL to ask; default http://<server.addr>/readyz
+  --url URL            the URL to ask; default http://<server.addr>/livez
   --timeout DURATION   give up after this long (default 2s)
 ` + configFlagHelp,
 	Examples: []string{
 		"replayhook healthcheck",
-		"replayhook healthcheck --url http://127.0.0.1:8080/livez   # liveness only",
+		"replayhook healthcheck --url http://127.0.0.1:8080/readyz  # takes traffic?",
 		`HEALTHCHECK CMD ["/replayhook", "healthcheck"]            # in a Dockerfile`,
 	},
 }
@@ -50,7 +52,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		*url = "http://" + dialAddr(cfg.Server.Addr) + "/readyz"
+		*url = "http://" + dialAddr(cfg.Server.Addr) + "/livez"
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -240,7 +240,9 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 func checkReferences(t *testing.T, o *objects, d *appsv1.Deployment) {
 	t.Helper()
 	spec := &d.Spec.Template.Spec
-	has := func(names []string, n string) bool { return sort.SearchStrings(names, n) < len(names) && names[sort.SearchStrings(names, n)] == n }
+	has := func(names []string, n string) bool {
+		return sort.SearchStrings(names, n) < len(names) && names[sort.SearchStrings(names, n)] == n
+	}
 	var cms, secrets, claims []string
 	for _, c := range o.configMaps {
 		cms = append(cms, c.Name)

@@ -13,6 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/replayhook/replayhook/config"
 )
 
 // readEnvFile reads KEY=VALUE lines (comments and blank lines skipped), in order.
@@ -159,5 +163,34 @@ func TestProductionConfigStartsAsDocumented(t *testing.T) {
 	}
 	if !strings.Contains(string(hout), "healthy: http://"+addr+"/readyz answered 200") {
 		t.Fatalf("healthcheck: %s", hout)
+	}
+}
+
+// TestKubernetesConfigMapsLoad: the configuration each Kubernetes variant
+// ships loads with the environment its Deployment and Secret set, and holds
+// no development secret.
+func TestKubernetesConfigMapsLoad(t *testing.T) {
+	for _, file := range []string{"deploy/k8s/memory/configmap.yaml", "deploy/k8s/redis/configmap.yaml"} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cm struct {
+			Data map[string]string `yaml:"data"`
+		}
+		if err := yaml.Unmarshal(raw, &cm); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		env := map[string]string{
+			"REPLAYHOOK_ADDR": "0.0.0.0:8080", "REPLAYHOOK_SNAPSHOT": "/data/replayhook.snapshot", "REDIS_ADDR": "redis:6379",
+			"REPLAYHOOK_API_TOKEN": "a-real-token-0123456789", "AUTOPLAY_CONNECTOR_SECRET": "a-real-secret-0123456789",
+		}
+		cfg, err := config.Parse([]byte(cm.Data["config.yaml"]), func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if err := cfg.CheckListen(); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
 	}
 }

@@ -204,7 +204,7 @@ func (c *Config) CheckListen() error {
 		return nil
 	}
 	if dev := c.DevSecrets(); len(dev) > 0 {
-		return fmt.Errorf("config: refusing to listen on %s (not loopback) while development secrets are in use:\n  %s\nset real secrets (values not starting with %q), remove the sources you do not use, or listen on 127.0.0.1",
+		return fmt.Errorf("config: refusing to listen on %s (not loopback) while development secrets are in use:\n  %s\nset real secrets (values not starting with %q), remove the sources you do not use, or listen on 127.0.0.1 (deploy/config.production.yaml is a production starting point)",
 			c.Server.Addr, strings.Join(dev, "\n  "), DevSecretPrefix)
 	}
 	return nil

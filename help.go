@@ -28,9 +28,17 @@ type help struct {
 	Description string
 	// Examples are command lines, each optionally followed by "  # comment".
 	Examples []string
+	// Text, when set, is the whole help text of a command that writes its
+	// own (send): printed as it is, instead of the fields above. It must
+	// still have a usage line, the arguments and flags, and examples.
+	Text string
 }
 
 func (h help) write(w io.Writer, name string) {
+	if h.Text != "" {
+		fmt.Fprintln(w, strings.TrimSpace(h.Text))
+		return
+	}
 	fmt.Fprintf(w, "replayhook %s: %s\n\nUsage:\n  replayhook %s\n\n%s\n", name, h.Summary, h.Usage, strings.TrimSpace(h.Description))
 	if len(h.Examples) > 0 {
 		fmt.Fprintf(w, "\nExamples:\n")
@@ -122,10 +130,16 @@ its line and the environment variable it came from. Development secrets
 Flags:
 ` + configFlagHelp,
 	Examples: []string{
-		"replayhook                                    # serve ./config.yaml on 127.0.0.1:8080",
 		"replayhook serve --config /etc/replayhook/config.yaml",
+		"replayhook                                    # serve ./config.yaml on 127.0.0.1:8080",
 		"REPLAYHOOK_ADDR=0.0.0.0:8080 REPLAYHOOK_API_TOKEN=... replayhook serve",
 	},
+}
+
+// sendCommandHelp wraps send's own help text (sendHelp, next to send).
+var sendCommandHelp = help{
+	Summary: "sign a delivery exactly as a vendor would and POST it to the server",
+	Text:    sendHelp,
 }
 
 var checkConfigHelp = help{

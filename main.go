@@ -39,7 +39,7 @@ func commands() []command {
 		{"serve", serveHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return serve(ctx, args, getenv, stdout)
 		}},
-		{"send", sendHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+		{"send", sendCommandHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return send(ctx, args, getenv, stdout)
 		}},
 		{"check-config", checkConfigHelp, func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {

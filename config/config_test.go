@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	yaml "go.yaml.in/yaml/v3"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -391,5 +393,41 @@ func TestRedisWarnings(t *testing.T) {
 	}
 	if w := strings.Join(cfg.Warnings(), "\n"); strings.Contains(w, "Sentinel") || strings.Contains(w, "not used") {
 		t.Errorf("three Sentinels with the redis backend deserve no Redis warning:\n%s", w)
+	}
+}
+
+// TestCheckerFollowsEveryShape: optional (pointer) values and maps, which
+// sections may use, are checked like the others, and a map's keys are free.
+func TestCheckerFollowsEveryShape(t *testing.T) {
+	type section struct {
+		Flag    *bool             `yaml:"flag"`
+		Headers map[string]string `yaml:"headers"`
+		Limits  map[string]int    `yaml:"limits"`
+	}
+	check := func(doc string) []string {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(doc), &root); err != nil {
+			t.Fatal(err)
+		}
+		c := checker{src: newSourceMap()}
+		c.check(root.Content[0], reflect.TypeOf(section{}), "", nil, 0)
+		var out []string
+		for _, p := range c.problems {
+			out = append(out, c.src.format(p))
+		}
+		return out
+	}
+	if got := check("flag: true\nheaders: {X-Any-Name: v, other: w}\nlimits: {a: 1}\n"); len(got) != 0 {
+		t.Fatalf("valid document refused: %v", got)
+	}
+	got := strings.Join(check("flag: maybe\nheaders: [a]\nlimits: {a: lots}\n"), "\n")
+	for _, want := range []string{
+		`flag: "maybe" is not true or false (line 1)`,
+		"headers: must be a mapping of names to values (name: value on the lines below, indented) (line 2)",
+		`limits.a: "lots" is not a whole number (line 3)`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems lack %q:\n%s", want, got)
+		}
 	}
 }

@@ -90,8 +90,10 @@ var secretPath = regexp.MustCompile(`(^auth\.tokens\[\d+\]\.token$|^sources\[\d+
 func (m *sourceMap) format(p problem) string {
 	var b strings.Builder
 	b.WriteString(m.display(p.path))
-	b.WriteString(": ")
-	b.WriteString(p.msg)
+	if p.msg != "" {
+		b.WriteString(": ")
+		b.WriteString(p.msg)
+	}
 	o, exact := m.lookup(p.path)
 	if p.got && exact {
 		fmt.Fprintf(&b, ", got %s", shownValue(p.path, o.value))
@@ -174,6 +176,9 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string, origins map[*
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return // an empty value keeps the default
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem() // an optional value: checked as the value
+	}
 	switch {
 	case t.Kind() == reflect.Struct && t != durationType:
 		if n.Kind != yaml.MappingNode {
@@ -214,6 +219,21 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string, origins map[*
 				c.src.labels[ep] = name
 			}
 			c.check(e, t.Elem(), ep, origins, depth)
+		}
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			c.add(orRoot(path), "must be a mapping of names to values (name: value on the lines below, indented)", false)
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			kp := joinPath(path, k.Value)
+			if err := k.Decode(reflect.New(t.Key()).Interface()); err != nil {
+				c.src.origins[kp] = origin{line: k.Line}
+				c.add(kp, fmt.Sprintf("%q is not %s", k.Value, describeType(t.Key())), false)
+				continue
+			}
+			c.check(v, t.Elem(), kp, origins, depth)
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -261,8 +281,14 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
 			continue
 		}
 		if name == "" {
@@ -275,6 +301,9 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 
 // describeType names what a value of type t is written as in the file.
 func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch {
 	case t == durationType:
 		return "a duration with a unit, such as 10s, 500ms or 2m"
@@ -286,6 +315,8 @@ func describeType(t reflect.Type) string {
 		return "text"
 	case t.Kind() == reflect.Slice:
 		return "a list such as [a, b]"
+	case t.Kind() == reflect.Map:
+		return "a mapping of names to values"
 	default:
 		return "a mapping of keys"
 	}

@@ -34,7 +34,11 @@ func (c *Config) Validate() error {
 		n, perr := strconv.Atoi(port)
 		return err == nil && perr == nil && n >= 0 && n <= 65535
 	})
-	var problems []problem
+	// problems are "key: message" lines from the sections' own validate
+	// functions; found are this function's, with the key path kept apart
+	// so the message can add the line and the value.
+	var problems []string
+	var found []problem
 	if err := v.Struct(c); err != nil {
 		var ves validator.ValidationErrors
 		if !errors.As(err, &ves) {
@@ -46,27 +50,27 @@ func (c *Config) Validate() error {
 				key = rest
 			}
 			msg, got := describe(fe)
-			problems = append(problems, problem{path: key, msg: msg, got: got})
+			found = append(found, problem{path: key, msg: msg, got: got})
 		}
 	}
 	names := map[string]int{}
 	for i, s := range c.Sources {
 		path := fmt.Sprintf("sources[%d]", i)
 		if first, dup := names[s.Name]; dup {
-			problems = append(problems, problem{path: path + ".name", msg: fmt.Sprintf("duplicate source %q (also sources[%d])", s.Name, first)})
+			found = append(found, problem{path: path + ".name", msg: fmt.Sprintf("duplicate source %q (also sources[%d])", s.Name, first)})
 		} else {
 			names[s.Name] = i
 		}
 		if !s.Unsigned && len(s.Secrets) == 0 {
-			problems = append(problems, problem{path: path + ".secrets", msg: fmt.Sprintf("source %q has no secret (set one, or unsigned: true for local development only)", s.Name)})
+			found = append(found, problem{path: path + ".secrets", msg: fmt.Sprintf("source %q has no secret (set one, or unsigned: true for local development only)", s.Name)})
 		}
 		for j, sec := range s.Secrets {
 			if sec != "" && strings.TrimSpace(sec) == "" {
-				problems = append(problems, problem{path: fmt.Sprintf("%s.secrets[%d]", path, j), msg: "is only whitespace"})
+				found = append(found, problem{path: fmt.Sprintf("%s.secrets[%d]", path, j), msg: "is only whitespace"})
 			}
 		}
 		if s.SecretHeader != "" && !headerName.MatchString(s.SecretHeader) {
-			problems = append(problems, problem{path: path + ".secret_header", got: true,
+			found = append(found, problem{path: path + ".secret_header", got: true,
 				msg: "must be a header name only, such as X-Webhook-Secret (the header's whole value is compared with the secrets)"})
 		}
 	}
@@ -75,27 +79,28 @@ func (c *Config) Validate() error {
 	for i, t := range c.Auth.Tokens {
 		path := fmt.Sprintf("auth.tokens[%d]", i)
 		if first, dup := tokenNames[t.Name]; dup {
-			problems = append(problems, problem{path: path + ".name", msg: fmt.Sprintf("duplicate token name %q (also auth.tokens[%d])", t.Name, first)})
+			found = append(found, problem{path: path + ".name", msg: fmt.Sprintf("duplicate token name %q (also auth.tokens[%d])", t.Name, first)})
 		} else {
 			tokenNames[t.Name] = i
 		}
 		if t.Token != "" && strings.TrimSpace(t.Token) == "" {
-			problems = append(problems, problem{path: path + ".token", msg: "is only whitespace"})
+			found = append(found, problem{path: path + ".token", msg: "is only whitespace"})
 			continue
 		}
 		if first, dup := tokenValues[t.Token]; dup && t.Token != "" {
-			problems = append(problems, problem{path: path + ".token", msg: fmt.Sprintf(
+			found = append(found, problem{path: path + ".token", msg: fmt.Sprintf(
 				"has the same value as %s.token: a request would get the first one's products; give each client its own token", c.src.display(fmt.Sprintf("auth.tokens[%d]", first)))})
 		} else {
 			tokenValues[t.Token] = i
 		}
 	}
-	for _, p := range c.Store.Redis.validate(c.Store.Backend) {
+	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
+	for _, p := range problems {
 		key, msg, _ := strings.Cut(p, ": ")
-		problems = append(problems, problem{path: key, msg: msg})
+		found = append(found, problem{path: key, msg: msg})
 	}
-	if len(problems) > 0 {
-		return report(c.src, problems)
+	if len(found) > 0 {
+		return report(c.src, found)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/replayhook/replayhook/app"
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
 	"github.com/replayhook/replayhook/providers/fullstory"
 	"github.com/replayhook/replayhook/providers/standard"
@@ -20,8 +21,8 @@ import (
 // the window that applies when a source sets tolerance_seconds: 0. The other
 // providers do not use tolerance_seconds.
 var defaultTolerance = map[string]time.Duration{
-	fullstory.Name: fullstory.DefaultTolerance,
-	standard.Name:  standard.DefaultTolerance,
+	fullstory.Name: providers.DefaultTolerance,
+	standard.Name:  providers.DefaultTolerance,
 }
 
 func checkConfig(args []string, getenv func(string) string, stdout io.Writer) error {

@@ -40,7 +40,7 @@ func commands() []command {
 			return serve(ctx, args, getenv, stdout)
 		}},
 		{"send", sendCommandHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
-			return send(ctx, args, getenv, stdout)
+			return send(ctx, args, getenv, os.Stdin, stdout)
 		}},
 		{"check-config", checkConfigHelp, func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return checkConfig(args, getenv, stdout)

@@ -52,6 +52,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 	for i, s := range cfg.Sources {
 		p, err := reg.New(s.Provider, providers.Settings{
 			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
+			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)

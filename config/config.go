@@ -147,6 +147,9 @@ type Source struct {
 	// Unsigned accepts deliveries without any check: local development only,
 	// refused on a non-loopback address.
 	Unsigned bool `yaml:"unsigned"`
+	// URLToken, HonorDeletions: see config/source.go.
+	URLToken       bool  `yaml:"url_token"`
+	HonorDeletions *bool `yaml:"honor_deletions"`
 }
 
 // Tolerance is ToleranceSeconds as a duration.

@@ -94,6 +94,7 @@ func (c *Config) Validate() error {
 			tokenValues[t.Token] = i
 		}
 	}
+	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
 	for _, p := range problems {
 		key, msg, _ := strings.Cut(p, ": ")
@@ -244,6 +245,7 @@ func (c *Config) Warnings() []string {
 			}
 		}
 	}
+	w = append(w, c.sourceWarnings()...)
 	if c.Server.MaxBodyBytes > 8<<20 {
 		w = append(w, fmt.Sprintf("server.max_body_bytes is %d: vendors send far less; a large limit lets one request use that much memory", c.Server.MaxBodyBytes))
 	}

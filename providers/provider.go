@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"time"
 
@@ -37,6 +38,9 @@ func Reject(kind error, format string, args ...any) error {
 type Request struct {
 	Header http.Header
 	Body   []byte
+	// Query is the URL's query string (for URL-token authentication);
+	// nil when there is none.
+	Query url.Values
 	// Now is the server time at receipt; timestamp checks use it.
 	Now time.Time
 }
@@ -53,9 +57,28 @@ type Delivery struct {
 	Summaries []normalize.SummaryPayload
 	// Identities link anonymous ids to users (Segment identify).
 	Identities []normalize.Identity
+	// Links attach a session to a user at once: an identify call that names
+	// the session it happened in (PostHog $identify with $session_id,
+	// Segment identify with context.sessionId), so the sessions's earlier
+	// anonymous activity is found under the user without waiting for the
+	// next event.
+	Links []Link
+	// Erase lists users the vendor asks to delete (Segment "delete"): they
+	// are erased everywhere, as DELETE /v1/users/{id} does.
+	Erase []string
 	// Ignored, when set, says why a verified delivery has nothing to store
 	// (answered 200 {"status":"ignored","reason":Ignored}).
 	Ignored string
+}
+
+// Link is one session named by an identify call.
+type Link struct {
+	UserID    string
+	Email     string
+	SessionID string
+	ProductID string
+	// At is the identify call's time.
+	At time.Time
 }
 
 // Provider is one vendor adapter bound to one source's settings.
@@ -84,6 +107,12 @@ type Settings struct {
 	// Unsigned accepts deliveries without checking anything. For local
 	// development only; the config must say so explicitly.
 	Unsigned bool
+	// URLToken also accepts a secret as the URL's ?token= parameter, for
+	// senders that cannot set a header.
+	URLToken bool
+	// IgnoreDeletions makes a vendor's user deletion requests (Segment
+	// "delete") ignored instead of erasing the user (config honor_deletions: false).
+	IgnoreDeletions bool
 }
 
 // Factory builds a Provider for one source. It returns an error when the
@@ -95,6 +124,20 @@ type Factory func(Settings) (Provider, error)
 // or authenticates implement it.
 type Signer interface {
 	Sign(body []byte, secret string, now time.Time) http.Header
+}
+
+// QuerySigner is implemented by providers whose sender may put its secret
+// in the URL: SignQuery is the query string to add (nil for none).
+type QuerySigner interface {
+	SignQuery(secret string) url.Values
+}
+
+// IdentifyFixer is implemented by providers that know how their vendor's
+// events come to carry a user id: IdentifyFix is one sentence of Markdown
+// the drift page shows to the operator of a source whose deliveries lack
+// one ("PostHog: call `posthog.identify(userId)` at login...").
+type IdentifyFixer interface {
+	IdentifyFix() string
 }
 
 // Registry maps provider names to factories.

@@ -19,9 +19,15 @@ import (
 
 // IngestResult is the 200 body of POST /webhooks/{source}.
 type IngestResult struct {
-	Status        string `json:"status"` // accepted | duplicate | ignored
-	Source        string `json:"source"`
+	Status string `json:"status"` // accepted | duplicate | ignored
+	Source string `json:"source"`
+	// Payloads counts what was stored (payloads and summaries with a
+	// session); Identities what was only used for identity (aliases from an
+	// identify, sessions an identify named); Erased the users a deletion
+	// request erased.
 	Payloads      int    `json:"payloads"`
+	Identities    int    `json:"identities"`
+	Erased        int    `json:"erased,omitempty"`
 	MissingUserID int    `json:"missing_user_id"`
 	Reason        string `json:"reason,omitempty"`
 	// warning is for the access log only.
@@ -44,7 +50,9 @@ func (s *Server) handleIngest(c echo.Context) error {
 		s.rejected(c, src, c.Request().ContentLength, err)
 		return err
 	}
-	res, err := s.Ingest(c.Request().Context(), src, c.Request().Header, body)
+	// The query is read only for URL-token sources' ?token=, and never
+	// logged: the access log has the route template, not the URL.
+	res, err := s.ingest(c.Request().Context(), src, &providers.Request{Header: c.Request().Header, Query: c.QueryParams(), Body: body})
 	if err != nil {
 		s.rejected(c, src, int64(len(body)), err)
 		return err
@@ -156,8 +164,14 @@ func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
 // store is a 503 and its dedupe claim is released so the vendor's retry is
 // processed again.
 func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, body []byte) (*IngestResult, error) {
+	return s.ingest(ctx, src, &providers.Request{Header: header, Body: body})
+}
+
+// ingest is Ingest for a request that may carry a query (URL token).
+func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request) (*IngestResult, error) {
 	now := s.deps.Now()
-	req := &providers.Request{Header: header, Body: body, Now: now}
+	req.Now = now
+	body := req.Body
 	if err := src.Provider.Verify(req); err != nil {
 		return nil, providerError(err)
 	}
@@ -174,6 +188,10 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 	if err := s.prepare(ctx, src, payloads, d.Summaries, now); err != nil {
 		return nil, err
 	}
+	links, err := stampLinks(src, d.Links)
+	if err != nil {
+		return nil, err
+	}
 	storable := 0
 	for i := range payloads {
 		if payloads[i].SessionID != nil {
@@ -188,8 +206,9 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 			storable++
 		}
 	}
-	res.Payloads = len(payloads)
-	if storable == 0 && len(d.Identities) == 0 {
+	res.Payloads = storable
+	res.Identities = len(d.Identities) + len(links)
+	if storable == 0 && res.Identities == 0 && len(d.Erase) == 0 {
 		res.Status = "ignored"
 		switch {
 		case d.Ignored != "":
@@ -221,6 +240,14 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
 	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
+	if err == nil {
+		err = s.link(ctx, links, now)
+	}
+	if err == nil {
+		// After storing, so a deletion request erases what the same
+		// delivery stored before it too.
+		res.Erased, err = s.erase(ctx, d.Erase)
+	}
 	if err == nil {
 		err = s.publish(ctx, payloads, now)
 	}
@@ -351,6 +378,58 @@ func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload,
 		}
 	}
 	return lates, nil
+}
+
+// stampLinks cleans the sessions identify calls named and stamps the
+// source's product on them; links missing a user or a session are dropped.
+func stampLinks(src *Source, links []providers.Link) ([]providers.Link, error) {
+	out := links[:0:0]
+	for _, l := range links {
+		l.UserID, l.SessionID, l.Email = normalize.CleanID(l.UserID), normalize.CleanID(l.SessionID), normalize.CleanID(l.Email)
+		if l.UserID == "" || l.SessionID == "" {
+			continue
+		}
+		if err := stampProduct(src, &l.ProductID); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// link lists the sessions identify calls named under their users at once,
+// so the session's earlier anonymous activity is found by the user lookup.
+func (s *Server) link(ctx context.Context, links []providers.Link, now time.Time) error {
+	for _, l := range links {
+		at := clampTime(normalize.UnixSeconds(l.At), now)
+		if l.At.IsZero() {
+			at = normalize.UnixSeconds(now)
+		}
+		if now.Sub(normalize.FromUnixSeconds(at)) > s.cfg.Index.Lookback() {
+			continue // as for late activity: outside the lookback already
+		}
+		ref := index.SessionRef{SessionID: l.SessionID, ProductID: l.ProductID, LastSeenAt: at}
+		if err := s.deps.Users.Link(ctx, l.UserID, l.Email, ref, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// erase erases the users a vendor's deletion request names, through the
+// one erase path DELETE /v1/users/{id} uses.
+func (s *Server) erase(ctx context.Context, users []string) (int, error) {
+	n := 0
+	for _, u := range users {
+		if u = normalize.CleanID(u); u == "" {
+			continue
+		}
+		if err := s.EraseUser(ctx, u); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // publish hands the stored payloads (those with a session_id) to every

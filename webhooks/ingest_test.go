@@ -92,7 +92,7 @@ func TestIngestResponseBody(t *testing.T) {
 	anon := dana
 	anon.user, anon.email = "", ""
 	rec := h.post("autoplay", anon.body())
-	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"status":"accepted","source":"autoplay","payloads":1,"missing_user_id":1}` {
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"status":"accepted","source":"autoplay","payloads":1,"identities":0,"missing_user_id":1}` {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	if rec.Header().Get(RequestIDHeader) == "" {

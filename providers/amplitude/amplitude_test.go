@@ -3,8 +3,6 @@ package amplitude
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,42 +13,6 @@ import (
 
 var now = time.Date(2025, 3, 14, 9, 41, 9, 0, time.UTC)
 
-// fixtures returns testdata/*.json by file name.
-func fixtures(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatal("no fixtures")
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
-// hdr builds a header the way net/http does, with canonical keys.
-func hdr(kv ...string) http.Header {
-	h := http.Header{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.Add(kv[i], kv[i+1])
-	}
-	return h
-}
-
 // Amplitude does not sign, and its static secret does not cover the body,
 // so providertest.Run's "tampered body" and "appended byte" cases cannot
 // pass (see TestSecretDoesNotCoverBody). Until the suite can skip those for
@@ -59,7 +21,7 @@ func hdr(kv ...string) http.Header {
 func TestConformance(t *testing.T) {
 	for _, header := range []string{"", "X-Replayhook-Token"} {
 		t.Run("secret_header="+header, func(t *testing.T) {
-			staticConformance(t, providers.Settings{Secrets: []string{"old-amp-secret", "new-amp-secret"}, SecretHeader: header}, fixtures(t))
+			staticConformance(t, providers.Settings{Secrets: []string{"old-amp-secret", "new-amp-secret"}, SecretHeader: header}, providertest.Fixtures(t, ""))
 		})
 	}
 }
@@ -86,7 +48,7 @@ func staticConformance(t *testing.T, settings providers.Settings, fx map[string]
 // A documented limit: the static secret authenticates the sender but does
 // not cover the body.
 func TestSecretDoesNotCoverBody(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"tok"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"tok"}})
 	h := p.Sign([]byte(`{"event_type":"A"}`), "tok", now)
 	if err := p.Verify(&providers.Request{Header: h, Body: []byte(`{"event_type":"B"}`), Now: now}); err != nil {
 		t.Fatalf("static secret check unexpectedly depends on the body: %v", err)
@@ -94,24 +56,24 @@ func TestSecretDoesNotCoverBody(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
-	custom := mustNew(t, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Replayhook-Token"})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
+	custom := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Replayhook-Token"})
 	tests := []struct {
 		name   string
 		p      *Provider
 		header http.Header
 		ok     bool
 	}{
-		{"bearer, first secret", p, hdr("Authorization", "Bearer s1"), true},
-		{"bearer, rotated secret", p, hdr("Authorization", "Bearer s2"), true},
-		{"bearer scheme in any case", p, hdr("Authorization", "BEARER s2"), true},
-		{"wrong secret", p, hdr("Authorization", "Bearer s3"), false},
-		{"secret prefix only", p, hdr("Authorization", "Bearer s"), false},
-		{"plain secret without Bearer", p, hdr("Authorization", "s1"), false},
-		{"over 4 KiB", p, hdr("Authorization", "Bearer "+strings.Repeat("s", maxSecretBytes)), false},
-		{"custom header", custom, hdr("X-Replayhook-Token", "s1"), true},
-		{"custom header ignores Authorization", custom, hdr("Authorization", "Bearer s1"), false},
-		{"custom header over 4 KiB", custom, hdr("X-Replayhook-Token", strings.Repeat("s", maxSecretBytes+1)), false},
+		{"bearer, first secret", p, providertest.Header("Authorization", "Bearer s1"), true},
+		{"bearer, rotated secret", p, providertest.Header("Authorization", "Bearer s2"), true},
+		{"bearer scheme in any case", p, providertest.Header("Authorization", "BEARER s2"), true},
+		{"wrong secret", p, providertest.Header("Authorization", "Bearer s3"), false},
+		{"secret prefix only", p, providertest.Header("Authorization", "Bearer s"), false},
+		{"plain secret without Bearer", p, providertest.Header("Authorization", "s1"), false},
+		{"over 4 KiB", p, providertest.Header("Authorization", "Bearer "+strings.Repeat("s", providers.MaxHeaderBytes)), false},
+		{"custom header", custom, providertest.Header("X-Replayhook-Token", "s1"), true},
+		{"custom header ignores Authorization", custom, providertest.Header("Authorization", "Bearer s1"), false},
+		{"custom header over 4 KiB", custom, providertest.Header("X-Replayhook-Token", strings.Repeat("s", providers.MaxHeaderBytes+1)), false},
 		{"nothing", p, http.Header{}, false},
 	}
 	for _, tt := range tests {
@@ -131,18 +93,18 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("an unsigned source accepts everything: %v", err)
 	}
 }
 
 func TestSign(t *testing.T) {
-	h := mustNew(t, providers.Settings{Secrets: []string{"s"}}).Sign(nil, "s", now)
+	h := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}}).Sign(nil, "s", now)
 	if h.Get("Authorization") != "Bearer s" || h.Get("User-Agent") != "Amplitude/Webhook/1.0" || h.Get("Content-Type") != "application/json" {
 		t.Fatalf("default Sign = %v", h)
 	}
-	h = mustNew(t, providers.Settings{Secrets: []string{"s"}, SecretHeader: "X-Replayhook-Token"}).Sign(nil, "s", now)
+	h = providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}, SecretHeader: "X-Replayhook-Token"}).Sign(nil, "s", now)
 	if h.Get("X-Replayhook-Token") != "s" || h.Get("Authorization") != "" {
 		t.Fatalf("custom-header Sign = %v", h)
 	}

@@ -77,9 +77,10 @@
 //	url            event property [Amplitude] Page Location (the full
 //	               href), else [Amplitude] Page URL (no query), else
 //	               page_url, else url
-//	time           event_time, else client_event_time, else time (ms);
-//	               unix s/ms numbers from 2001 on; unknown when none is
-//	               readable or it lies outside [1970, 2200)
+//	time           event_time, else client_event_time, else time, by
+//	               the one timestamp rule (vendorjson.ParseTime: ISO 8601, or s/ms/µs/ns
+//	               since the epoch by magnitude; outside 2000-2100 or
+//	               unreadable = unknown, the receive time is used)
 //	delivery id    see below
 //
 // # Identity

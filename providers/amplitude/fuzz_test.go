@@ -7,17 +7,18 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 // FuzzVerify: whatever the body and header, Verify never panics and rejects
 // only with ErrInvalidSignature.
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b, "Bearer amp-secret")
 		f.Add(b, "bearer  amp-secret ")
 	}
 	f.Add([]byte(`{}`), "Bearer")
-	p := mustNew(f, providers.Settings{Secrets: []string{"amp-secret", "second"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"amp-secret", "second"}})
 	f.Fuzz(func(t *testing.T, body []byte, auth string) {
 		h := http.Header{}
 		h.Set("Authorization", auth)
@@ -32,11 +33,11 @@ func FuzzVerify(f *testing.F) {
 // ErrMalformedJSON or ErrInvalidPayload, and otherwise either yields events
 // of known kinds or says why it ignored the delivery.
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"events":[{"event_type":"x","session_id":1e400},{"user_id":"u","device_id":"d"}]}`))
-	p := mustNew(f, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"s"}})
 	kinds := map[string]bool{"pageview": true, "click": true, "submit": true, "type": true, "focus": true,
 		"custom": true, "session": true}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -5,14 +5,15 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 // Every fixture's events build ActionsPayloads that pass replayhook's
 // validation, and read well in the activity text.
 func TestFixturesNormalize(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	v := normalize.NewValidator()
-	for name, body := range fixtures(t) {
+	for name, body := range providertest.Fixtures(t, "") {
 		d, err := p.Parse(&providers.Request{Body: body, Now: now})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Event property names of Amplitude's Browser SDK autocapture.
@@ -34,9 +35,6 @@ const maxBatch = 1000
 // is not used.
 const maxIDBytes = 256
 
-// object is one JSON object with its values kept raw.
-type object map[string]json.RawMessage
-
 // event is one Amplitude event with the fields replayhook reads.
 type event struct {
 	eventType string
@@ -47,7 +45,7 @@ type event struct {
 	email     string
 	// key is insert_id, else $insert_id, else uuid ("" when none or too long).
 	key   string
-	props object
+	props vendorjson.Object
 }
 
 // Parse accepts one Amplitude event (the export JSON format the webhook
@@ -70,9 +68,9 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		ev, err := readEvent(raw)
 		if err != nil {
 			if batch {
-				return nil, fieldError("events["+strconv.Itoa(i)+"]", err.Error())
+				return nil, vendorjson.FieldError("events["+strconv.Itoa(i)+"]", err.Error())
 			}
-			return nil, fieldError("body", err.Error())
+			return nil, vendorjson.FieldError("body", err.Error())
 		}
 		events = append(events, ev)
 	}
@@ -117,7 +115,7 @@ func split(body []byte) (raws []json.RawMessage, batch bool, err error) {
 			return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON array")
 		}
 	case '{':
-		var top object
+		var top vendorjson.Object
 		if err := json.Unmarshal(body, &top); err != nil {
 			return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 		}
@@ -126,13 +124,13 @@ func split(body []byte) (raws []json.RawMessage, batch bool, err error) {
 			return []json.RawMessage{body}, false, nil
 		}
 		if err := json.Unmarshal(evs, &raws); err != nil || raws == nil {
-			return nil, false, fieldError("events", "not an array of events")
+			return nil, false, vendorjson.FieldError("events", "not an array of events")
 		}
 	default:
 		return nil, false, providers.Reject(providers.ErrMalformedJSON, "body is neither a JSON object nor an array")
 	}
 	if len(raws) > maxBatch {
-		return nil, false, fieldError("events", "more than "+strconv.Itoa(maxBatch)+" events in one delivery")
+		return nil, false, vendorjson.FieldError("events", "more than "+strconv.Itoa(maxBatch)+" events in one delivery")
 	}
 	for i := range raws {
 		raws[i] = bytes.TrimSpace(raws[i])
@@ -152,35 +150,35 @@ func readEvent(raw json.RawMessage) (event, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return event{}, eventError("not an object")
 	}
-	var o object
+	var o vendorjson.Object
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return event{}, eventError("not an object")
 	}
-	props := o.obj("event_properties")
+	props := o.Obj("event_properties")
 	ev := event{
-		eventType: o.str("event_type"),
-		userID:    o.str("user_id"),
-		deviceID:  o.str("device_id"),
+		eventType: o.Str("event_type"),
+		userID:    o.Str("user_id"),
+		deviceID:  o.Str("device_id"),
 		sessionID: sessionID(o["session_id"]),
-		email:     o.obj("user_properties").str("email"),
+		email:     o.Obj("user_properties").Str("email"),
 		props:     props,
 	}
 	if ev.eventType == "" && ev.userID == "" && ev.deviceID == "" && o["user_properties"] == nil {
 		return event{}, eventError("no event_type (and not a user record)")
 	}
 	if ev.sessionID == "" {
-		if r := props.str(propReplayID); strings.Contains(r, "/") {
+		if r := props.Str(propReplayID); strings.Contains(r, "/") {
 			ev.sessionID = sessionFromText(r[strings.LastIndex(r, "/")+1:])
 		}
 	}
 	for _, k := range []string{"event_time", "client_event_time", "time"} {
-		if t := parseTime(o.str(k)); !t.IsZero() {
+		if t := vendorjson.ParseTime(o.Str(k)); !t.IsZero() {
 			ev.time = t
 			break
 		}
 	}
 	for _, k := range []string{"insert_id", "$insert_id", "uuid"} {
-		if v := o.str(k); v != "" {
+		if v := o.Str(k); v != "" {
 			if len(v) <= maxIDBytes {
 				ev.key = v
 			}
@@ -197,7 +195,7 @@ func mapEvent(ev event) (normalize.Event, string) {
 	case "":
 		return normalize.Event{}, "amplitude user record ignored: user properties are not a user action"
 	case "[Amplitude] Page Viewed", "Page Viewed":
-		return normalize.Event{Kind: "pageview", Label: ev.props.str(propPageTitle)}, ""
+		return normalize.Event{Kind: "pageview", Label: ev.props.Str(propPageTitle)}, ""
 	case "[Amplitude] Element Clicked":
 		return normalize.Event{Kind: "click", Label: elementLabel(ev.props)}, ""
 	case "[Amplitude] Element Changed":
@@ -226,26 +224,26 @@ func mapEvent(ev event) (normalize.Event, string) {
 	return normalize.Event{Kind: "custom", Label: label}, ""
 }
 
-func elementLabel(props object) string {
-	if t := props.str(propElementText); t != "" {
+func elementLabel(props vendorjson.Object) string {
+	if t := props.Str(propElementText); t != "" {
 		return t
 	}
-	return props.str(propElementAria)
+	return props.Str(propElementAria)
 }
 
-func formLabel(props object) string {
-	if t := props.str(propFormName); t != "" {
+func formLabel(props vendorjson.Object) string {
+	if t := props.Str(propFormName); t != "" {
 		return t
 	}
-	return props.str(propFormID)
+	return props.Str(propFormID)
 }
 
 // pageURL is the first of [Amplitude] Page Location (the full href),
 // [Amplitude] Page URL (the same without the query), page_url and url in
 // the event properties.
-func pageURL(props object) string {
+func pageURL(props vendorjson.Object) string {
 	for _, k := range []string{propPageLocation, propPageURL, "page_url", "url"} {
-		if v := props.str(k); v != "" {
+		if v := props.Str(k); v != "" {
 			return v
 		}
 	}
@@ -309,7 +307,7 @@ func batchID(keys []string) string {
 // string of one), written as a plain decimal integer, never in float
 // notation. Zero, negative (-1 means "no session") and non-integral numbers
 // give "". A non-numeric string is kept as is (a customer's own id).
-func sessionID(raw json.RawMessage) string { return sessionFromText(text(raw)) }
+func sessionID(raw json.RawMessage) string { return sessionFromText(vendorjson.String(raw)) }
 
 // sessionFromText is sessionID for text already read.
 func sessionFromText(s string) string {
@@ -343,77 +341,4 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// parseTime reads Amplitude's "2025-03-14 09:41:07.412000" (UTC), ISO 8601
-// with or without zone, and unix seconds or milliseconds. It returns the
-// zero time (unknown) for anything else, for a number before 2001 (not an
-// event time) and for a time outside [1970, 2200).
-func parseTime(s string) time.Time {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}
-	}
-	var t time.Time
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		if f > 1e11 { // milliseconds
-			f /= 1000
-		}
-		if f >= 1e9 && f < 1e11 { // from 2001: smaller numbers are not event times
-			t = normalize.FromUnixSeconds(f)
-		}
-	} else {
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999", time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
-			if v, err := time.Parse(layout, s); err == nil {
-				t = v
-				break
-			}
-		}
-	}
-	// Before 1970 is not a valid SDK timestamp; far in the future would
-	// overflow nanosecond arithmetic downstream.
-	if t.Before(time.Unix(0, 0)) || !t.Before(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-// text reads a JSON value as text: a string as is, a number or boolean by
-// its literal, anything else as "". The result is trimmed.
-func text(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return strings.TrimSpace(s)
-	case '{', '[', 'n':
-		return ""
-	}
-	return string(raw) // number, true, false (the body is valid JSON)
-}
-
-// str returns o[key] read as text; a nil object has no keys.
-func (o object) str(key string) string { return text(o[key]) }
-
-// obj returns o[key] when it is an object, else nil.
-func (o object) obj(key string) object {
-	raw := bytes.TrimSpace(o[key])
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
-	}
-	var out object
-	if json.Unmarshal(raw, &out) != nil {
-		return nil
-	}
-	return out
-}
-
-func fieldError(field, reason string) error {
-	return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: reason}}}
 }

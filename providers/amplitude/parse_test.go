@@ -7,10 +7,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 const (
@@ -21,17 +21,9 @@ const (
 	session = "1741944978000"
 )
 
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func parse(t *testing.T, body string) *providers.Delivery {
 	t.Helper()
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	d, err := p.Parse(&providers.Request{Body: []byte(body), Now: now})
 	if err != nil {
 		t.Fatalf("parse %s: %v", body, err)
@@ -40,7 +32,7 @@ func parse(t *testing.T, body string) *providers.Delivery {
 }
 
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		file       string
 		id         string
@@ -50,27 +42,27 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "element-clicked.json", id: "5f0c1e7a-2b3d-4c8e-9a61-7d4b2e0f3c19",
 			events: []normalize.Event{{Kind: "click", Label: "Place order", URL: "https://shop.example.com/checkout?step=payment",
-				Time: at("2025-03-14T09:41:07.412Z"), SessionID: session, UserID: dana, Email: email, AnonymousID: device}},
+				Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, UserID: dana, Email: email, AnonymousID: device}},
 			identities: []normalize.Identity{{AnonymousID: device, UserID: dana, Email: email}}},
 		{file: "page-viewed-anonymous.json", id: "b41d7e09-6a2c-4f83-9e15-2c7a0d3f8b64",
 			events: []normalize.Event{{Kind: "pageview", Label: "Trail Runner 2 – Acme Shop",
 				URL:  "https://shop.example.com/products/trail-runner-2?utm_source=newsletter",
-				Time: at("2025-03-14T09:22:41.907Z"), SessionID: "1741943790512", AnonymousID: anonDev}}},
+				Time: providertest.At("2025-03-14T09:22:41.907Z"), SessionID: "1741943790512", AnonymousID: anonDev}}},
 		{file: "batch-odd.json", id: "batch:5654513d0f289ff52ca4f7afc3a90ef5406147456e03121aab91244be7a5bedf",
 			events: []normalize.Event{
 				{Kind: "submit", Label: "Paiement – carte 💳", URL: "https://shop.example.com/checkout",
-					Time: at("2025-03-14T09:41:06.980Z"), SessionID: session, UserID: dana, Email: email, AnonymousID: device},
+					Time: providertest.At("2025-03-14T09:41:06.980Z"), SessionID: session, UserID: dana, Email: email, AnonymousID: device},
 				{Kind: "custom", Label: "Checkout Failed", URL: "https://shop.example.com/checkout?step=payment",
-					Time: at("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: dana, AnonymousID: device},
+					Time: providertest.At("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: dana, AnonymousID: device},
 				{Kind: "session", Label: "Session ended",
-					Time: at("2025-03-14T09:43:30.001Z"), SessionID: session, UserID: dana, AnonymousID: device},
+					Time: providertest.At("2025-03-14T09:43:30.001Z"), SessionID: session, UserID: dana, AnonymousID: device},
 			},
 			identities: []normalize.Identity{{AnonymousID: device, UserID: dana, Email: email}}},
 		{file: "identify-array.json", id: "c0a81f3e-5d2b-4e97-8f16-9b4d2a7c3e05",
 			ignored:    `amplitude event "$identify" ignored: identify is not a user action`,
 			identities: []normalize.Identity{{AnonymousID: anonDev, UserID: dana, Email: email}}},
 	}
-	fx := fixtures(t)
+	fx := providertest.Fixtures(t, "")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -222,40 +214,16 @@ func TestSessionID(t *testing.T) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"2025-03-14 09:41:07.412000", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14 09:41:07", "2025-03-14T09:41:07Z"},
-		{"2025-03-14T09:41:07.412Z", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T10:41:07.412+01:00", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T09:41:07.412", "2025-03-14T09:41:07.412Z"},
-		{"1741945267412", "2025-03-14T09:41:07.412Z"},
-		{"1741945267", "2025-03-14T09:41:07Z"},
-		{"", ""},
-		{"14/03/2025", ""},
-		{"-5", ""},
-		{"12", ""},
-		{"Infinity", ""},
-		{"1969-12-31 23:59:59", ""},
-		{"2200-01-01 00:00:00", ""},
-	}
-	for _, tt := range tests {
-		got := parseTime(tt.in)
-		var want time.Time
-		if tt.want != "" {
-			want = at(tt.want)
-		}
-		if !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("parseTime(%q) = %v, want %v", tt.in, got, want)
-		}
-	}
+// The timestamp rule itself is vendorjson.ParseTime's table; this is the
+// precedence of Amplitude's time fields.
+func TestTimeFields(t *testing.T) {
 	// event_time wins, then client_event_time, then time (ms).
 	for body, want := range map[string]string{
 		`{"event_type":"x","event_time":"2025-03-14 09:41:07.412000","client_event_time":"2025-03-14 09:00:00","time":1}`: "2025-03-14T09:41:07.412Z",
 		`{"event_type":"x","event_time":"garbage","client_event_time":"2025-03-14 09:00:00"}`:                             "2025-03-14T09:00:00Z",
 		`{"event_type":"x","time":1741945267412}`:                                                                         "2025-03-14T09:41:07.412Z",
 	} {
-		if got := parse(t, body).Events[0].Time; !got.Equal(at(want)) {
+		if got := parse(t, body).Events[0].Time; !got.Equal(providertest.At(want)) {
 			t.Errorf("%s: time %v, want %s", body, got, want)
 		}
 	}
@@ -352,7 +320,7 @@ func TestIgnoredBatch(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tooMany := "[" + strings.Repeat(`{"event_type":"x"},`, maxBatch) + `{"event_type":"x"}]`
 	tests := []struct {
 		name, body string

@@ -13,14 +13,13 @@
 package autoplay
 
 import (
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Name is the provider name used in config.
@@ -30,53 +29,39 @@ const Name = "autoplay"
 const SignatureHeader = "X-Connector-Signature"
 
 // Provider verifies and parses Autoplay connector deliveries.
-type Provider struct {
-	secrets  [][]byte
-	unsigned bool
+type Provider struct{ *providers.Auth }
+
+// Scheme is the connector's signature: X-Connector-Signature:
+// sha256=<hex HMAC-SHA256(secret, raw body)>. The connector's
+// Authorization: Bearer <secret> is sent too (Sign adds it) but not
+// accepted alone: it does not cover the body.
+func Scheme(secrets []string) (providers.Scheme, error) {
+	sig, err := providers.NewHMAC(providers.HMACOptions{Header: SignatureHeader, Prefix: "sha256="}, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return alsoBearer{sig}, nil
 }
 
-var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Signer   = (*Provider)(nil)
-)
+// alsoBearer signs like the connector: the signature plus the bearer secret.
+type alsoBearer struct{ providers.Scheme }
+
+func (a alsoBearer) Sign(h http.Header, body []byte, secret string, now time.Time) {
+	a.Scheme.Sign(h, body, secret, now)
+	h.Set("Authorization", "Bearer "+secret)
+}
 
 // New builds the provider; a source without a secret does not start unless
 // it is explicitly unsigned.
 func New(s providers.Settings) (providers.Provider, error) {
-	if len(s.Secrets) == 0 && !s.Unsigned {
-		return nil, errors.New("autoplay: the connector signs its deliveries; configure its secret")
-	}
-	p := &Provider{unsigned: s.Unsigned}
-	for _, sec := range s.Secrets {
-		p.secrets = append(p.secrets, []byte(sec))
-	}
-	return p, nil
+	return providers.Build(s, providers.AuthSpec{
+		Vendor: Name, NoSecret: "the connector signs its deliveries; configure its secret",
+	}, Scheme, func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
-// Verify checks X-Connector-Signature against every configured secret in
-// constant time.
-func (p *Provider) Verify(req *providers.Request) error {
-	if p.unsigned {
-		return nil
-	}
-	sig := req.Header.Get(SignatureHeader)
-	if sig == "" {
-		return providers.Reject(providers.ErrInvalidSignature, "missing %s header", SignatureHeader)
-	}
-	hexSig, ok := strings.CutPrefix(strings.TrimSpace(sig), "sha256=")
-	if !ok || len(hexSig) != 64 {
-		return providers.Reject(providers.ErrInvalidSignature, "%s must be sha256=<64 hex characters>", SignatureHeader)
-	}
-	match := false
-	for _, secret := range p.secrets {
-		if providers.EqualHex(hexSig, providers.HMACSHA256(secret, req.Body)) {
-			match = true
-		}
-	}
-	if !match {
-		return providers.Reject(providers.ErrInvalidSignature, "%s does not match the body", SignatureHeader)
-	}
-	return nil
+// IdentifyFix says how the connector's payloads come to carry a user id.
+func (p *Provider) IdentifyFix() string {
+	return "Autoplay connector: identify the user in the product analytics the connector reads from (e.g. `posthog.identify(userId)`), so it can forward `user_id`."
 }
 
 // Parse reads an actions or summary payload; other types are ignored.
@@ -93,17 +78,8 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	case d.Type == "":
 		return &providers.Delivery{Ignored: "payload has no type (expected \"actions\" or \"summary\")"}, nil
 	default:
-		return &providers.Delivery{Ignored: "autoplay event type " + quoteBounded(d.Type) + " is not stored"}, nil
+		return &providers.Delivery{Ignored: "autoplay event type " + vendorjson.QuoteBounded(d.Type) + " is not stored"}, nil
 	}
-}
-
-// Sign produces the connector's headers for body.
-func (p *Provider) Sign(body []byte, secret string, _ time.Time) http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(SignatureHeader, "sha256="+hex.EncodeToString(providers.HMACSHA256([]byte(secret), body)))
-	h.Set("Authorization", "Bearer "+secret)
-	return h
 }
 
 func wrap(err error) error {
@@ -114,11 +90,4 @@ func wrap(err error) error {
 	default:
 		return providers.Reject(providers.ErrMalformedJSON, "%v", err)
 	}
-}
-
-func quoteBounded(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return `"` + strings.ToValidUTF8(s, "?") + `"`
 }

@@ -3,8 +3,6 @@ package autoplay
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,27 +13,13 @@ import (
 
 var now = time.Date(2025, 3, 14, 9, 45, 0, 0, time.UTC)
 
-func fixtures(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, _ := filepath.Glob("testdata/*.json")
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
 func TestConformance(t *testing.T) {
 	p, _ := New(providers.Settings{Secrets: []string{"x"}})
 	providertest.Run(t, providertest.Case{
 		Factory:     New,
 		Settings:    providers.Settings{Secrets: []string{"old-connector-secret", "new-connector-secret"}},
 		Signer:      p.(providers.Signer),
-		Fixtures:    fixtures(t),
+		Fixtures:    providertest.Fixtures(t, ""),
 		Now:         now,
 		AuthHeaders: []string{SignatureHeader},
 	})
@@ -64,7 +48,7 @@ func TestKnownSignature(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	p, _ := New(providers.Settings{Secrets: []string{"s"}})
-	fx := fixtures(t)
+	fx := providertest.Fixtures(t, "")
 	tests := []struct {
 		file        string
 		ignored     bool
@@ -129,7 +113,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b, "sha256=00")
 	}
 	p, _ := New(providers.Settings{Secrets: []string{"a", "b"}})
@@ -144,7 +128,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b)
 	}
 	p, _ := New(providers.Settings{Secrets: []string{"a"}})

@@ -32,8 +32,21 @@
 // (rotation), each in constant time. A source with no secret does not start
 // unless it is explicitly unsigned (local development).
 //
-// FullStory sends no delivery id: Delivery.ID is empty and the pipeline
-// deduplicates on a hash of the raw body. Streams retries 5xx and timeouts
+// A source's secrets serve both schemes: the v1 signing secret is also
+// accepted as a Streams bearer secret. Give v1 webhooks and Streams separate
+// sources when the v1 secret must not authenticate an unsigned request.
+//
+// The Webhooks destination's v2 events ({"name", "timestamp", "user":
+// {"uid", "email", "display_name"}, "session": {"id"}, "properties"}) are
+// read too: one custom action named name, the user user.uid, the email
+// user.email, the session session.id (else properties.session_url), the
+// page properties.page_url.
+//
+// FullStory sends no delivery id. A note.created is its note id
+// ("note:<id>"); everything else dedupes on a hash of the raw body, which
+// holds the event's own millisecond timestamp, so a retry counts once and a
+// genuine repeat (another time) is stored. Times follow the one timestamp
+// rule (vendorjson.ParseTime). Streams retries 5xx and timeouts
 // (up to 30 times over about 5 hours, per the Autoplay recipe), so events
 // can arrive very late; their own timestamps are kept.
 //

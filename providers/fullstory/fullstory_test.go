@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,40 +22,13 @@ const (
 	device  = "5208840365768704"
 )
 
-// fixtures returns testdata/<glob> by file name.
-func fixtures(t testing.TB, glob string) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", glob))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", glob)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
 func TestConformanceV1Webhooks(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-fs-secret", "new-fs-secret"}, Tolerance: 5 * time.Minute}
 	providertest.Run(t, providertest.Case{
 		Factory:        New,
 		Settings:       settings,
-		Signer:         mustNew(t, settings),
-		Fixtures:       fixtures(t, "v1-*.json"),
+		Signer:         providertest.New[*Provider](t, New, settings),
+		Fixtures:       providertest.Fixtures(t, "v1-*.json"),
 		Now:            now,
 		SignsTimestamp: true,
 		AuthHeaders:    []string{SignatureHeader},
@@ -71,12 +42,12 @@ func TestConformanceV1Webhooks(t *testing.T) {
 // every other case of the suite against the Streams fixtures.
 func TestConformanceStreams(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-stream-token", "new-stream-token"}, Tolerance: 5 * time.Minute}
-	staticConformance(t, settings, fixtures(t, "streams-*.json"), "Authorization")
+	staticConformance(t, settings, providertest.Fixtures(t, "streams-*.json"), "Authorization")
 }
 
 func TestConformanceStreamsCustomHeader(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-stream-token", "new-stream-token"}, SecretHeader: "X-Replayhook-Token"}
-	staticConformance(t, settings, fixtures(t, "streams-*.json"), "X-Replayhook-Token")
+	staticConformance(t, settings, providertest.Fixtures(t, "streams-*.json"), "X-Replayhook-Token")
 }
 
 // staticConformance mirrors providertest.Run minus the body-tampering cases.
@@ -98,7 +69,7 @@ func staticConformance(t *testing.T, settings providers.Settings, fx map[string]
 // the sender but does not cover the body. If this test starts failing,
 // Streams gained a body signature and the suite's tamper cases apply.
 func TestStreamsTokenDoesNotCoverBody(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"tok"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"tok"}})
 	body := []byte(`{"target_text":"Place order"}`)
 	h := p.Sign(body, "tok", now)
 	if err := p.Verify(&providers.Request{Header: h, Body: []byte(`{"target_text":"Other"}`), Now: now}); err != nil {
@@ -110,8 +81,8 @@ func TestStreamsTokenDoesNotCoverBody(t *testing.T) {
 // bytes of the shared fixture (copied byte for byte into testdata).
 func TestKnownAnswer(t *testing.T) {
 	const header = "o:o-1A2B3C-na1,t:1741945270,v:QvuVQluSCKOpMrZfkJSSUb24NCcas7hZ4nSJgpVfI2s="
-	body := fixtures(t, "v1-recording.event.custom.json")["v1-recording.event.custom.json"]
-	p := mustNew(t, providers.Settings{Secrets: []string{"fs_test_secret_do_not_use"}, Tolerance: 5 * time.Minute})
+	body := providertest.Fixtures(t, "v1-recording.event.custom.json")["v1-recording.event.custom.json"]
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"fs_test_secret_do_not_use"}, Tolerance: 5 * time.Minute})
 	h := http.Header{}
 	h.Set(SignatureHeader, header)
 	if err := p.Verify(&providers.Request{Header: h, Body: body, Now: now}); err != nil {
@@ -132,7 +103,7 @@ func TestKnownAnswer(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"eventName":"recording.event.custom","version":1,"data":{}}`)
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}, Tolerance: time.Minute})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}, Tolerance: time.Minute})
 	mac := func(secret, org, ts string) string {
 		return base64.StdEncoding.EncodeToString(providers.HMACSHA256([]byte(secret), body, []byte(":"+org+":"+ts)))
 	}
@@ -163,12 +134,12 @@ func TestVerify(t *testing.T) {
 		{"no v", http.Header{SignatureHeader: {"o:o-1,t:" + ts}}, providers.ErrInvalidSignature},
 		{"empty", http.Header{SignatureHeader: {""}}, providers.ErrInvalidSignature},
 		{"two headers", http.Header{SignatureHeader: {good, good}}, providers.ErrInvalidSignature},
-		{"too long", http.Header{SignatureHeader: {good + ",x:" + strings.Repeat("a", maxHeaderBytes)}}, providers.ErrInvalidSignature},
+		{"too long", http.Header{SignatureHeader: {good + ",x:" + strings.Repeat("a", providers.MaxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"signed but late", http.Header{SignatureHeader: {"o:o-1,t:1741945000,v:" + mac("s1", "o-1", "1741945000")}}, providers.ErrStaleTimestamp},
 		{"bearer secret without signature header (Streams)", http.Header{"Authorization": {"Bearer s1"}}, nil},
 		{"bearer does not rescue a bad signature", http.Header{"Authorization": {"Bearer s1"}, SignatureHeader: {"o:o-1,t:" + ts + ",v:AAAA"}}, providers.ErrInvalidSignature},
 		{"wrong bearer", http.Header{"Authorization": {"Bearer s3"}}, providers.ErrInvalidSignature},
-		{"bearer over 4 KiB", http.Header{"Authorization": {"Bearer s1" + strings.Repeat(" ", maxHeaderBytes)}}, providers.ErrInvalidSignature},
+		{"bearer over 4 KiB", http.Header{"Authorization": {"Bearer s1" + strings.Repeat(" ", providers.MaxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"nothing", http.Header{}, providers.ErrInvalidSignature},
 	}
 	for _, tt := range tests {
@@ -188,17 +159,23 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("unsigned source must accept: %v", err)
 	}
-	if p := mustNew(t, providers.Settings{Secrets: []string{"x"}}); p.tolerance != DefaultTolerance {
-		t.Fatalf("zero tolerance should mean %s, got %s", DefaultTolerance, p.tolerance)
+	// A zero tolerance means providers.DefaultTolerance.
+	p = providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"x"}})
+	body := []byte(`{"eventName":"recording.event.custom","version":1,"data":{}}`)
+	signed := p.Sign(body, "x", now)
+	for skew, want := range map[time.Duration]error{providers.DefaultTolerance - time.Second: nil, providers.DefaultTolerance + time.Second: providers.ErrStaleTimestamp} {
+		if err := p.Verify(&providers.Request{Header: signed, Body: body, Now: now.Add(skew)}); !errors.Is(err, want) {
+			t.Fatalf("skew %s: got %v, want %v", skew, err, want)
+		}
 	}
 }
 
 func TestSignChoosesScheme(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"x"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"x"}})
 	for body, want := range map[string]string{
 		`{"eventName":"note.created","data":{}}`: SignatureHeader,
 		`{"target_text":"eventName"}`:            "Authorization",
@@ -211,16 +188,8 @@ func TestSignChoosesScheme(t *testing.T) {
 	}
 }
 
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	longLabel := "Retry payment — a very long element name that a customer's design system generated from nested component names: CheckoutPage › PaymentStep › PaymentForm › ActionsRow › PrimaryButton › RetryPaymentButtonWithSpinnerAndTooltipAndAnalyticsWrapper"
 	tests := []struct {
 		file       string
@@ -230,38 +199,44 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "v1-recording.event.custom.json", events: []normalize.Event{{
 			Kind: "custom", Label: "Checkout Failed", URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
 		}}},
 		{file: "v1-note.created.json", events: []normalize.Event{{
 			Kind: "note", Label: `Card declined twice on the payment step, then the user gave up. Same "card_declined" loop as ticket #4411.`,
-			URL: "https://shop.example.com/checkout?step=payment", Time: at("2025-03-14T09:41:07.412Z"),
+			URL: "https://shop.example.com/checkout?step=payment", Time: providertest.At("2025-03-14T09:41:07.412Z"),
 			SessionID: session, AnonymousID: device,
 		}}},
 		{file: "v1-custom-odd.json", events: []normalize.Event{{
 			Kind: "custom", Label: "Zahlung fehlgeschlagen — 支払い失敗 ✗",
 			URL:  "https://shop.example.com/checkout?step=payment&utm_source=n%C3%BCtzlich",
-			Time: at("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
 		}}},
 		{file: "v1-segment.created.json", ignored: `fullstory event type "segment.created" is not stored`},
+		// The Webhooks destination's v2 event: the user is user.uid.
+		{file: "v2-webhooks-destination-event.json", events: []normalize.Event{{
+			Kind: "custom", Label: "Checkout Failed", URL: "https://shop.example.com/checkout?step=payment",
+			Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: session, AnonymousID: device,
+			UserID: "usr_48213", Email: "dana.whitfield@example.com",
+		}}, identities: []normalize.Identity{{AnonymousID: device, UserID: "usr_48213", Email: "dana.whitfield@example.com"}}},
 		{file: "streams-click.json", events: []normalize.Event{{
 			Kind: "click", Label: "Place order", URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:05.118Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:41:05.118Z"), SessionID: session, AnonymousID: device,
 			UserID: "usr_48213", Email: "dana.whitfield@example.com",
 		}}, identities: []normalize.Identity{{AnonymousID: device, UserID: "usr_48213", Email: "dana.whitfield@example.com"}}},
 		{file: "streams-anonymous.json", events: []normalize.Event{{
 			Kind: "click", Label: "Add to cart", URL: "https://shop.example.com/products/trail-runner-2",
-			Time: at("2025-03-14T09:38:21Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:38:21Z"), SessionID: session, AnonymousID: device,
 		}}},
 		{file: "streams-batch-odd.json", events: []normalize.Event{{
 			Kind: "click", Label: "Zahlung\n bestätigen ✓", URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:06.25Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:41:06.25Z"), SessionID: session, AnonymousID: device,
 			UserID: "usr_48213", Email: "dana.whitfield@example.com",
 		}, {
 			Kind: "click", Label: longLabel, URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:08.5Z"), SessionID: session, AnonymousID: device,
+			Time: providertest.At("2025-03-14T09:41:08.5Z"), SessionID: session, AnonymousID: device,
 		}}, identities: []normalize.Identity{{AnonymousID: device, UserID: "usr_48213", Email: "dana.whitfield@example.com"}}},
 	}
-	fx := fixtures(t, "*.json")
+	fx := providertest.Fixtures(t, "*.json")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -275,8 +250,14 @@ func TestParseFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.ID != "" {
-				t.Fatalf("FullStory sends no delivery id; got %q", d.ID)
+			// A note is its id; everything else the body hash (its own
+			// event timestamps tell genuine repeats apart).
+			wantID := ""
+			if tt.file == "v1-note.created.json" {
+				wantID = "note:8214kq55031977"
+			}
+			if d.ID != wantID {
+				t.Fatalf("delivery id %q, want %q", d.ID, wantID)
 			}
 			if d.Ignored != tt.ignored {
 				t.Fatalf("ignored %q, want %q", d.Ignored, tt.ignored)
@@ -294,8 +275,8 @@ func TestParseFixtures(t *testing.T) {
 // The v1 webhook and a Streams row of the same FullStory session must land
 // in the same replayhook session, or one person's activity splits in two.
 func TestV1AndStreamsAgreeOnSession(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
-	fx := fixtures(t, "*.json")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	fx := providertest.Fixtures(t, "*.json")
 	v1, err := p.Parse(&providers.Request{Body: fx["v1-recording.event.custom.json"]})
 	if err != nil {
 		t.Fatal(err)
@@ -329,43 +310,16 @@ func TestSessionFromURL(t *testing.T) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	want := at("2025-03-14T09:41:07.412Z")
-	tests := []struct {
-		in   string
-		want time.Time
-	}{
-		{"2025-03-14T09:41:07.412Z", want},
-		{"2025-03-14T10:41:07.412+01:00", want},
-		{"1741945267.412", want},
-		{"1741945267412", want},
-		{"1741945267412000", want},
-		{"1741945267412000000", want},
-		{"1741945267", at("2025-03-14T09:41:07Z")},
-		{"", time.Time{}},
-		{"yesterday", time.Time{}},
-		{"0", time.Time{}},
-		{"-1741945267", time.Time{}},
-		{"1e300", time.Time{}},
-		{"NaN", time.Time{}},
-	}
-	for _, tt := range tests {
-		if got := parseTime(tt.in); !got.Equal(tt.want) {
-			t.Errorf("parseTime(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestStreamTime(t *testing.T) {
 	tests := []struct {
 		name, unix, iso string
 		want            time.Time
 	}{
-		{"seconds refined by the ISO time of the same second", "1741945265", "2025-03-14T09:41:05.118Z", at("2025-03-14T09:41:05.118Z")},
-		{"milliseconds win over a disagreeing ISO time", "1741945265118", "2025-03-14T10:00:00Z", at("2025-03-14T09:41:05.118Z")},
-		{"seconds alone", "1741945265", "", at("2025-03-14T09:41:05Z")},
-		{"ISO alone", "", "2025-03-14T09:41:05.118Z", at("2025-03-14T09:41:05.118Z")},
-		{"unusable unix time falls back to ISO", "later", "2025-03-14T09:41:05.118Z", at("2025-03-14T09:41:05.118Z")},
+		{"seconds refined by the ISO time of the same second", "1741945265", "2025-03-14T09:41:05.118Z", providertest.At("2025-03-14T09:41:05.118Z")},
+		{"milliseconds win over a disagreeing ISO time", "1741945265118", "2025-03-14T10:00:00Z", providertest.At("2025-03-14T09:41:05.118Z")},
+		{"seconds alone", "1741945265", "", providertest.At("2025-03-14T09:41:05Z")},
+		{"ISO alone", "", "2025-03-14T09:41:05.118Z", providertest.At("2025-03-14T09:41:05.118Z")},
+		{"unusable unix time falls back to ISO", "later", "2025-03-14T09:41:05.118Z", providertest.At("2025-03-14T09:41:05.118Z")},
 		{"neither", "", "", time.Time{}},
 	}
 	for _, tt := range tests {
@@ -376,20 +330,20 @@ func TestStreamTime(t *testing.T) {
 }
 
 func TestParseLeniency(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name string
 		body string
 		want normalize.Event
 	}{
 		{"numbers where strings are expected", `{"target_text":42,"session_id":520,"user_id":48213,"timestamp_unix":"1741945267"}`,
-			normalize.Event{Kind: "click", Label: "42", SessionID: "520", UserID: "48213", Time: at("2025-03-14T09:41:07Z")}},
+			normalize.Event{Kind: "click", Label: "42", SessionID: "520", UserID: "48213", Time: providertest.At("2025-03-14T09:41:07Z")}},
 		{"element_name when target_text is blank", `{"target_text":"   ","element_name":"Pay","session_id":"1%3A2"}`,
 			normalize.Event{Kind: "click", Label: "Pay", SessionID: "1:2", AnonymousID: "1"}},
 		{"timestamp when timestamp_unix is unusable", `{"timestamp_unix":"soon","timestamp":"2025-03-14T09:41:07Z","page_url":"https://x"}`,
-			normalize.Event{Kind: "click", URL: "https://x", Time: at("2025-03-14T09:41:07Z")}},
+			normalize.Event{Kind: "click", URL: "https://x", Time: providertest.At("2025-03-14T09:41:07Z")}},
 		{"note body field and created time", `{"eventName":"note.created","data":{"body":"  hi  ","created":"2025-03-14T09:41:07Z","pageUrl":"https://x"}}`,
-			normalize.Event{Kind: "note", Label: "hi", URL: "https://x", Time: at("2025-03-14T09:41:07Z")}},
+			normalize.Event{Kind: "note", Label: "hi", URL: "https://x", Time: providertest.At("2025-03-14T09:41:07Z")}},
 		{"note noteText field", `{"eventName":"note.created","data":{"noteText":"n","sessionUrl":"https://a/session/1:2"}}`,
 			normalize.Event{Kind: "note", Label: "n", SessionID: "1:2", AnonymousID: "1"}},
 	}
@@ -407,7 +361,7 @@ func TestParseLeniency(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		body  string
 		want  error
@@ -451,11 +405,11 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b, "o:o-1A2B3C-na1,t:1741945270,v:QvuVQluSCKOpMrZfkJSSUb24NCcas7hZ4nSJgpVfI2s=", "")
 		f.Add(b, "", "Bearer fs_test_secret_do_not_use")
 	}
-	p := mustNew(f, providers.Settings{Secrets: []string{"fs_test_secret_do_not_use", "b"}, Tolerance: time.Minute})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"fs_test_secret_do_not_use", "b"}, Tolerance: time.Minute})
 	f.Fuzz(func(t *testing.T, body []byte, sig, auth string) {
 		h := http.Header{}
 		if sig != "" {
@@ -470,10 +424,10 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b)
 	}
-	p := mustNew(f, providers.Settings{Secrets: []string{"a"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a"}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := p.Parse(&providers.Request{Body: body, Now: now})
 		if err != nil {

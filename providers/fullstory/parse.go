@@ -3,11 +3,8 @@ package fullstory
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,49 +22,49 @@ const (
 
 // webhook is the v1 envelope: {"eventName", "version", "data"}.
 type webhook struct {
-	EventName text            `json:"eventName"`
+	EventName vendorjson.Text `json:"eventName"`
 	Version   json.RawMessage `json:"version"`
 	Data      json.RawMessage `json:"data"`
 }
 
 // customEvent is the data of recording.event.custom (FS.event / FS('trackEvent')).
 type customEvent struct {
-	Name       text            `json:"name"`
+	Name       vendorjson.Text `json:"name"`
 	Properties json.RawMessage `json:"properties"`
-	PageURL    text            `json:"pageUrl"`
-	SessionURL text            `json:"sessionUrl"`
-	Timestamp  text            `json:"timestamp"`
+	PageURL    vendorjson.Text `json:"pageUrl"`
+	SessionURL vendorjson.Text `json:"sessionUrl"`
+	Timestamp  vendorjson.Text `json:"timestamp"`
 }
 
 // note is the data of note.created: a FullStory team member's note on a
 // recorded session. Author is that team member, not the recorded user.
 type note struct {
-	ID         text `json:"id"`
-	Created    text `json:"created"`
-	Author     text `json:"author"`
-	Text       text `json:"text"`
-	Body       text `json:"body"`
-	NoteText   text `json:"noteText"`
-	SessionURL text `json:"sessionUrl"`
-	PageURL    text `json:"pageUrl"`
+	ID         vendorjson.Text `json:"id"`
+	Created    vendorjson.Text `json:"created"`
+	Author     vendorjson.Text `json:"author"`
+	Text       vendorjson.Text `json:"text"`
+	Body       vendorjson.Text `json:"body"`
+	NoteText   vendorjson.Text `json:"noteText"`
+	SessionURL vendorjson.Text `json:"sessionUrl"`
+	PageURL    vendorjson.Text `json:"pageUrl"`
 	PageInfo   *struct {
-		PageURL text `json:"pageUrl"`
+		PageURL vendorjson.Text `json:"pageUrl"`
 	} `json:"pageInfo"`
-	NotedTime text `json:"notedTime"`
+	NotedTime vendorjson.Text `json:"notedTime"`
 }
 
 // streamRow is one Streams delivery mapped with the Autoplay recipe's
 // field mapping (see doc.go).
 type streamRow struct {
-	TargetText       text `json:"target_text"`
-	ElementName      text `json:"element_name"`
-	PageURL          text `json:"page_url"`
-	Timestamp        text `json:"timestamp"`
-	TimestampUnix    text `json:"timestamp_unix"`
-	SessionID        text `json:"session_id"`
-	UserID           text `json:"user_id"`
-	UserEmail        text `json:"user_email"`
-	SessionReplayURL text `json:"session_replay_url"`
+	TargetText       vendorjson.Text `json:"target_text"`
+	ElementName      vendorjson.Text `json:"element_name"`
+	PageURL          vendorjson.Text `json:"page_url"`
+	Timestamp        vendorjson.Text `json:"timestamp"`
+	TimestampUnix    vendorjson.Text `json:"timestamp_unix"`
+	SessionID        vendorjson.Text `json:"session_id"`
+	UserID           vendorjson.Text `json:"user_id"`
+	UserEmail        vendorjson.Text `json:"user_email"`
+	SessionReplayURL vendorjson.Text `json:"session_replay_url"`
 }
 
 // streamKeys are the keys that make an object a Streams row.
@@ -80,7 +77,9 @@ var streamKeys = []string{"target_text", "element_name", "page_url", "timestamp"
 // object, or an array of objects, is a Streams delivery: one click per row.
 // Not JSON, or JSON that is neither an object nor an array, is
 // ErrMalformedJSON; JSON of the wrong shape is ErrInvalidPayload. FullStory
-// sends no delivery id, so Delivery.ID is empty (the body hash dedupes).
+// sends no delivery id: a note is its id ("note:<id>"); anything else is
+// its body's hash, which holds the event's own millisecond timestamp, so a
+// genuine repeat (another time) is another delivery and a retry is not.
 func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	body := bytes.TrimSpace(req.Body)
 	if !json.Valid(body) {
@@ -90,16 +89,19 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	case '{':
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(body, &top); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 		if _, ok := top["eventName"]; ok {
 			return parseV1(body)
+		}
+		if isV2Event(top) {
+			return parseV2Event(vendorjson.Object(top)), nil
 		}
 		return parseStreams([]json.RawMessage{body}, false)
 	case '[':
 		var rows []json.RawMessage
 		if err := json.Unmarshal(body, &rows); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 		if len(rows) == 0 {
 			return &providers.Delivery{Ignored: "empty FullStory Streams batch"}, nil
@@ -113,7 +115,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 func parseV1(body []byte) (*providers.Delivery, error) {
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, shapeError(err, "")
+		return nil, vendorjson.ShapeError(err, "")
 	}
 	switch name := string(w.EventName); name {
 	case EventCustom:
@@ -125,7 +127,7 @@ func parseV1(body []byte) (*providers.Delivery, error) {
 			Kind:  "custom",
 			Label: strings.TrimSpace(string(d.Name)),
 			URL:   strings.TrimSpace(string(d.PageURL)),
-			Time:  parseTime(string(d.Timestamp)),
+			Time:  vendorjson.ParseTime(string(d.Timestamp)),
 		}
 		ev.SessionID, ev.AnonymousID = sessionFromURL(string(d.SessionURL))
 		return &providers.Delivery{Events: []normalize.Event{ev}}, nil
@@ -141,19 +143,57 @@ func parseV1(body []byte) (*providers.Delivery, error) {
 			// notedTime is the moment in the recording the note points at,
 			// which is where it belongs in the session's activity; created
 			// (when the note was written) is the fallback.
-			Time: parseTime(string(d.NotedTime)),
+			Time: vendorjson.ParseTime(string(d.NotedTime)),
 		}
 		if d.PageInfo != nil && strings.TrimSpace(string(d.PageInfo.PageURL)) != "" {
 			ev.URL = strings.TrimSpace(string(d.PageInfo.PageURL))
 		}
 		if ev.Time.IsZero() {
-			ev.Time = parseTime(string(d.Created))
+			ev.Time = vendorjson.ParseTime(string(d.Created))
 		}
 		ev.SessionID, ev.AnonymousID = sessionFromURL(string(d.SessionURL))
-		return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+		out := &providers.Delivery{Events: []normalize.Event{ev}}
+		if id := strings.TrimSpace(string(d.ID)); id != "" {
+			out.ID = vendorjson.DedupeID("note:" + id)
+		}
+		return out, nil
 	default:
-		return &providers.Delivery{Ignored: "fullstory event type " + quoteBounded(name) + " is not stored"}, nil
+		return &providers.Delivery{Ignored: "fullstory event type " + vendorjson.QuoteBounded(name) + " is not stored"}, nil
 	}
+}
+
+// isV2Event reports whether top is a v2 event, as FullStory's Webhooks
+// destination sends it: {"name", "timestamp", "user": {"uid", "email",
+// "display_name"}, "session": {"id"}, "properties"}.
+func isV2Event(top map[string]json.RawMessage) bool {
+	_, name := top["name"]
+	_, user := top["user"]
+	_, session := top["session"]
+	return name && (user || session)
+}
+
+// parseV2Event maps a v2 event to one custom action: the user is user.uid
+// (their email user.email), the session session.id, else the session of
+// properties.session_url; the page is properties.page_url or url.
+func parseV2Event(top vendorjson.Object) *providers.Delivery {
+	user, props := top.Obj("user"), top.Obj("properties")
+	ev := normalize.Event{
+		Kind:   "custom",
+		Label:  top.Str("name"),
+		URL:    props.First("page_url", "url", "pageUrl"),
+		Time:   vendorjson.ParseTime(top.Str("timestamp")),
+		UserID: user.Str("uid"),
+		Email:  user.Str("email"),
+	}
+	ev.SessionID, ev.AnonymousID = splitSessionID(top.Path("session", "id"))
+	if ev.SessionID == "" {
+		ev.SessionID, ev.AnonymousID = sessionFromURL(props.First("session_url", "session_replay_url"))
+	}
+	d := &providers.Delivery{Events: []normalize.Event{ev}}
+	if ev.AnonymousID != "" && ev.UserID != "" && ev.AnonymousID != ev.UserID {
+		d.Identities = []normalize.Identity{{AnonymousID: ev.AnonymousID, UserID: ev.UserID, Email: ev.Email}}
+	}
+	return d
 }
 
 // decodeData unmarshals the v1 "data" object into v.
@@ -163,7 +203,7 @@ func decodeData(raw json.RawMessage, v any) error {
 		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: "data", Reason: "must be an object"}}}
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return shapeError(err, "data.")
+		return vendorjson.ShapeError(err, "data.")
 	}
 	return nil
 }
@@ -183,7 +223,7 @@ func parseStreams(rows []json.RawMessage, batch bool) (*providers.Delivery, erro
 		}
 		var keys map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &keys); err != nil {
-			return nil, shapeError(err, prefix)
+			return nil, vendorjson.ShapeError(err, prefix)
 		}
 		if !hasAnyKey(keys, streamKeys) {
 			return nil, &providers.FieldsError{Fields: normalize.FieldErrors{{Field: where,
@@ -191,7 +231,7 @@ func parseStreams(rows []json.RawMessage, batch bool) (*providers.Delivery, erro
 		}
 		var r streamRow
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, shapeError(err, prefix)
+			return nil, vendorjson.ShapeError(err, prefix)
 		}
 		ev := normalize.Event{
 			Kind:  "click",
@@ -226,7 +266,7 @@ func parseStreams(rows []json.RawMessage, batch bool) (*providers.Delivery, erro
 // milliseconds, which keep clicks of one second in order); timestamp alone
 // when timestamp_unix is missing or unusable.
 func streamTime(unix, iso string) time.Time {
-	u, t := parseTime(unix), parseTime(iso)
+	u, t := vendorjson.ParseTime(unix), vendorjson.ParseTime(iso)
 	switch {
 	case u.IsZero():
 		return t
@@ -279,77 +319,6 @@ func splitSessionID(s string) (sessionID, device string) {
 	return dev + ":" + sess, dev
 }
 
-// text is a JSON value read as text, because FullStory field mappings may
-// carry numbers where strings are expected: a string as is, a number or a
-// boolean by its literal, null as "". Objects and arrays are type errors.
-type text string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (t *text) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		return &json.UnmarshalTypeError{Value: "nothing", Type: reflect.TypeFor[string]()}
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{':
-		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
-	case b[0] == '[':
-		return &json.UnmarshalTypeError{Value: "array", Type: reflect.TypeFor[string]()}
-	case string(b) == "null":
-		*t = ""
-	default:
-		*t = text(b)
-	}
-	return nil
-}
-
-// shapeError turns an unmarshal error of well-formed JSON into an
-// ErrInvalidPayload naming the field.
-func shapeError(err error, prefix string) error {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		field := strings.TrimSuffix(prefix+ute.Field, ".")
-		if field == "" {
-			field = "body"
-		}
-		want := "a string or a number"
-		if ute.Type != nil {
-			switch ute.Type.Kind() {
-			case reflect.Struct, reflect.Map, reflect.Pointer:
-				want = "an object"
-			case reflect.Slice, reflect.Array:
-				want = "an array"
-			}
-		}
-		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: "must be " + want + ", not " + ute.Value}}}
-	}
-	return providers.Reject(providers.ErrInvalidPayload, "unexpected JSON shape")
-}
-
-// parseTime reads an RFC 3339 time, or unix time in seconds, milliseconds,
-// microseconds or nanoseconds told apart by magnitude. Anything else, or a
-// time before 1970 or after 2286, is zero (the receive time is used).
-func parseTime(s string) time.Time {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return vendorjson.FromUnix(f)
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
-}
-
 func hasAnyKey(m map[string]json.RawMessage, keys []string) bool {
 	for k := range m {
 		for _, want := range keys {
@@ -359,11 +328,4 @@ func hasAnyKey(m map[string]json.RawMessage, keys []string) bool {
 		}
 	}
 	return false
-}
-
-func quoteBounded(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	return strconv.Quote(strings.ToValidUTF8(s, "?"))
 }

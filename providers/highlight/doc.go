@@ -12,13 +12,16 @@
 // feedback, track/user properties, even metric monitors — so the kind is
 // told from the fields present, never from Event.
 //
-// Highlight does not sign its webhooks and sends no delivery id: Delivery.ID
-// is empty and the pipeline deduplicates on a hash of the raw body. The body
+// Highlight does not sign its webhooks and sends no delivery id. Delivery.ID
+// is the error instance of an error alert (ErrorURL .../instances/<n>, one
+// occurrence); for other alerts, the body's hash within the 5-minute
+// RepeatWindow the delivery arrived in, so Highlight's quick retries count
+// once and an alert that fires again later is stored again. The body
 // carries no time either, so every event is stamped with the receive time.
 //
 // # Authentication
 //
-// A source is authenticated by a static secret header, compared in constant
+// Besides the URL token (below), a source accepts a static secret header, compared in constant
 // time against each of the source's secrets (rotation): Authorization:
 // Bearer <secret> by default, or the plain secret in the header named by the
 // source's secret_header. Values over 4 KiB are refused. A source with no
@@ -26,12 +29,17 @@
 // only). The secret authenticates the sender but does not cover the body:
 // keep the endpoint on HTTPS.
 //
-// Caveat: in the Highlight sender code we read, the webhook request is a
-// plain retryablehttp.Post(url, "application/json", body) that adds no
-// header of its own choosing, although Highlight's webhook destination model
-// has an Authorization field. If your Highlight deployment does not send a
-// header you can set, put a forwarding proxy in front of replayhook that
-// adds "Authorization: Bearer <secret>" to requests for this source's URL.
+// Highlight's sender sets no header at all: its webhook request is a plain
+// retryablehttp.Post(url, "application/json", body), custom auth headers are
+// not supported, and a 401 is not retried. So a Highlight source takes its
+// secret in the URL: set url_token: true and paste
+//
+//	https://<host>/webhooks/<source>?token=<secret>
+//
+// into Highlight. The token is compared in constant time and never logged
+// (nor kept in the rejected list or metrics); serve it over HTTPS only
+// (check-config warns about plain http off loopback). A proxy that adds
+// "Authorization: Bearer <secret>" works too, without url_token.
 //
 // # Setting it up
 //

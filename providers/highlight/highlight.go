@@ -1,71 +1,27 @@
 package highlight
 
 import (
-	"errors"
-	"net/http"
-	"strings"
-	"time"
-
 	"github.com/replayhook/replayhook/providers"
 )
 
 // Name is the provider name used in config.
 const Name = "highlight"
 
-// maxSecretBytes bounds the secret header value we compare.
-const maxSecretBytes = 4096
+// Provider verifies and parses Highlight deliveries for one source.
+type Provider struct{ *providers.Auth }
 
-// Provider verifies and parses Highlight alert webhooks for one source.
-type Provider struct {
-	secrets      []string
-	secretHeader string
-	unsigned     bool
-}
-
-var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Signer   = (*Provider)(nil)
-)
-
-// New builds the provider. Highlight does not sign its webhooks, so a source
-// is authenticated by a static secret header (Authorization: Bearer <secret>
-// unless Settings.SecretHeader names another header); a source with no
-// secret does not start unless it is explicitly unsigned.
+// New builds the provider. Highlight does not sign its webhooks and its
+// sender sets no header at all, so a source is authenticated by a URL token
+// (Settings.URLToken: paste https://<host>/webhooks/<source>?token=<secret>
+// into Highlight), or by a static secret header that a proxy adds
+// (Authorization: Bearer <secret> unless Settings.SecretHeader names another
+// header). With a URL token, Sign adds no header, as Highlight does.
 func New(s providers.Settings) (providers.Provider, error) {
-	if len(s.Secrets) == 0 && !s.Unsigned {
-		return nil, errors.New("highlight: Highlight does not sign its webhooks; configure a static secret for the source's secret header (or mark the source unsigned for local development only)")
-	}
-	return &Provider{secrets: append([]string(nil), s.Secrets...), secretHeader: s.SecretHeader, unsigned: s.Unsigned}, nil
+	return providers.Build(s, providers.AuthSpec{Vendor: Name, NoSecret: "Highlight does not sign its webhooks; configure a secret and set url_token: true to accept it as ?token= in the webhook URL", Headerless: true},
+		providers.TokenScheme(s.SecretHeader), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
-// Verify checks the static secret header against every configured secret in
-// constant time. A header value over 4 KiB is refused without comparing.
-func (p *Provider) Verify(req *providers.Request) error {
-	if p.unsigned {
-		return nil
-	}
-	header := p.secretHeader
-	if header == "" {
-		header = "Authorization"
-	}
-	for _, v := range req.Header.Values(header) {
-		if len(v) > maxSecretBytes {
-			return providers.Reject(providers.ErrInvalidSignature, "%s header is too long", header)
-		}
-	}
-	return providers.StaticSecret(req.Header, p.secretHeader, p.secrets)
-}
-
-// Sign produces the header a correctly configured delivery carries:
-// Authorization: Bearer <secret>, or the source's SecretHeader with the
-// plain secret. Highlight itself adds no header (see doc.go).
-func (p *Provider) Sign(_ []byte, secret string, _ time.Time) http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	if p.secretHeader == "" || strings.EqualFold(p.secretHeader, "Authorization") {
-		h.Set("Authorization", "Bearer "+secret)
-	} else {
-		h.Set(p.secretHeader, secret)
-	}
-	return h
+// IdentifyFix says how Highlight events come to carry a user id.
+func (p *Provider) IdentifyFix() string {
+	return "Highlight: call `H.identify(userId)` at login."
 }

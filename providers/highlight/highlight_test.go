@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,38 +22,12 @@ const (
 	email   = "dana.whitfield@example.com"
 )
 
-func fixtures(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatal("no fixtures")
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
 // testdata/new-session-alert.json is a byte-for-byte copy of the shared
 // vendor sample fixtures/vendors/highlight-new-session-alert.json; its
 // SHA-256 pins that, so an edit to either copy shows up here.
 func TestSharedFixtureIsVerbatim(t *testing.T) {
 	const want = "d177a15b75b24131c100fee1032e49c0d68106166d2199b145c6347f27e78566"
-	sum := sha256.Sum256(fixtures(t)["new-session-alert.json"])
+	sum := sha256.Sum256(providertest.Fixtures(t, "")["new-session-alert.json"])
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Fatalf("testdata/new-session-alert.json is not the shared vendor sample (sha256 %s)", got)
 	}
@@ -68,7 +40,7 @@ func TestSharedFixtureIsVerbatim(t *testing.T) {
 func TestConformance(t *testing.T) {
 	for _, header := range []string{"", "X-Highlight-Token"} {
 		t.Run("header="+header, func(t *testing.T) {
-			staticConformance(t, providers.Settings{Secrets: []string{"old-hl-secret", "new-hl-secret"}, SecretHeader: header}, fixtures(t))
+			staticConformance(t, providers.Settings{Secrets: []string{"old-hl-secret", "new-hl-secret"}, SecretHeader: header}, providertest.Fixtures(t, ""))
 		})
 	}
 }
@@ -94,7 +66,7 @@ func staticConformance(t *testing.T, settings providers.Settings, fx map[string]
 // A documented limit: the static secret authenticates the sender but does
 // not cover the body.
 func TestSecretDoesNotCoverBody(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"tok"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"tok"}})
 	h := p.Sign([]byte(`{"Event":"A"}`), "tok", now)
 	if err := p.Verify(&providers.Request{Header: h, Body: []byte(`{"Event":"B"}`), Now: now}); err != nil {
 		t.Fatalf("static secret check unexpectedly depends on the body: %v", err)
@@ -102,8 +74,8 @@ func TestSecretDoesNotCoverBody(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
-	custom := mustNew(t, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Highlight-Token"})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
+	custom := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Highlight-Token"})
 	tests := []struct {
 		name   string
 		p      *Provider
@@ -116,10 +88,10 @@ func TestVerify(t *testing.T) {
 		{"wrong secret", p, http.Header{"Authorization": {"Bearer s3"}}, false},
 		{"secret prefix only", p, http.Header{"Authorization": {"Bearer s"}}, false},
 		{"plain secret without Bearer", p, http.Header{"Authorization": {"s1"}}, false},
-		{"over 4 KiB", p, http.Header{"Authorization": {"Bearer " + strings.Repeat("s", maxSecretBytes)}}, false},
+		{"over 4 KiB", p, http.Header{"Authorization": {"Bearer " + strings.Repeat("s", providers.MaxHeaderBytes)}}, false},
 		{"custom header", custom, http.Header{"X-Highlight-Token": {"s1"}}, true},
 		{"custom header ignores Authorization", custom, http.Header{"Authorization": {"Bearer s1"}}, false},
-		{"custom header over 4 KiB", custom, http.Header{"X-Highlight-Token": {strings.Repeat("s", maxSecretBytes+1)}}, false},
+		{"custom header over 4 KiB", custom, http.Header{"X-Highlight-Token": {strings.Repeat("s", providers.MaxHeaderBytes+1)}}, false},
 		{"nothing", p, http.Header{}, false},
 	}
 	for _, tt := range tests {
@@ -139,14 +111,14 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("an unsigned source accepts everything: %v", err)
 	}
 }
 
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	longTitle := "TypeError: Cannot read properties of undefined (reading 'last4')\n    at PaymentForm.render (checkout.js:212:31)\n    at renderWithHooks (react-dom.production.min.js:160:137) — Zahlungsformular «kaputt» 支払いフォーム"
 	tests := []struct {
 		file    string
@@ -175,7 +147,7 @@ func TestParseFixtures(t *testing.T) {
 		{file: "track-properties-alert.json", ignored: `highlight track properties alert ("NEW_USER_ALERT") names no session`},
 		{file: "metric-monitor-alert.json", ignored: `highlight metric/log/trace alert ("NEW_USER_ALERT") names no session`},
 	}
-	fx := fixtures(t)
+	fx := providertest.Fixtures(t, "")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -189,8 +161,8 @@ func TestParseFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.ID != "" {
-				t.Fatalf("Highlight sends no delivery id; got %q", d.ID)
+			if d.ID == "" && d.Ignored == "" {
+				t.Fatal("no delivery id")
 			}
 			if d.Ignored != tt.ignored {
 				t.Fatalf("ignored %q, want %q", d.Ignored, tt.ignored)
@@ -209,7 +181,7 @@ func TestParseFixtures(t *testing.T) {
 // The sender labels most alert kinds NEW_USER_ALERT; the kind must follow
 // the fields, whatever Event says.
 func TestKindIgnoresEventLabel(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	for _, label := range []string{"NEW_USER_ALERT", "ERROR_ALERT", "NEW_SESSION_ALERT", "", "anything"} {
 		body := `{"Event":"` + label + `","RageClicksCount":3,"SessionURL":"https://app.highlight.io/1/sessions/abc"}`
 		d, err := p.Parse(&providers.Request{Body: []byte(body), Now: now})
@@ -220,7 +192,7 @@ func TestKindIgnoresEventLabel(t *testing.T) {
 }
 
 func TestParseDetails(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name string
 		body string
@@ -257,7 +229,7 @@ func TestParseDetails(t *testing.T) {
 }
 
 func TestParseIgnored(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	for _, body := range []string{
 		`{"Event":"LOG","Name":"Payment errors","Query":"level=error","Count":12,"Threshold":10,"BelowThreshold":false,"AlertURL":"https://h/1/alerts/logs/4"}`,
 		`{"Event":"ERROR_ALERT","ErrorTitle":"E","SessionURL":"","SessionExcluded":true}`,
@@ -272,7 +244,7 @@ func TestParseIgnored(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		body, field string
 		want        error
@@ -323,11 +295,11 @@ func TestLooksLikeEmail(t *testing.T) {
 }
 
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b, "Bearer a")
 	}
 	f.Add([]byte("{}"), "Bearer "+strings.Repeat("x", 5000))
-	p := mustNew(f, providers.Settings{Secrets: []string{"a", "b"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a", "b"}})
 	f.Fuzz(func(t *testing.T, body []byte, auth string) {
 		err := p.Verify(&providers.Request{Header: http.Header{"Authorization": {auth}}, Body: body, Now: now})
 		if err != nil && !errors.Is(err, providers.ErrInvalidSignature) {
@@ -337,10 +309,10 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b)
 	}
-	p := mustNew(f, providers.Settings{Secrets: []string{"a"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a"}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := p.Parse(&providers.Request{Body: body, Now: now})
 		if err != nil {
@@ -353,4 +325,29 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("want one event or an ignore reason, got %+v", d)
 		}
 	})
+}
+
+// Highlight sends no id and no time: an error instance is one occurrence;
+// other identical alerts count once within RepeatWindow (a retry), and are
+// stored again after it (a genuine repeat).
+func TestDeliveryIDSeparatesRepeats(t *testing.T) {
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	fx := providertest.Fixtures(t, "")
+	id := func(file string, at time.Time) string {
+		d, err := p.Parse(&providers.Request{Body: fx[file], Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.ID
+	}
+	start := now.Truncate(RepeatWindow)
+	if a, b := id("new-session-alert.json", start), id("new-session-alert.json", start.Add(RepeatWindow-time.Second)); a != b {
+		t.Fatalf("a retry inside the window is the same delivery: %q vs %q", a, b)
+	}
+	if a, b := id("new-session-alert.json", start), id("new-session-alert.json", start.Add(RepeatWindow)); a == b {
+		t.Fatalf("a repeat after the window is a new delivery: %q", a)
+	}
+	if a, b := id("error-alert-v2-odd.json", start), id("error-alert-v2-odd.json", start.Add(time.Hour)); a != b || !strings.HasPrefix(a, "instance:") {
+		t.Fatalf("an error instance is one occurrence whenever it comes: %q vs %q", a, b)
+	}
 }

@@ -2,16 +2,18 @@ package highlight
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"math"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // alert is the union of the alert payloads Highlight's webhook sender
@@ -20,42 +22,42 @@ import (
 // highlight/highlight backend/alerts/integrations (v1 alerts) and
 // backend/alerts/v2/destinations/webhook (v2 alerts).
 type alert struct {
-	Event text
+	Event vendorjson.Text
 
 	// Session and user (every session-scoped alert).
-	SessionURL      text
-	SessionSecureID text // v2 error alerts
-	SecureID        text // v2 session alerts
-	UserIdentifier  text
-	Identifier      text // v2 session alerts
+	SessionURL      vendorjson.Text
+	SessionSecureID vendorjson.Text // v2 error alerts
+	SecureID        vendorjson.Text // v2 session alerts
+	UserIdentifier  vendorjson.Text
+	Identifier      vendorjson.Text // v2 session alerts
 	UserProperties  map[string]json.RawMessage
-	AvatarURL       text
-	VisitedURL      text
+	AvatarURL       vendorjson.Text
+	VisitedURL      vendorjson.Text
 
 	// Error alerts.
-	ErrorTitle text
-	ErrorCount text
-	ErrorURL   text
+	ErrorTitle vendorjson.Text
+	ErrorCount vendorjson.Text
+	ErrorURL   vendorjson.Text
 
 	// Rage click alerts.
-	RageClicksCount text
+	RageClicksCount vendorjson.Text
 
 	// Session (or error) feedback alerts.
-	CommentText       text
-	SessionCommentURL text
+	CommentText       vendorjson.Text
+	SessionCommentURL vendorjson.Text
 
 	// Track / user properties alerts.
 	MatchedProperties []property
 	RelatedProperties []property
 
 	// v2 alerts.
-	AlertName text
+	AlertName vendorjson.Text
 }
 
 // property is one {Key, Value} pair of a properties alert.
 type property struct {
-	Key   text
-	Value text
+	Key   vendorjson.Text
+	Value vendorjson.Text
 }
 
 // kind is what an alert is about, told from the fields present.
@@ -129,7 +131,7 @@ func classify(keys map[string]bool) kind {
 // doc.go for the table). Alerts that name no session (metric, log, trace,
 // track-properties alerts, alerts about excluded sessions) are ignored with
 // the reason. Highlight's body carries no time, so the event time is the
-// receive time (req.Now). There is no delivery id: Delivery.ID is empty.
+// receive time (req.Now). Delivery.ID: see deliveryID.
 func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	body := bytes.TrimSpace(req.Body)
 	if !json.Valid(body) {
@@ -140,7 +142,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, shapeError(err)
+		return nil, vendorjson.ShapeError(err, "")
 	}
 	keys := map[string]bool{}
 	for k := range raw {
@@ -156,7 +158,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	}
 	var a alert
 	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, shapeError(err)
+		return nil, vendorjson.ShapeError(err, "")
 	}
 
 	k := classify(keys)
@@ -203,7 +205,24 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	default:
 		return &providers.Delivery{Ignored: "highlight " + kindNames[k] + " alert" + eventSuffix(a) + " is not stored"}, nil
 	}
-	return &providers.Delivery{Events: []normalize.Event{ev}}, nil
+	return &providers.Delivery{ID: deliveryID(a, body, req.Now), Events: []normalize.Event{ev}}, nil
+}
+
+// RepeatWindow is how long identical Highlight alert bodies count as one
+// delivery. Highlight sends neither a delivery id nor a time, so a retry
+// and a genuine repeat look alike: its client retries within seconds, and
+// an alert that fires again after this window is stored again.
+const RepeatWindow = 5 * time.Minute
+
+// deliveryID is the error instance (ErrorURL .../instances/<n>) of an error
+// alert, which is one occurrence; otherwise the body's hash within the
+// RepeatWindow the delivery arrived in.
+func deliveryID(a alert, body []byte, now time.Time) string {
+	if u := strings.TrimSpace(string(a.ErrorURL)); strings.Contains(u, "/instances/") {
+		return vendorjson.DedupeID("instance:" + u)
+	}
+	sum := sha256.Sum256(body)
+	return "body:" + hex.EncodeToString(sum[:16]) + "@" + strconv.FormatInt(now.Unix()/int64(RepeatWindow/time.Second), 10)
 }
 
 // identify fills the user fields. UserIdentifier (v2 session alerts:
@@ -238,12 +257,12 @@ func identify(ev *normalize.Event, a alert, k kind) {
 // SessionSecureID when the body names it, else the path segment after
 // "/sessions/" in SessionURL or SessionCommentURL.
 func sessionID(a alert) string {
-	for _, v := range []text{a.SecureID, a.SessionSecureID} {
+	for _, v := range []vendorjson.Text{a.SecureID, a.SessionSecureID} {
 		if s := strings.TrimSpace(string(v)); s != "" {
 			return s
 		}
 	}
-	for _, u := range []text{a.SessionURL, a.SessionCommentURL} {
+	for _, u := range []vendorjson.Text{a.SessionURL, a.SessionCommentURL} {
 		if s := sessionFromURL(string(u)); s != "" {
 			return s
 		}
@@ -309,55 +328,4 @@ func looksLikeEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
 	return ok && local != "" && strings.Contains(domain, ".") && !strings.ContainsAny(domain, "@") &&
 		!strings.ContainsAny(s, " \t\r\n") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
-// text is a JSON value read as text: a string as is, a number or boolean by
-// its literal, null as "". Objects and arrays are type errors.
-type text string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (t *text) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0:
-		return &json.UnmarshalTypeError{Value: "nothing", Type: reflect.TypeFor[string]()}
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == '{':
-		return &json.UnmarshalTypeError{Value: "object", Type: reflect.TypeFor[string]()}
-	case b[0] == '[':
-		return &json.UnmarshalTypeError{Value: "array", Type: reflect.TypeFor[string]()}
-	case string(b) == "null":
-		*t = ""
-	default:
-		*t = text(b)
-	}
-	return nil
-}
-
-// shapeError turns an unmarshal error of well-formed JSON into an
-// ErrInvalidPayload naming the field.
-func shapeError(err error) error {
-	var ute *json.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		field := ute.Field
-		if field == "" {
-			field = "body"
-		}
-		want := "a string or a number"
-		if ute.Type != nil {
-			switch ute.Type.Kind() {
-			case reflect.Struct, reflect.Map, reflect.Pointer:
-				want = "an object"
-			case reflect.Slice, reflect.Array:
-				want = "an array"
-			}
-		}
-		return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: "must be " + want + ", not " + ute.Value}}}
-	}
-	return providers.Reject(providers.ErrInvalidPayload, "unexpected JSON shape")
 }

@@ -43,7 +43,8 @@
 // None of them present is rejected as "missing"; values over 4 KiB are
 // refused. Only the sha256= form covers the body; the plain forms
 // authenticate the sender but not the content, so keep the endpoint on
-// HTTPS. The Signer (replayhook send, the tests) produces the sha256= form.
+// HTTPS. The Signer (replayhook send) sends what PostHog sends: the literal
+// X-PostHog-Secret value the customer typed, never an HMAC.
 // A source with no secret does not start unless it is marked unsigned
 // (local development only).
 //
@@ -96,13 +97,20 @@
 //	user id        see below
 //	email          person.properties.email, else properties.email (flat:
 //	               email), else properties.$set.email
-//	url            properties.$current_url (flat: current_url)
-//	time           timestamp (ISO 8601 with or without zone, or unix s/ms
-//	               from 2001 on); unknown when absent, unreadable or
-//	               outside [1970, 2200)
+//	url            properties.$current_url (flat: current_url), else
+//	               https:// + $host + $pathname (mobile and server SDKs),
+//	               else $pathname
+//	time           timestamp, else properties.$time, by the one timestamp rule (vendorjson.ParseTime: ISO 8601, or s/ms/µs/ns
+//	               since the epoch by magnitude; outside 2000-2100 or
+//	               unreadable = unknown, the receive time is used)
 //	delivery id    event.uuid (flat: uuid), else the X-PostHog-Event-UUID
 //	               header, else none (the pipeline hashes the raw body);
 //	               ids over 256 bytes are not used
+//
+// $identify names the session it happened in ($session_id): besides the
+// Identity {$anon_distinct_id → distinct_id}, it links that session to the
+// user at once (Delivery.Links), so the session's earlier anonymous events
+// are found by GET /v1/users/{id} without waiting for the next event.
 //
 // # Users and anonymous visitors
 //

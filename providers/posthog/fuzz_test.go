@@ -7,17 +7,18 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 // FuzzVerify: whatever the body and headers, Verify never panics and
 // rejects only with ErrInvalidSignature.
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b, "sha256=840db3ff778784775a46f7fee727d94e9604ada23d3dac507ea6e3d235ea6785", "")
 		f.Add(b, testSecret, "Bearer "+testSecret)
 	}
 	f.Add([]byte(`{}`), "SHA256=", "bearer")
-	p := mustNew(f, providers.Settings{Secrets: []string{testSecret, "second"}, SecretHeader: "X-Webhook-Token"})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{testSecret, "second"}, SecretHeader: "X-Webhook-Token"})
 	f.Fuzz(func(t *testing.T, body []byte, secret, auth string) {
 		h := http.Header{}
 		h.Set(SecretHeader, secret)
@@ -34,12 +35,12 @@ func FuzzVerify(f *testing.F) {
 // ErrMalformedJSON or ErrInvalidPayload, and otherwise either ignores the
 // delivery with a reason or yields exactly one event of a known kind.
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f) {
+	for _, b := range providertest.Fixtures(f, "") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"event":"$autocapture","elements_chain":"a:text=\"\\"}`))
 	f.Add([]byte(`{"event":{"event":"$identify","distinct_id":1,"properties":{"$anon_distinct_id":2}}}`))
-	p := mustNew(f, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"s"}})
 	kinds := map[string]bool{"pageview": true, "click": true, "submit": true, "type": true, "focus": true,
 		"blur": true, "custom": true, "error": true}
 	f.Fuzz(func(t *testing.T, body []byte) {

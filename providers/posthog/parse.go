@@ -3,13 +3,13 @@ package posthog
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // EventUUIDHeader is an optional header a customer can template
@@ -20,9 +20,6 @@ const EventUUIDHeader = "X-PostHog-Event-UUID"
 // maxIDBytes bounds a delivery id taken from the body or a header; a longer
 // one is not used (the pipeline then hashes the raw body).
 const maxIDBytes = 256
-
-// object is one JSON object with its values kept raw.
-type object map[string]json.RawMessage
 
 // event is one PostHog event with the fields replayhook reads, from either
 // body shape.
@@ -44,10 +41,10 @@ type event struct {
 	userProp       string
 	deviceID       string
 	anonDistinctID string
-	isIdentified   optBool
-	processPerson  optBool
+	isIdentified   vendorjson.OptBool
+	processPerson  vendorjson.OptBool
 	email          string
-	props          object
+	props          vendorjson.Object
 }
 
 // Parse maps one delivery to at most one event (see doc.go for the table).
@@ -64,7 +61,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	if body[0] != '{' {
 		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 	}
-	var top object
+	var top vendorjson.Object
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, providers.Reject(providers.ErrMalformedJSON, "body is not a JSON object")
 	}
@@ -82,6 +79,11 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		d.Ignored = ignoredReason(ev.name, "identify links ids but is not a user action")
 		if ev.anonDistinctID != "" && user != "" && ev.anonDistinctID != user {
 			d.Identities = []normalize.Identity{{AnonymousID: ev.anonDistinctID, UserID: user, Email: ev.email}}
+		}
+		// The session the identify happened in is the user's from now on,
+		// with the anonymous activity it already holds.
+		if user != "" && ev.sessionID != "" {
+			d.Links = []providers.Link{{UserID: user, Email: ev.email, SessionID: ev.sessionID, At: ev.time}}
 		}
 		return d, nil
 	}
@@ -102,55 +104,68 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 // readEvent tells the two body shapes apart by the type of "event" and
 // reads the fields replayhook uses. Flat keys (session_id, current_url,
 // ...) win over the $-properties they stand for.
-func readEvent(top object) (event, error) {
-	var obj object
+func readEvent(top vendorjson.Object) (event, error) {
+	var obj vendorjson.Object
 	raw := bytes.TrimSpace(top["event"])
 	switch {
 	case len(raw) > 0 && raw[0] == '{':
 		if err := json.Unmarshal(raw, &obj); err != nil {
-			return event{}, fieldError("event", "not an object")
+			return event{}, vendorjson.FieldError("event", "not an object")
 		}
 	case len(raw) > 0 && raw[0] == '"':
 		obj = top
 	default:
-		return event{}, fieldError("event", `missing: expected {"event":{...},"person":{...}} or a flat body whose "event" is the event name`)
+		return event{}, vendorjson.FieldError("event", `missing: expected {"event":{...},"person":{...}} or a flat body whose "event" is the event name`)
 	}
-	props := obj.obj("properties")
+	props := obj.Obj("properties")
 	get := func(flatKey, propKey string) string {
-		if v := obj.str(flatKey); v != "" {
+		if v := obj.Str(flatKey); v != "" {
 			return v
 		}
-		return props.str(propKey)
+		return props.Str(propKey)
 	}
 	ev := event{
-		uuid:           obj.str("uuid"),
-		name:           obj.str("event"),
+		uuid:           obj.Str("uuid"),
+		name:           obj.Str("event"),
 		distinctID:     get("distinct_id", "distinct_id"),
-		time:           parseTime(get("timestamp", "$time")),
+		time:           vendorjson.ParseTime(get("timestamp", "$time")),
 		sessionID:      get("session_id", "$session_id"),
-		url:            get("current_url", "$current_url"),
+		url:            pageURL(get("current_url", "$current_url"), get("host", "$host"), get("pathname", "$pathname")),
 		eventType:      strings.ToLower(get("event_type", "$event_type")),
-		elText:         props.str("$el_text"),
-		flatText:       obj.str("button_or_link_text"),
+		elText:         props.Str("$el_text"),
+		flatText:       obj.Str("button_or_link_text"),
 		chain:          get("elements_chain", "$elements_chain"),
 		userProp:       get("user_id", "$user_id"),
 		deviceID:       get("device_id", "$device_id"),
 		anonDistinctID: get("anon_distinct_id", "$anon_distinct_id"),
-		isIdentified:   obj.boolean("is_identified").or(props.boolean("$is_identified")),
-		processPerson:  props.boolean("$process_person_profile"),
+		isIdentified:   obj.Bool("is_identified").Or(props.Bool("$is_identified")),
+		processPerson:  props.Bool("$process_person_profile"),
 		props:          props,
 	}
 	if ev.name == "" {
-		return event{}, fieldError("event", "the event name is empty")
+		return event{}, vendorjson.FieldError("event", "the event name is empty")
 	}
-	person := top.obj("person").obj("properties")
-	for _, e := range []string{person.str("email"), props.str("email"), obj.str("email"), props.obj("$set").str("email")} {
+	person := top.Obj("person").Obj("properties")
+	for _, e := range []string{person.Str("email"), props.Str("email"), obj.Str("email"), props.Obj("$set").Str("email")} {
 		if e != "" {
 			ev.email = e
 			break
 		}
 	}
 	return ev, nil
+}
+
+// pageURL is $current_url, else the page rebuilt from $host and $pathname
+// (mobile and server SDKs send those without a $current_url), else the
+// path alone.
+func pageURL(current, host, path string) string {
+	switch {
+	case current != "":
+		return current
+	case host != "":
+		return "https://" + host + path
+	}
+	return path
 }
 
 // identify decides whether distinct_id names a user or an anonymous
@@ -162,9 +177,9 @@ func identify(ev event) (user, anon string) {
 	case ev.userProp != "":
 		user = ev.userProp
 	case distinct == "":
-	case ev.isIdentified.set && ev.isIdentified.v:
+	case ev.isIdentified.Set && ev.isIdentified.V:
 		user = distinct
-	case ev.isIdentified.set && !ev.isIdentified.v, ev.processPerson.set && !ev.processPerson.v:
+	case ev.isIdentified.Set && !ev.isIdentified.V, ev.processPerson.Set && !ev.processPerson.V:
 		anon = distinct
 	case ev.deviceID != "" && distinct == ev.deviceID:
 		anon = distinct
@@ -203,9 +218,9 @@ var ignored = map[string]string{
 func mapEvent(ev event) (normalize.Event, string) {
 	switch ev.name {
 	case "$pageview":
-		return normalize.Event{Kind: "pageview", Label: ev.props.str("title")}, ""
+		return normalize.Event{Kind: "pageview", Label: ev.props.Str("title")}, ""
 	case "$screen":
-		return normalize.Event{Kind: "pageview", Label: ev.props.str("$screen_name")}, ""
+		return normalize.Event{Kind: "pageview", Label: ev.props.Str("$screen_name")}, ""
 	case "$autocapture":
 		kind := "click"
 		switch ev.eventType {
@@ -257,14 +272,14 @@ func elementLabel(ev event) string {
 
 // exceptionLabel is "<type>: <message>" from the first entry of
 // $exception_list, else from $exception_type / $exception_message.
-func exceptionLabel(props object) string {
-	typ, msg := props.str("$exception_type"), props.str("$exception_message")
-	var list []object
+func exceptionLabel(props vendorjson.Object) string {
+	typ, msg := props.Str("$exception_type"), props.Str("$exception_message")
+	var list []vendorjson.Object
 	if raw := props["$exception_list"]; len(raw) > 0 && json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		if t := list[0].str("type"); t != "" {
+		if t := list[0].Str("type"); t != "" {
 			typ = t
 		}
-		if m := list[0].str("value"); m != "" {
+		if m := list[0].Str("value"); m != "" {
 			msg = m
 		}
 	}
@@ -281,19 +296,19 @@ func exceptionLabel(props object) string {
 
 // surveyLabel is `Survey "<name>" answered: <response>`; a multiple-choice
 // response is joined with ", ".
-func surveyLabel(props object) string {
+func surveyLabel(props vendorjson.Object) string {
 	label := "Survey"
-	if name := props.str("$survey_name"); name != "" {
+	if name := props.Str("$survey_name"); name != "" {
 		label += " " + strconv.Quote(name)
 	}
 	label += " answered"
-	resp := props.str("$survey_response")
+	resp := props.Str("$survey_response")
 	if resp == "" {
 		var many []json.RawMessage
 		if json.Unmarshal(props["$survey_response"], &many) == nil {
 			parts := []string{}
 			for _, m := range many {
-				if s := text(m); s != "" {
+				if s := vendorjson.String(m); s != "" {
 					parts = append(parts, s)
 				}
 			}
@@ -348,99 +363,4 @@ func isUUIDv7(s string) bool {
 		}
 	}
 	return s[14] == '7'
-}
-
-// parseTime reads PostHog's ISO 8601 timestamps (with or without a zone;
-// none means UTC, with "T" or a space) and unix seconds or milliseconds. It
-// returns the zero time (unknown) for anything else, for a number before
-// 2001 (not an event time) and for a time outside [1970, 2200).
-func parseTime(s string) time.Time {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}
-	}
-	var t time.Time
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		if f > 1e11 { // milliseconds
-			f /= 1000
-		}
-		if f >= 1e9 && f < 1e11 { // from 2001: smaller numbers are not event times
-			t = normalize.FromUnixSeconds(f)
-		}
-	} else {
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
-			if v, err := time.Parse(layout, s); err == nil {
-				t = v
-				break
-			}
-		}
-	}
-	// Before 1970 is not a valid SDK timestamp; far in the future would
-	// overflow nanosecond arithmetic downstream.
-	if t.Before(time.Unix(0, 0)) || !t.Before(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-// text reads a JSON value as text: a string as is, a number or boolean by
-// its literal, anything else as "". The result is trimmed.
-func text(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return strings.TrimSpace(s)
-	case '{', '[', 'n':
-		return ""
-	}
-	return string(raw) // number, true, false (the body is valid JSON)
-}
-
-// str returns o[key] read as text; a nil object has no keys.
-func (o object) str(key string) string { return text(o[key]) }
-
-// obj returns o[key] when it is an object, else nil.
-func (o object) obj(key string) object {
-	raw := bytes.TrimSpace(o[key])
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
-	}
-	var out object
-	if json.Unmarshal(raw, &out) != nil {
-		return nil
-	}
-	return out
-}
-
-// optBool is a boolean that may be absent.
-type optBool struct{ set, v bool }
-
-// or returns b when it is set, else other.
-func (b optBool) or(other optBool) optBool {
-	if b.set {
-		return b
-	}
-	return other
-}
-
-// boolean reads o[key] as true/false or "true"/"false" (any case).
-func (o object) boolean(key string) optBool {
-	switch strings.ToLower(o.str(key)) {
-	case "true":
-		return optBool{set: true, v: true}
-	case "false":
-		return optBool{set: true, v: false}
-	}
-	return optBool{}
-}
-
-func fieldError(field, reason string) error {
-	return &providers.FieldsError{Fields: normalize.FieldErrors{{Field: field, Reason: reason}}}
 }

@@ -8,10 +8,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 const (
@@ -22,16 +22,8 @@ const (
 	anonDevice = "01959371-5d8e-7a3c-b2f4-9c1e0a6d4b21"
 )
 
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	var longURL strings.Builder
 	longURL.WriteString(checkout)
 	for i := range 40 {
@@ -45,40 +37,40 @@ func TestParseFixtures(t *testing.T) {
 		identities []normalize.Identity
 	}{
 		{file: "webhook-destination-autocapture.json", id: "01959383-4c1e-7d2a-9b6f-3e8a51c07d42",
-			event: &normalize.Event{Kind: "click", Label: "Place order", URL: checkout, Time: at("2025-03-14T09:41:07.412Z"),
+			event: &normalize.Event{Kind: "click", Label: "Place order", URL: checkout, Time: providertest.At("2025-03-14T09:41:07.412Z"),
 				SessionID: session, UserID: dana, Email: email}},
 		{file: "webhook-destination-pageview-anonymous.json", id: "01959371-7b3f-7c88-a1d5-4e6f0b2c9a13",
 			event: &normalize.Event{Kind: "pageview", Label: "Trail Runner 2 – Acme Shop",
 				URL:  "https://shop.example.com/products/trail-runner-2?utm_source=newsletter",
-				Time: at("2025-03-14T09:22:41.907Z"), SessionID: "01959371-6a02-7f4d-8e13-2b9c5d7e0f38", AnonymousID: anonDevice}},
+				Time: providertest.At("2025-03-14T09:22:41.907Z"), SessionID: "01959371-6a02-7f4d-8e13-2b9c5d7e0f38", AnonymousID: anonDevice}},
 		{file: "webhook-destination-identify.json", id: "0195937e-1c4a-7e02-b6d8-5f3a2c1e9d70",
 			ignored:    `posthog event "$identify" ignored: identify links ids but is not a user action`,
 			identities: []normalize.Identity{{AnonymousID: anonDevice, UserID: dana, Email: email}}},
 		{file: "webhook-destination-pageleave.json", id: "01959383-9a07-7b5e-8c21-6d4f3e2a1b09",
 			ignored: `posthog event "$pageleave" ignored: page leave carries no user action`},
 		{file: "webhook-destination-dead-click.json", id: "01959382-e5d1-7a90-b3c7-2f8e6a4d0c15",
-			event: &normalize.Event{Kind: "click", Label: "(dead click) Apply coupon", URL: checkout, Time: at("2025-03-14T09:40:58.730Z"),
+			event: &normalize.Event{Kind: "click", Label: "(dead click) Apply coupon", URL: checkout, Time: providertest.At("2025-03-14T09:40:58.730Z"),
 				SessionID: session, UserID: dana, Email: email, AnonymousID: anonDevice},
 			identities: []normalize.Identity{{AnonymousID: anonDevice, UserID: dana, Email: email}}},
 		{file: "webhook-destination-exception.json", id: "01959383-5b20-7d44-9e01-7c2a8b3f4e61",
 			event: &normalize.Event{Kind: "error", Label: "PaymentDeclinedError: card_declined", URL: checkout,
-				Time: at("2025-03-14T09:41:07.655Z"), SessionID: session, UserID: dana, Email: email}},
+				Time: providertest.At("2025-03-14T09:41:07.655Z"), SessionID: session, UserID: dana, Email: email}},
 		{file: "webhook-destination-custom-odd.json", id: "01959383-6e91-7f02-a4b8-0d9c1e2f3a47",
 			event: &normalize.Event{Kind: "custom", Label: "Checkout Failed — carte refusée 💳", URL: longURL.String(),
-				Time: at("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: dana, Email: email}},
+				Time: providertest.At("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: dana, Email: email}},
 		{file: "webhook-destination-survey-sent.json", id: "01959383-a8c4-7b13-9f2e-1d7c5b3a9e84",
 			event: &normalize.Event{Kind: "custom",
 				Label: `Survey "Checkout feedback" answered: My card keeps getting declined, but it works everywhere else.`,
-				URL:   checkout, Time: at("2025-03-14T09:43:02.519Z"), SessionID: session, UserID: dana, Email: email}},
+				URL:   checkout, Time: providertest.At("2025-03-14T09:43:02.519Z"), SessionID: session, UserID: dana, Email: email}},
 		{file: "hog-flat-click.json",
-			event: &normalize.Event{Kind: "click", Label: "Place order", URL: checkout, Time: at("2025-03-14T09:41:07.412Z"),
+			event: &normalize.Event{Kind: "click", Label: "Place order", URL: checkout, Time: providertest.At("2025-03-14T09:41:07.412Z"),
 				SessionID: session, UserID: dana}},
 		{file: "hog-flat-anonymous-odd.json",
 			event: &normalize.Event{Kind: "type", Label: `Numéro de carte "Visa" 💳`, URL: checkout,
-				Time: at("2025-03-14T09:26:03.118Z"), SessionID: "01959375-2e70-7d8a-b9c1-3f6e0a2d4b58",
+				Time: providertest.At("2025-03-14T09:26:03.118Z"), SessionID: "01959375-2e70-7d8a-b9c1-3f6e0a2d4b58",
 				AnonymousID: "01959375-2e6b-7c19-8f3a-5b0d9e4c7a12"}},
 	}
-	fx := fixtures(t)
+	fx := providertest.Fixtures(t, "")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -128,7 +120,7 @@ func flat(kv ...string) []byte {
 
 func parseOne(t *testing.T, body []byte) *providers.Delivery {
 	t.Helper()
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	d, err := p.Parse(&providers.Request{Header: http.Header{}, Body: body, Now: now})
 	if err != nil {
 		t.Fatalf("parse %s: %v", body, err)
@@ -184,7 +176,7 @@ func TestFlatBodyFields(t *testing.T) {
 		"email", `" dana.whitfield@example.com "`, "timestamp", `1741945267412`,
 		"properties", `{"$session_id":"s-prop","$current_url":"https://shop.example.com/b","$el_text":"Pay now"}`))
 	want := normalize.Event{Kind: "submit", Label: "Pay now", URL: "https://shop.example.com/a",
-		Time: at("2025-03-14T09:41:07.412Z"), SessionID: "s-flat", UserID: dana, Email: email}
+		Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: "s-flat", UserID: dana, Email: email}
 	if d.ID != "u-1" || len(d.Events) != 1 || !reflect.DeepEqual(d.Events[0], want) {
 		t.Fatalf("got %+v", d)
 	}
@@ -192,7 +184,7 @@ func TestFlatBodyFields(t *testing.T) {
 	d = parseOne(t, flat("event", `"$pageview"`, "distinct_id", `"usr_48213"`, "timestamp", `"2025-03-14T09:41:07.412Z"`,
 		"properties", `{"$session_id":"s-prop","$current_url":"https://shop.example.com/b","title":"Checkout"}`))
 	want = normalize.Event{Kind: "pageview", Label: "Checkout", URL: "https://shop.example.com/b",
-		Time: at("2025-03-14T09:41:07.412Z"), SessionID: "s-prop", UserID: dana}
+		Time: providertest.At("2025-03-14T09:41:07.412Z"), SessionID: "s-prop", UserID: dana}
 	if len(d.Events) != 1 || !reflect.DeepEqual(d.Events[0], want) {
 		t.Fatalf("got %+v", d)
 	}
@@ -283,7 +275,7 @@ func TestIdentify(t *testing.T) {
 }
 
 func TestDeliveryID(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	body := []byte(`{"event":"Checkout Failed","distinct_id":"usr_48213"}`)
 	long := strings.Repeat("x", maxIDBytes+1)
 	tests := []struct {
@@ -317,7 +309,7 @@ func TestDeliveryID(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name string
 		body string
@@ -362,36 +354,6 @@ func TestParseLeniency(t *testing.T) {
 	}
 }
 
-func TestParseTime(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"2025-03-14T09:41:07.412Z", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T10:41:07.412+01:00", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14T09:41:07.412", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14 09:41:07.412000", "2025-03-14T09:41:07.412Z"},
-		{"2025-03-14 09:41:07", "2025-03-14T09:41:07Z"},
-		{"1741945267.412", "2025-03-14T09:41:07.412Z"},
-		{"1741945267412", "2025-03-14T09:41:07.412Z"},
-		{"", ""},
-		{"yesterday", ""},
-		{"-1", ""},
-		{"12", ""},
-		{"1e300", ""},
-		{"NaN", ""},
-		{"1969-12-31T23:59:59Z", ""},
-		{"9999-12-31T23:59:59Z", ""},
-	}
-	for _, tt := range tests {
-		got := parseTime(tt.in)
-		var want time.Time
-		if tt.want != "" {
-			want = at(tt.want)
-		}
-		if !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("parseTime(%q) = %v, want %v", tt.in, got, want)
-		}
-	}
-}
-
 func TestChainAttr(t *testing.T) {
 	const sample = `button.btn.btn-primary:attr__class="btn btn-primary"attr__data-testid="place-order"nth-child="2"nth-of-type="1"text="Place order";form:attr__id="payment-form"nth-child="1"nth-of-type="1"`
 	tests := []struct {
@@ -433,6 +395,35 @@ func TestIsUUIDv7(t *testing.T) {
 	} {
 		if got := isUUIDv7(s); got != want {
 			t.Errorf("isUUIDv7(%q) = %v", s, got)
+		}
+	}
+}
+
+// $identify names the session it happened in: that session is the user's
+// at once (with the anonymous activity it already holds).
+func TestIdentifyLinksItsSession(t *testing.T) {
+	d := parseOne(t, providertest.Fixtures(t, "")["webhook-destination-identify.json"])
+	want := providers.Link{UserID: dana, Email: email, SessionID: "01959371-6a02-7f4d-8e13-2b9c5d7e0f38", At: providertest.At("2025-03-14T09:35:12.284Z")}
+	if len(d.Links) != 1 || d.Links[0] != want {
+		t.Fatalf("links %+v, want %+v", d.Links, want)
+	}
+	if d := parseOne(t, []byte(`{"event":{"event":"$identify","distinct_id":"usr_48213","properties":{"$anon_distinct_id":"a-1"}}}`)); len(d.Links) != 0 {
+		t.Fatalf("no $session_id, no link: %+v", d.Links)
+	}
+	if d := parseOne(t, []byte(`{"event":{"event":"$identify","distinct_id":"01959371-5d8e-7a3c-b2f4-9c1e0a6d4b21","properties":{"$session_id":"s1","$is_identified":false}}}`)); len(d.Links) != 0 {
+		t.Fatalf("an anonymous distinct_id links nothing: %+v", d.Links)
+	}
+}
+
+// Mobile and server SDKs send $host and $pathname without $current_url.
+func TestPageURLFromHostAndPath(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$host":"shop.example.com","$pathname":"/cart","$session_id":"s"}}}`:                            "https://shop.example.com/cart",
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$pathname":"/cart","$session_id":"s"}}}`:                                                       "/cart",
+		`{"event":{"event":"$pageview","distinct_id":"u","properties":{"$current_url":"https://a.example/x","$host":"b.example","$pathname":"/y","$session_id":"s"}}}`: "https://a.example/x",
+	} {
+		if d := parseOne(t, []byte(body)); len(d.Events) != 1 || d.Events[0].URL != want {
+			t.Errorf("%s: %+v, want URL %q", body, d.Events, want)
 		}
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,39 +19,12 @@ var now = time.Date(2025, 3, 14, 9, 41, 9, 0, time.UTC)
 // testSecret signs the known-answer vectors below.
 const testSecret = "posthog_test_secret_do_not_use"
 
-// fixtures returns testdata/*.json by file name.
-func fixtures(t testing.TB) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatal("no fixtures")
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
 // testdata/webhook-destination-autocapture.json is a byte-for-byte copy of
 // the shared vendor sample fixtures/vendors/posthog-webhook-destination-autocapture.json;
 // its SHA-256 pins that, so an edit to either copy shows up here.
 func TestSharedFixtureIsVerbatim(t *testing.T) {
 	const want = "64e904b3ed9b46353cf23d93f9f8f876f2a1e168d2791d032cf02bf82e291d80"
-	sum := sha256.Sum256(fixtures(t)["webhook-destination-autocapture.json"])
+	sum := sha256.Sum256(providertest.Fixtures(t, "")["webhook-destination-autocapture.json"])
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Fatalf("testdata/webhook-destination-autocapture.json is not the shared vendor sample (sha256 %s)", got)
 	}
@@ -68,10 +39,13 @@ func TestConformance(t *testing.T) {
 			providertest.Run(t, providertest.Case{
 				Factory:     New,
 				Settings:    settings,
-				Signer:      mustNew(t, settings),
-				Fixtures:    fixtures(t),
+				Signer:      providertest.New[*Provider](t, New, settings),
+				Fixtures:    providertest.Fixtures(t, ""),
 				Now:         now,
 				AuthHeaders: []string{SecretHeader},
+				// PostHog sends the literal secret, which does not cover
+				// the body (the sha256= form is tested in TestVerify).
+				StaticSecret: true,
 			})
 		})
 	}
@@ -82,8 +56,8 @@ func TestConformance(t *testing.T) {
 // the fixtures' exact bytes (trailing newline included). PostHog itself
 // publishes no signature vector because it does not sign.
 func TestKnownAnswer(t *testing.T) {
-	fx := fixtures(t)
-	p := mustNew(t, providers.Settings{Secrets: []string{"rotated-away", testSecret}})
+	fx := providertest.Fixtures(t, "")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"rotated-away", testSecret}})
 	for file, sig := range map[string]string{
 		"webhook-destination-autocapture.json": "840db3ff778784775a46f7fee727d94e9604ada23d3dac507ea6e3d235ea6785",
 		"hog-flat-click.json":                  "ef9216a8126ffadc91ea081c1b92437b89301ae1e2ac5ab19b057b436e52ef3a",
@@ -91,13 +65,10 @@ func TestKnownAnswer(t *testing.T) {
 		t.Run(file, func(t *testing.T) {
 			body := fx[file]
 			for _, h := range []string{"sha256=" + sig, "sha256=" + strings.ToUpper(sig), "SHA256=" + sig, testSecret} {
-				r := &providers.Request{Header: hdr(SecretHeader, h), Body: body, Now: now}
+				r := &providers.Request{Header: providertest.Header(SecretHeader, h), Body: body, Now: now}
 				if err := p.Verify(r); err != nil {
 					t.Fatalf("%s: %v", h, err)
 				}
-			}
-			if got := p.Sign(body, testSecret, now).Get(SecretHeader); got != "sha256="+sig {
-				t.Fatalf("Sign = %q, want sha256=%s", got, sig)
 			}
 		})
 	}
@@ -106,9 +77,9 @@ func TestKnownAnswer(t *testing.T) {
 func TestVerify(t *testing.T) {
 	body := []byte(`{"event":"$pageview","distinct_id":"usr_48213"}`)
 	mac := "sha256=" + hex.EncodeToString(providers.HMACSHA256([]byte("s2"), body))
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
-	custom := mustNew(t, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Webhook-Token"})
-	long := strings.Repeat("s", maxHeaderBytes+1)
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
+	custom := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1"}, SecretHeader: "X-Webhook-Token"})
+	long := strings.Repeat("s", providers.MaxHeaderBytes+1)
 	tests := []struct {
 		name   string
 		p      *Provider
@@ -116,30 +87,30 @@ func TestVerify(t *testing.T) {
 		ok     bool
 		reason string // part of the error text
 	}{
-		{"plain secret", p, hdr(SecretHeader, "s1"), true, ""},
-		{"plain rotated secret", p, hdr(SecretHeader, "s2"), true, ""},
-		{"plain secret with spaces", p, hdr(SecretHeader, "  s1 "), true, ""},
-		{"hmac", p, hdr(SecretHeader, mac), true, ""},
-		{"hmac of another body", p, hdr(SecretHeader, "sha256="+hex.EncodeToString(providers.HMACSHA256([]byte("s2"), []byte("{}")))), false, "does not match"},
-		{"hmac with a short hex", p, hdr(SecretHeader, mac[:40]), false, "does not match"},
-		{"bearer", p, hdr("Authorization", "Bearer s2"), true, ""},
-		{"bearer in lower case", p, hdr("Authorization", "bearer s1"), true, ""},
-		{"wrong secret, right bearer: any match is enough", p, hdr(SecretHeader, "nope", "Authorization", "Bearer s1"), true, ""},
-		{"wrong secret", p, hdr(SecretHeader, "s3"), false, "does not match"},
-		{"secret prefix", p, hdr(SecretHeader, "s"), false, "does not match"},
-		{"authorization without Bearer", p, hdr("Authorization", "s1"), false, "missing"},
-		{"empty secret header", p, hdr(SecretHeader, ""), false, "missing"},
+		{"plain secret", p, providertest.Header(SecretHeader, "s1"), true, ""},
+		{"plain rotated secret", p, providertest.Header(SecretHeader, "s2"), true, ""},
+		{"plain secret with spaces", p, providertest.Header(SecretHeader, "  s1 "), true, ""},
+		{"hmac", p, providertest.Header(SecretHeader, mac), true, ""},
+		{"hmac of another body", p, providertest.Header(SecretHeader, "sha256="+hex.EncodeToString(providers.HMACSHA256([]byte("s2"), []byte("{}")))), false, "does not match"},
+		{"hmac with a short hex", p, providertest.Header(SecretHeader, mac[:40]), false, "does not match"},
+		{"bearer", p, providertest.Header("Authorization", "Bearer s2"), true, ""},
+		{"bearer in lower case", p, providertest.Header("Authorization", "bearer s1"), true, ""},
+		{"wrong secret, right bearer: any match is enough", p, providertest.Header(SecretHeader, "nope", "Authorization", "Bearer s1"), true, ""},
+		{"wrong secret", p, providertest.Header(SecretHeader, "s3"), false, "does not match"},
+		{"secret prefix", p, providertest.Header(SecretHeader, "s"), false, "does not match"},
+		{"authorization without Bearer", p, providertest.Header("Authorization", "s1"), false, "missing"},
+		{"empty secret header", p, providertest.Header(SecretHeader, ""), false, "missing"},
 		{"nothing", p, http.Header{}, false, "missing"},
-		{"over 4 KiB", p, hdr(SecretHeader, long), false, "too long"},
-		{"bearer over 4 KiB", p, hdr("Authorization", "Bearer "+long), false, "too long"},
-		{"custom header", custom, hdr("X-Webhook-Token", "s1"), true, ""},
-		{"custom header keeps X-PostHog-Secret", custom, hdr(SecretHeader, "s1"), true, ""},
-		{"custom header keeps Bearer", custom, hdr("Authorization", "Bearer s1"), true, ""},
-		{"custom header, wrong secret", custom, hdr("X-Webhook-Token", "s2"), false, "X-Webhook-Token"},
-		{"custom header over 4 KiB", custom, hdr("X-Webhook-Token", long), false, "too long"},
-		{"another header is not looked at", p, hdr("X-Webhook-Token", "s1"), false, "missing"},
-		{"several values, one matches", p, hdr(SecretHeader, "nope", SecretHeader, mac), true, ""},
-		{"too many values", p, hdr(SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac,
+		{"over 4 KiB", p, providertest.Header(SecretHeader, long), false, "too long"},
+		{"bearer over 4 KiB", p, providertest.Header("Authorization", "Bearer "+long), false, "too long"},
+		{"custom header", custom, providertest.Header("X-Webhook-Token", "s1"), true, ""},
+		{"custom header keeps X-PostHog-Secret", custom, providertest.Header(SecretHeader, "s1"), true, ""},
+		{"custom header keeps Bearer", custom, providertest.Header("Authorization", "Bearer s1"), true, ""},
+		{"custom header, wrong secret", custom, providertest.Header("X-Webhook-Token", "s2"), false, "X-Webhook-Token"},
+		{"custom header over 4 KiB", custom, providertest.Header("X-Webhook-Token", long), false, "too long"},
+		{"another header is not looked at", p, providertest.Header("X-Webhook-Token", "s1"), false, "missing"},
+		{"several values, one matches", p, providertest.Header(SecretHeader, "nope", SecretHeader, mac), true, ""},
+		{"too many values", p, providertest.Header(SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac,
 			SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac, SecretHeader, mac), false, "too many"},
 	}
 	for _, tt := range tests {
@@ -167,12 +138,12 @@ func TestVerify(t *testing.T) {
 // The plain-secret forms authenticate the sender but do not cover the body;
 // only the sha256= form does. This pins the documented difference.
 func TestOnlyHMACCoversTheBody(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"tok"}})
-	signed := p.Sign([]byte(`{"event":"A"}`), "tok", now)
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"tok"}})
+	signed := providertest.Header(SecretHeader, "sha256="+hex.EncodeToString(providers.HMACSHA256([]byte("tok"), []byte(`{"event":"A"}`))))
 	if err := p.Verify(&providers.Request{Header: signed, Body: []byte(`{"event":"B"}`)}); !errors.Is(err, providers.ErrInvalidSignature) {
 		t.Fatalf("sha256= form accepted another body: %v", err)
 	}
-	plain := hdr(SecretHeader, "tok")
+	plain := providertest.Header(SecretHeader, "tok")
 	if err := p.Verify(&providers.Request{Header: plain, Body: []byte(`{"event":"B"}`)}); err != nil {
 		t.Fatalf("plain secret unexpectedly depends on the body: %v", err)
 	}
@@ -182,31 +153,25 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("an unsigned source accepts everything: %v", err)
 	}
 	for _, h := range []string{"", "Authorization", "authorization", "X-PostHog-Secret", "x-posthog-secret"} {
-		if got := mustNew(t, providers.Settings{Secrets: []string{"s"}, SecretHeader: h}).extraHeader; got != "" {
-			t.Fatalf("secret_header %q is already accepted; extra header %q", h, got)
+		p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}, SecretHeader: h})
+		err := p.Verify(&providers.Request{Header: providertest.Header("X-Other", "s"), Body: []byte(`{}`)})
+		if err == nil || strings.Count(err.Error(), "Authorization") != 1 || strings.Count(err.Error(), SecretHeader+" secret") != 1 {
+			t.Fatalf("secret_header %q is already accepted and must not be named twice: %v", h, err)
 		}
 	}
 }
 
 func TestSign(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}, SecretHeader: "X-Webhook-Token"})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}, SecretHeader: "X-Webhook-Token"})
+	// PostHog sends the literal value the customer typed into the
+	// destination's headers, never an HMAC.
 	h := p.Sign([]byte(`{}`), "s", now)
-	want := "sha256=" + hex.EncodeToString(providers.HMACSHA256([]byte("s"), []byte(`{}`)))
-	if h.Get(SecretHeader) != want || h.Get("Content-Type") != "application/json" || len(h) != 2 {
+	if h.Get(SecretHeader) != "s" || h.Get("Content-Type") != "application/json" || len(h) != 2 {
 		t.Fatalf("Sign = %v", h)
 	}
-}
-
-// hdr builds a header the way net/http does, with canonical keys.
-func hdr(kv ...string) http.Header {
-	h := http.Header{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.Add(kv[i], kv[i+1])
-	}
-	return h
 }

@@ -7,6 +7,7 @@ package providertest
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -51,6 +52,29 @@ func Run(t *testing.T, c Case) {
 	if err != nil {
 		t.Fatalf("factory: %v", err)
 	}
+	t.Run("URL token when the source opts in", func(t *testing.T) {
+		s := c.Settings
+		s.URLToken = true
+		withToken, err := c.Factory(s)
+		if err != nil {
+			t.Fatalf("factory with url_token: %v", err)
+		}
+		for name, body := range c.Fixtures {
+			bare := http.Header{"Content-Type": {"application/json"}}
+			for _, q := range []url.Values{{"token": {s.Secrets[0]}}, {"token": {s.Secrets[1]}}} {
+				if err := withToken.Verify(&providers.Request{Header: bare, Query: q, Body: body, Now: c.Now}); err != nil {
+					t.Fatalf("%s: ?token= refused: %v", name, err)
+				}
+				if err := p.Verify(&providers.Request{Header: bare, Query: q, Body: body, Now: c.Now}); !errors.Is(err, providers.ErrInvalidSignature) {
+					t.Fatalf("%s: ?token= accepted by a source that did not opt in: %v", name, err)
+				}
+			}
+			if err := withToken.Verify(&providers.Request{Header: bare, Query: url.Values{"token": {"not-" + s.Secrets[1]}}, Body: body, Now: c.Now}); !errors.Is(err, providers.ErrInvalidSignature) {
+				t.Fatalf("%s: a wrong ?token= gave %v", name, err)
+			}
+			break
+		}
+	})
 	t.Run("no secret does not start", func(t *testing.T) {
 		s := c.Settings
 		s.Secrets = nil
@@ -74,7 +98,7 @@ func Run(t *testing.T, c Case) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if d.Ignored == "" && len(d.Payloads)+len(d.Events)+len(d.Summaries)+len(d.Identities) == 0 {
+			if d.Ignored == "" && len(d.Payloads)+len(d.Events)+len(d.Summaries)+len(d.Identities)+len(d.Links)+len(d.Erase) == 0 {
 				t.Fatal("fixture parsed into nothing and was not ignored")
 			}
 			d2, err := p.Parse(req(body, c.Settings.Secrets[0], c.Now))

@@ -42,25 +42,32 @@
 //
 //	track                 → one "custom" action, Label = event
 //	page, screen          → one "pageview", Label = name, else properties.title, else context.page.title
-//	identify              → no action; Identity {anonymousId → userId, email}
+//	identify              → no action; Identity {anonymousId → userId, email}, and the session it
+//	                        names (context.sessionId, ...) linked to userId at once
+//	delete                → the user erased everywhere, as DELETE /v1/users/{id} does
+//	                        (honor_deletions: false on the source: ignored)
 //	alias                 → no action; Identity {previousId → userId, email}
 //	group, other types    → skipped: "segment <type> is not session activity"
 //
-//	properties.session_id, context.sessionId, context.session_id, properties.sessionId
+//	properties.session_id, context.sessionId, context.session_id, properties.sessionId,
+//	integrations["Actions Amplitude"].session_id (not -1; added by the Amplitude (Actions) destination)
 //	                      → SessionID (the first set; a number reads as its digits, 1.741944978e12 → "1741944978000")
 //	userId                → UserID (none without it: anonymousId is not a user)
 //	anonymousId           → AnonymousID
 //	context.traits.email, traits.email, properties.email
 //	                      → Email
 //	context.page.url      → URL (page and screen: properties.url first)
-//	timestamp             → Time (else originalTimestamp; unusable → receive time)
+//	timestamp             → Time (else originalTimestamp), by the one timestamp rule
+//	                        (vendorjson.ParseTime; unusable → receive time)
 //	messageId             → Delivery.ID
 //
 // # Choices where the documentation is silent
 //
-// A batch's Delivery.ID is its messageIds joined with "," in order (hashed
-// when an id holds a comma or the list is long); when one message has no
-// messageId the ID is empty and the pipeline dedupes on the body hash. A
+// A batch's Delivery.ID is "batch:" and the hash of its length-prefixed
+// messageIds in order, a namespace no single message's id enters, so a
+// message whose messageId is "A,B" and the batch [A, B] are two deliveries;
+// when one message has no messageId the ID is empty and the pipeline
+// dedupes on the body hash. A
 // track, page or screen that carries both anonymousId and userId also yields
 // the Identity anonymousId → userId, as an identify would (Segment stamps
 // both after identify); group does not. identify or alias without both ids

@@ -10,6 +10,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Segment call types (the message's "type").
@@ -20,33 +21,42 @@ const (
 	TypeIdentify = "identify"
 	TypeGroup    = "group"
 	TypeAlias    = "alias"
+	// TypeDelete is a user deletion request Segment forwards to
+	// destinations (a privacy regulation): the user is erased.
+	TypeDelete = "delete"
 )
+
+// AmplitudeActions is the integrations key of Segment's Amplitude
+// (Actions) destination, which puts Amplitude's session id (ms since the
+// epoch; -1 for none) on every event it has seen.
+const AmplitudeActions = "Actions Amplitude"
 
 // message is one Segment message (the Segment Spec's common fields plus the
 // per-call ones replayhook reads). Spec fields are strict (an object where
 // an id belongs is a 422); properties and traits are the customer's own data
 // and are read leniently.
 type message struct {
-	Type              text             `json:"type"`
-	Event             text             `json:"event"`
-	Name              text             `json:"name"`
-	UserID            text             `json:"userId"`
-	AnonymousID       text             `json:"anonymousId"`
-	PreviousID        text             `json:"previousId"`
-	MessageID         text             `json:"messageId"`
-	Timestamp         text             `json:"timestamp"`
-	OriginalTimestamp text             `json:"originalTimestamp"`
-	Properties        map[string]loose `json:"properties"`
-	Traits            map[string]loose `json:"traits"`
+	Type              vendorjson.Text             `json:"type"`
+	Event             vendorjson.Text             `json:"event"`
+	Name              vendorjson.Text             `json:"name"`
+	UserID            vendorjson.Text             `json:"userId"`
+	AnonymousID       vendorjson.Text             `json:"anonymousId"`
+	PreviousID        vendorjson.Text             `json:"previousId"`
+	MessageID         vendorjson.Text             `json:"messageId"`
+	Timestamp         vendorjson.Text             `json:"timestamp"`
+	OriginalTimestamp vendorjson.Text             `json:"originalTimestamp"`
+	Properties        map[string]vendorjson.Loose `json:"properties"`
+	Traits            map[string]vendorjson.Loose `json:"traits"`
 	Context           *struct {
 		Page *struct {
-			URL   text `json:"url"`
-			Title text `json:"title"`
+			URL   vendorjson.Text `json:"url"`
+			Title vendorjson.Text `json:"title"`
 		} `json:"page"`
-		Traits     map[string]loose `json:"traits"`
-		SessionID  loose            `json:"sessionId"`
-		SessionID2 loose            `json:"session_id"`
+		Traits     map[string]vendorjson.Loose `json:"traits"`
+		SessionID  vendorjson.Loose            `json:"sessionId"`
+		SessionID2 vendorjson.Loose            `json:"session_id"`
 	} `json:"context"`
+	Integrations vendorjson.Object `json:"integrations"`
 }
 
 // Parse maps a verified delivery to events. The body is one Segment message,
@@ -68,17 +78,17 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	batch := true
 	if body[0] == '[' {
 		if err := json.Unmarshal(body, &items); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 	} else {
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(body, &top); err != nil {
-			return nil, shapeError(err, "")
+			return nil, vendorjson.ShapeError(err, "")
 		}
 		if raw, ok := top["batch"]; ok {
 			prefix = "batch"
 			if err := json.Unmarshal(raw, &items); err != nil || items == nil {
-				return nil, fieldError("batch", "must be an array of Segment messages")
+				return nil, vendorjson.FieldError("batch", "must be an array of Segment messages")
 			}
 		} else {
 			items, batch = []json.RawMessage{body}, false
@@ -112,21 +122,27 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		} else {
 			idsComplete = false
 		}
-		ev, id, reason := mapMessage(m)
-		if ev != nil {
-			d.Events = append(d.Events, *ev)
+		r := mapMessage(m, p.honorDeletions)
+		if r.event != nil {
+			d.Events = append(d.Events, *r.event)
 		}
-		if id != nil {
-			addIdentity(*id)
+		if r.identity != nil {
+			addIdentity(*r.identity)
 		}
-		if reason != "" && !contains(reasons, reason) {
-			reasons = append(reasons, reason)
+		if r.link != nil {
+			d.Links = append(d.Links, *r.link)
+		}
+		if r.erase != "" {
+			d.Erase = append(d.Erase, r.erase)
+		}
+		if r.reason != "" && !contains(reasons, r.reason) {
+			reasons = append(reasons, r.reason)
 		}
 	}
 	if idsComplete {
 		d.ID = batchID(ids)
 	}
-	if len(d.Events) == 0 && len(d.Identities) == 0 {
+	if len(d.Events)+len(d.Identities)+len(d.Links)+len(d.Erase) == 0 {
 		d.Ignored = strings.Join(reasons, "; ")
 	}
 	return d, nil
@@ -143,28 +159,37 @@ func decodeMessage(raw json.RawMessage, where string) (*message, error) {
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fieldError(orBody(where), "must be an object (a Segment message)")
+		return nil, vendorjson.FieldError(orBody(where), "must be an object (a Segment message)")
 	}
 	var m message
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, shapeError(err, field(""))
+		return nil, vendorjson.ShapeError(err, field(""))
 	}
 	if strings.TrimSpace(string(m.Type)) == "" {
-		return nil, fieldError(field("type"), "must name the Segment call (track, page, screen, identify, group, alias)")
+		return nil, vendorjson.FieldError(field("type"), "must name the Segment call (track, page, screen, identify, group, alias)")
 	}
 	return &m, nil
 }
 
-// mapMessage turns one message into at most one event, at most one
-// identity, and the reason when it yields no event.
-func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
+// mapped is what one message gives: at most one event, one identity (an
+// anonymous id linked to a user), one session an identify names, one user
+// to erase, and the reason when it gives nothing.
+type mapped struct {
+	event    *normalize.Event
+	identity *normalize.Identity
+	link     *providers.Link
+	erase    string
+	reason   string
+}
+
+func mapMessage(m *message, honorDeletions bool) mapped {
 	typ := strings.ToLower(strings.TrimSpace(string(m.Type)))
 	user := strings.TrimSpace(string(m.UserID))
 	anon := strings.TrimSpace(string(m.AnonymousID))
 	email := m.email()
-	var link *normalize.Identity
+	var alias *normalize.Identity
 	if anon != "" && user != "" && anon != user {
-		link = &normalize.Identity{AnonymousID: anon, UserID: user, Email: email}
+		alias = &normalize.Identity{AnonymousID: anon, UserID: user, Email: email}
 	}
 	ev := normalize.Event{
 		SessionID:   m.sessionID(),
@@ -172,54 +197,74 @@ func mapMessage(m *message) (*normalize.Event, *normalize.Identity, string) {
 		Email:       email,
 		AnonymousID: anon,
 		URL:         m.pageURL(),
-		Time:        parseTime(string(m.Timestamp)),
+		Time:        vendorjson.ParseTime(string(m.Timestamp)),
 	}
 	if ev.Time.IsZero() {
-		ev.Time = parseTime(string(m.OriginalTimestamp))
+		ev.Time = vendorjson.ParseTime(string(m.OriginalTimestamp))
 	}
 	switch typ {
 	case TypeTrack:
 		ev.Kind = "custom"
 		ev.Label = strings.TrimSpace(string(m.Event))
-		return &ev, link, ""
+		return mapped{event: &ev, identity: alias}
 	case TypePage, TypeScreen:
 		ev.Kind = "pageview"
-		ev.Label = firstNonBlank(string(m.Name), string(m.Properties["title"]), m.pageTitle())
-		ev.URL = firstNonBlank(string(m.Properties["url"]), ev.URL)
-		return &ev, link, ""
+		ev.Label = vendorjson.FirstNonBlank(string(m.Name), string(m.Properties["title"]), m.pageTitle())
+		ev.URL = vendorjson.FirstNonBlank(string(m.Properties["url"]), ev.URL)
+		return mapped{event: &ev, identity: alias}
 	case TypeIdentify:
-		if link == nil {
-			return nil, nil, "segment identify without both anonymousId and userId links nothing"
+		// The session the identify happened in is the user's from now on,
+		// with the anonymous activity it already holds.
+		var link *providers.Link
+		if user != "" && ev.SessionID != "" {
+			link = &providers.Link{UserID: user, Email: email, SessionID: ev.SessionID, At: ev.Time}
 		}
-		return nil, link, ""
+		if alias == nil && link == nil {
+			return mapped{reason: "segment identify without a userId and an anonymousId or a session id links nothing"}
+		}
+		return mapped{identity: alias, link: link}
 	case TypeAlias:
 		prev := strings.TrimSpace(string(m.PreviousID))
 		if prev == "" || user == "" || prev == user {
-			return nil, nil, "segment alias without both previousId and userId links nothing"
+			return mapped{reason: "segment alias without both previousId and userId links nothing"}
 		}
-		return nil, &normalize.Identity{AnonymousID: prev, UserID: user, Email: email}, ""
+		return mapped{identity: &normalize.Identity{AnonymousID: prev, UserID: user, Email: email}}
+	case TypeDelete:
+		switch {
+		case user == "":
+			return mapped{reason: "segment delete without a userId names nobody"}
+		case !honorDeletions:
+			return mapped{reason: "segment delete not honored: this source has honor_deletions: false"}
+		}
+		return mapped{erase: user}
 	default: // group, and types Segment may add
-		return nil, nil, "segment " + token(typ) + " is not session activity"
+		return mapped{reason: "segment " + vendorjson.Token(typ) + " is not session activity"}
 	}
 }
 
 // sessionID is properties.session_id, context.sessionId,
-// context.session_id or properties.sessionId, the first one set.
+// context.session_id, properties.sessionId or the Amplitude (Actions)
+// destination's integrations["Actions Amplitude"].session_id (not -1), the
+// first one set.
 func (m *message) sessionID() string {
-	var ctxID, ctxID2 loose
+	var ctxID, ctxID2 vendorjson.Loose
 	if m.Context != nil {
 		ctxID, ctxID2 = m.Context.SessionID, m.Context.SessionID2
 	}
-	return firstNonBlank(string(m.Properties["session_id"]), string(ctxID), string(ctxID2), string(m.Properties["sessionId"]))
+	amp := m.Integrations.Path(AmplitudeActions, "session_id")
+	if amp == "-1" {
+		amp = ""
+	}
+	return vendorjson.FirstNonBlank(string(m.Properties["session_id"]), string(ctxID), string(ctxID2), string(m.Properties["sessionId"]), amp)
 }
 
 // email is context.traits.email, traits.email or properties.email.
 func (m *message) email() string {
-	var ctx loose
+	var ctx vendorjson.Loose
 	if m.Context != nil {
 		ctx = m.Context.Traits["email"]
 	}
-	return firstNonBlank(string(ctx), string(m.Traits["email"]), string(m.Properties["email"]))
+	return vendorjson.FirstNonBlank(string(ctx), string(m.Traits["email"]), string(m.Properties["email"]))
 }
 
 func (m *message) pageURL() string {
@@ -236,26 +281,24 @@ func (m *message) pageTitle() string {
 	return string(m.Context.Page.Title)
 }
 
-// batchID is the delivery id of messages with these ids: the id itself for
-// one message; for several, the ids joined with "," in order, or their hash
-// when that would be ambiguous (an id holds a comma) or long.
+// batchID is the delivery id of messages with these ids. One message: its
+// id. Several: "batch:" and the hash of their length-prefixed ids in order,
+// a namespace no single message id enters (one that starts with "batch:"
+// is prefixed "message:"), so a message whose id is "A,B" and the batch
+// [A, B] are two deliveries.
 func batchID(ids []string) string {
 	if len(ids) == 1 {
-		return dedupeID(ids[0])
-	}
-	joined := strings.Join(ids, ",")
-	ambiguous := false
-	for _, id := range ids {
-		ambiguous = ambiguous || strings.Contains(id, ",")
-	}
-	if ambiguous || len(joined) > maxIDBytes {
-		h := sha256.New()
-		for _, id := range ids {
-			fmt.Fprintf(h, "%d:%s,", len(id), id)
+		id := vendorjson.DedupeID(ids[0])
+		if strings.HasPrefix(id, "batch:") || strings.HasPrefix(id, "message:") {
+			id = "message:" + id
 		}
-		return "batch-sha256:" + hex.EncodeToString(h.Sum(nil))
+		return id
 	}
-	return joined
+	h := sha256.New()
+	for _, id := range ids {
+		fmt.Fprintf(h, "%d:%s,", len(id), id)
+	}
+	return "batch:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func orBody(where string) string {

@@ -1,10 +1,7 @@
 package segment
 
 import (
-	"encoding/hex"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/replayhook/replayhook/providers"
@@ -25,89 +22,53 @@ const (
 	ActionsSignatureHeader = "X-Segment-Signature"
 )
 
-// maxHeaderBytes bounds any header value we are willing to read.
-const maxHeaderBytes = 4096
-
 // Provider verifies and parses Segment Webhooks deliveries for one source.
 type Provider struct {
-	secrets  [][]byte
-	unsigned bool
+	*providers.Auth
+	honorDeletions bool
 }
 
-var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Signer   = (*Provider)(nil)
-)
+// Scheme authenticates a delivery. When an X-Segment-Signature header is
+// present (even empty) only it is checked, because it covers the whole body
+// (the Actions variant's X-Signature covers only the first event of a
+// batch); otherwise X-Signature is required. Each is one header line of the
+// hex HMAC of the raw body with one of the source's secrets: 40 hex digits
+// are HMAC-SHA1 (what Segment documents), 64 are HMAC-SHA256 (accepted in
+// case the Actions variant uses it). Sign sends the classic X-Signature.
+func Scheme(secrets []string) (providers.Scheme, error) {
+	hashes := []providers.Hash{providers.SHA1, providers.SHA256}
+	actions, err := providers.NewHMAC(providers.HMACOptions{Header: ActionsSignatureHeader, Hashes: hashes}, secrets)
+	if err != nil {
+		return nil, err
+	}
+	classic, err := providers.NewHMAC(providers.HMACOptions{Header: SignatureHeader, Hashes: hashes}, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return signWith{providers.FirstPresent(actions, classic), classic}, nil
+}
+
+// signWith verifies with one scheme and signs with another.
+type signWith struct {
+	providers.Scheme
+	signer providers.Scheme
+}
+
+func (s signWith) Sign(h http.Header, body []byte, secret string, now time.Time) {
+	s.signer.Sign(h, body, secret, now)
+}
 
 // New builds the provider. Segment signs with the destination's shared
 // secret, so a source with no secret does not start unless it is explicitly
 // unsigned (local development). Tolerance and SecretHeader are not used:
 // Segment signs no timestamp.
 func New(s providers.Settings) (providers.Provider, error) {
-	if len(s.Secrets) == 0 && !s.Unsigned {
-		return nil, errors.New("segment: source of a signing vendor with no secret configured does not start; set the Webhooks destination's shared secret")
-	}
-	p := &Provider{unsigned: s.Unsigned}
-	for _, sec := range s.Secrets {
-		p.secrets = append(p.secrets, []byte(sec))
-	}
-	return p, nil
+	return providers.Build(s, providers.AuthSpec{
+		Vendor: Name, NoSecret: "Segment signs every delivery; set the Webhooks destination's shared secret",
+	}, Scheme, func(auth *providers.Auth) *Provider { return &Provider{Auth: auth, honorDeletions: !s.IgnoreDeletions} })
 }
 
-// Verify authenticates a delivery. When an X-Segment-Signature header is
-// present (even empty) only it is checked, because it covers the whole body
-// (the Actions variant's X-Signature covers only the first event of a
-// batch); otherwise X-Signature is required. The header must appear once,
-// hold at most 4 KiB and be the hex HMAC of the raw body with one of the
-// source's secrets: 40 hex digits are HMAC-SHA1 (what Segment documents),
-// 64 are HMAC-SHA256 (accepted in case the Actions variant uses it). Every
-// secret is tried, each compared in constant time.
-func (p *Provider) Verify(req *providers.Request) error {
-	if p.unsigned {
-		return nil
-	}
-	name := ActionsSignatureHeader
-	vals := req.Header.Values(name)
-	if len(vals) == 0 {
-		name = SignatureHeader
-		vals = req.Header.Values(name)
-	}
-	switch {
-	case len(vals) == 0:
-		return providers.Reject(providers.ErrInvalidSignature, "missing %s (or %s) header", SignatureHeader, ActionsSignatureHeader)
-	case len(vals) > 1:
-		return providers.Reject(providers.ErrInvalidSignature, "more than one %s header", name)
-	case len(vals[0]) > maxHeaderBytes:
-		return providers.Reject(providers.ErrInvalidSignature, "%s header is too long", name)
-	}
-	got := strings.TrimSpace(vals[0])
-	var mac func(key []byte, parts ...[]byte) []byte
-	switch len(got) {
-	case 40:
-		mac = providers.HMACSHA1
-	case 64:
-		mac = providers.HMACSHA256
-	default:
-		return providers.Reject(providers.ErrInvalidSignature, "%s must be a hex HMAC-SHA1 (40 digits) or HMAC-SHA256 (64 digits)", name)
-	}
-	match := false
-	for _, secret := range p.secrets {
-		if providers.EqualHex(got, mac(secret, req.Body)) {
-			match = true
-		}
-	}
-	if !match {
-		return providers.Reject(providers.ErrInvalidSignature, "%s does not match the body (want the hex HMAC of the raw body with the shared secret)", name)
-	}
-	return nil
-}
-
-// Sign produces the headers the classic Segment Webhooks destination sends
-// for body: Content-Type and X-Signature, the hex HMAC-SHA1 of the whole
-// body with secret. now is not used (Segment signs no timestamp).
-func (p *Provider) Sign(body []byte, secret string, now time.Time) http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(SignatureHeader, hex.EncodeToString(providers.HMACSHA1([]byte(secret), body)))
-	return h
+// IdentifyFix says how Segment events come to carry a user id.
+func (p *Provider) IdentifyFix() string {
+	return "Segment: call `analytics.identify(userId)` at login; until then events carry only an anonymousId, which is not a user."
 }

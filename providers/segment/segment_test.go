@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/providertest"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // now is shortly after the shared fixture's receivedAt.
@@ -25,48 +24,13 @@ const (
 	dana    = "dana.whitfield@example.com"
 )
 
-// fixtures returns testdata/<glob> by file name.
-func fixtures(t testing.TB, glob string) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", glob))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", glob)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestConformance(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-shared-secret", "new-shared-secret"}}
 	providertest.Run(t, providertest.Case{
 		Factory:     New,
 		Settings:    settings,
-		Signer:      mustNew(t, settings),
-		Fixtures:    fixtures(t, "*.json"),
+		Signer:      providertest.New[*Provider](t, New, settings),
+		Fixtures:    providertest.Fixtures(t, "*.json"),
 		Now:         now,
 		AuthHeaders: []string{SignatureHeader},
 	})
@@ -79,8 +43,8 @@ func TestKnownAnswer(t *testing.T) {
 		secret = "segment_test_shared_secret"
 		sig    = "fd4c85ee62236c7d19c333fe7e37a81895e63a1f"
 	)
-	body := fixtures(t, "track.json")["track.json"]
-	p := mustNew(t, providers.Settings{Secrets: []string{secret}})
+	body := providertest.Fixtures(t, "track.json")["track.json"]
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{secret}})
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "Segment/1.0")
@@ -102,7 +66,7 @@ func TestKnownAnswer(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"type":"track","event":"Order Failed","messageId":"m1"}`)
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
 	sha1 := func(secret string) string { return hex.EncodeToString(providers.HMACSHA1([]byte(secret), body)) }
 	sha256 := func(secret string) string { return hex.EncodeToString(providers.HMACSHA256([]byte(secret), body)) }
 	tests := []struct {
@@ -127,7 +91,7 @@ func TestVerify(t *testing.T) {
 		{"not hex", http.Header{SignatureHeader: {strings.Repeat("z", 40)}}, providers.ErrInvalidSignature},
 		{"empty", http.Header{SignatureHeader: {""}}, providers.ErrInvalidSignature},
 		{"two headers", http.Header{SignatureHeader: {sha1("s1"), sha1("s1")}}, providers.ErrInvalidSignature},
-		{"over 4 KiB", http.Header{SignatureHeader: {sha1("s1") + strings.Repeat(" ", maxHeaderBytes)}}, providers.ErrInvalidSignature},
+		{"over 4 KiB", http.Header{SignatureHeader: {sha1("s1") + strings.Repeat(" ", providers.MaxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"bearer is not accepted", http.Header{"Authorization": {"Bearer s1"}}, providers.ErrInvalidSignature},
 		{"nothing", http.Header{}, providers.ErrInvalidSignature},
 	}
@@ -152,14 +116,14 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{}); err == nil {
 		t.Fatal("a source with no secret must not start")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("unsigned source must accept: %v", err)
 	}
 }
 
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	longEvent := "Checkout Payment Retry Button Clicked After Card Declined Twice — Zahlung erneut versuchen — 再試行 ✓ " +
 		strings.TrimSpace(strings.Repeat("(variant B of the long-label experiment) ", 4))
 	tests := []struct {
@@ -171,27 +135,35 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "track.json", id: "ajs-next-1741945267412-4c1e7d2a9b6f", events: []normalize.Event{{
 			Kind: "custom", Label: "Order Failed", URL: "https://shop.example.com/checkout?step=payment",
-			Time: at("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
+			Time: providertest.At("2025-03-14T09:41:07.571Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
 		}}, identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
 		{file: "page-anonymous.json", id: "ajs-next-1741945100118-9d0b3e6f1a27", events: []normalize.Event{{
 			Kind: "pageview", Label: "Trail Runner 2", URL: "https://shop.example.com/products/trail-runner-2",
-			Time: at("2025-03-14T09:38:20.279Z"), SessionID: session, AnonymousID: anon,
+			Time: providertest.At("2025-03-14T09:38:20.279Z"), SessionID: session, AnonymousID: anon,
 		}}},
 		{file: "identify.json", id: "ajs-next-1741945180233-2b7c5e1d8f40",
 			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
 		{file: "group.json", id: "ajs-next-1741945181002-6e1f0a9c3d52", ignored: "segment group is not session activity"},
-		{file: "batch-odd.json", id: "ios-7F1C2B9A-0001,ios-7F1C2B9A-0002,ios-7F1C2B9A-0003,ios-7F1C2B9A-0004",
+		// Its session link and deletion are checked in TestLinksDeletionsAndAmplitudeSession.
+		{file: "identify-session.json", id: "ajs-next-1741945181500-7c2d9e4f0a13",
+			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
+		{file: "delete.json", id: "del-2f0b8c71-4a9e-4d35-9c1a-7e5b3d2f6a80"},
+		{file: "track-amplitude-actions.json", id: "ajs-next-1741945255021-0e7a4b9c2d18", events: []normalize.Event{{
+			Kind: "custom", Label: "Coupon Applied", URL: "https://shop.example.com/checkout?step=payment",
+			Time: providertest.At("2025-03-14T09:40:55.171Z"), SessionID: session, UserID: "usr_48213", Email: dana, AnonymousID: anon,
+		}}, identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213", Email: dana}}},
+		{file: "batch-odd.json", id: "batch:21f8298e92f07f2474eeb3fe25d5721cdd314e28c073263056e5f7a4b591caba",
 			events: []normalize.Event{{
-				Kind: "pageview", Label: "Zahlung · 支払い", Time: at("2025-03-14T09:41:06.25Z"),
+				Kind: "pageview", Label: "Zahlung · 支払い", Time: providertest.At("2025-03-14T09:41:06.25Z"),
 				SessionID: session, UserID: "usr_48213", AnonymousID: anon,
 			}, {
 				Kind: "custom", Label: longEvent, URL: "https://shop.example.com/checkout?step=payment&retry=1",
-				Time: at("2025-03-14T09:41:08.5Z"), SessionID: session, UserID: "usr_48213", Email: dana,
+				Time: providertest.At("2025-03-14T09:41:08.5Z"), SessionID: session, UserID: "usr_48213", Email: dana,
 			}},
 			// The screen's link and the alias state the same thing: listed once.
 			identities: []normalize.Identity{{AnonymousID: anon, UserID: "usr_48213"}}},
 	}
-	fx := fixtures(t, "*.json")
+	fx := providertest.Fixtures(t, "*.json")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -219,7 +191,7 @@ func TestParseFixtures(t *testing.T) {
 }
 
 func TestParseMessages(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name       string
 		body       string
@@ -256,7 +228,7 @@ func TestParseMessages(t *testing.T) {
 		{"anonymousId is not a user", `{"type":"track","event":"E","anonymousId":"a1"}`,
 			&normalize.Event{Kind: "custom", Label: "E", AnonymousID: "a1"}, nil, ""},
 		{"originalTimestamp when timestamp is missing", `{"type":"track","originalTimestamp":"2025-03-14T09:41:07.412Z"}`,
-			&normalize.Event{Kind: "custom", Time: at("2025-03-14T09:41:07.412Z")}, nil, ""},
+			&normalize.Event{Kind: "custom", Time: providertest.At("2025-03-14T09:41:07.412Z")}, nil, ""},
 		{"unusable timestamp is unknown", `{"type":"track","timestamp":"yesterday"}`,
 			&normalize.Event{Kind: "custom"}, nil, ""},
 		{"track with both ids links them", `{"type":"track","anonymousId":"a1","userId":"u1","context":{"traits":{"email":"e@x"}}}`,
@@ -265,7 +237,7 @@ func TestParseMessages(t *testing.T) {
 		{"an anonymousId equal to the userId links nothing", `{"type":"track","anonymousId":"u1","userId":"u1"}`,
 			&normalize.Event{Kind: "custom", AnonymousID: "u1", UserID: "u1"}, nil, ""},
 		{"identify with only a userId", `{"type":"identify","userId":"u1","traits":{"email":"e@x"}}`,
-			nil, nil, "segment identify without both anonymousId and userId links nothing"},
+			nil, nil, "segment identify without a userId and an anonymousId or a session id links nothing"},
 		{"alias", `{"type":"alias","previousId":"a1","userId":"u1"}`,
 			nil, []normalize.Identity{{AnonymousID: "a1", UserID: "u1"}}, ""},
 		{"alias without previousId", `{"type":"alias","userId":"u1"}`,
@@ -304,22 +276,27 @@ func TestParseMessages(t *testing.T) {
 }
 
 func TestDeliveryID(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct{ body, want string }{
 		{`{"type":"track","messageId":" m1 "}`, "m1"},
 		{`{"type":"track","messageId":42}`, "42"},
 		{`{"type":"track"}`, ""},
 		{`{"batch":[{"type":"track","messageId":"m1"}]}`, "m1"},
-		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page","messageId":"m2"}]}`, "m1,m2"},
-		{`[{"type":"track","messageId":"m2"},{"type":"page","messageId":"m1"}]`, "m2,m1"},
+		// Several: the hash of the length-prefixed ids in order ("2:m1,2:m2,"),
+		// a namespace no single message id is in.
+		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page","messageId":"m2"}]}`, "batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"},
+		{`[{"type":"track","messageId":"m2"},{"type":"page","messageId":"m1"}]`, "batch:ace7566ae6e0e748f068924bb6369f452d1ed155642e016973db92461ff66483"},
+		// A message whose id is "m1,m2" is not the batch [m1, m2], and one
+		// whose id looks like a batch key is kept out of that namespace.
+		{`{"type":"track","messageId":"m1,m2"}`, "m1,m2"},
+		{`{"type":"track","messageId":"batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"}`, "message:batch:c18a01f5e460b243c3a77c83e297af49aca92c092b5e1a91eb663d7c153fe83b"},
 		// One message without an id: the body hash dedupes the batch.
 		{`{"batch":[{"type":"track","messageId":"m1"},{"type":"page"}]}`, ""},
-		// Ids with commas would make "a,b"+"c" look like "a"+"b,c": the
-		// hash of the length-prefixed ids ("3:a,b,1:c,") instead.
+		// Ids with commas: "a,b"+"c" is not "a"+"b,c".
 		{`{"batch":[{"type":"track","messageId":"a,b"},{"type":"page","messageId":"c"}]}`,
-			"batch-sha256:4ac78e1f5813718b6f3407c6869018743cdce651e070877ebc55bcce0672e4c7"},
+			"batch:4ac78e1f5813718b6f3407c6869018743cdce651e070877ebc55bcce0672e4c7"},
 		{`{"batch":[{"type":"track","messageId":"a"},{"type":"page","messageId":"b,c"}]}`,
-			"batch-sha256:5881209dcaf2831840e8ba9106f38c4b5814a3d0aaab17178bdc61fe9413e156"},
+			"batch:5881209dcaf2831840e8ba9106f38c4b5814a3d0aaab17178bdc61fe9413e156"},
 		{`{"type":"track","messageId":"` + strings.Repeat("m", 300) + `"}`,
 			"sha256:" + "88c6e4c1d93376019f71bdb9b6927a58beae8f667295ea67a4dfa01aff0ee558"},
 	}
@@ -335,7 +312,7 @@ func TestDeliveryID(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		body  string
 		want  error
@@ -381,8 +358,8 @@ func TestParseErrors(t *testing.T) {
 // view, the identify at login and the failed order land in one session, and
 // the identify links the anonymous id to the user.
 func TestFollowOnePerson(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
-	fx := fixtures(t, "*.json")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	fx := providertest.Fixtures(t, "*.json")
 	var events []normalize.Event
 	var ids []normalize.Identity
 	for _, f := range []string{"page-anonymous.json", "identify.json", "track.json"} {
@@ -411,19 +388,19 @@ func TestNumber(t *testing.T) {
 		"1e300":              "1e300",
 		"123456789012345678": "123456789012345678",
 	} {
-		if got := number(lit); got != want {
-			t.Errorf("number(%s) = %s, want %s", lit, got, want)
+		if got := vendorjson.Number(lit); got != want {
+			t.Errorf("vendorjson.Number(%s) = %s, want %s", lit, got, want)
 		}
 	}
 }
 
 func FuzzVerify(f *testing.F) {
 	const secret = "segment_test_shared_secret"
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b, hex.EncodeToString(providers.HMACSHA1([]byte(secret), b)), "")
 		f.Add(b, "", hex.EncodeToString(providers.HMACSHA256([]byte(secret), b)))
 	}
-	p := mustNew(f, providers.Settings{Secrets: []string{secret, "b"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{secret, "b"}})
 	f.Fuzz(func(t *testing.T, body []byte, sig, actionsSig string) {
 		h := http.Header{}
 		h.Set(SignatureHeader, sig)
@@ -451,11 +428,11 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b)
 	}
 	f.Add([]byte(`[{"type":"alias","previousId":1e999}]`))
-	p := mustNew(f, providers.Settings{Secrets: []string{"a"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a"}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := p.Parse(&providers.Request{Body: body, Now: now})
 		if err != nil {
@@ -464,11 +441,64 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if d == nil || d.Ignored == "" && len(d.Events)+len(d.Identities) == 0 {
+		if d == nil || d.Ignored == "" && len(d.Events)+len(d.Identities)+len(d.Links)+len(d.Erase) == 0 {
 			t.Fatalf("parsed into nothing and not ignored: %+v", d)
 		}
-		if len(d.ID) > maxIDBytes+len("batch-sha256:")+64 {
+		if len(d.ID) > vendorjson.MaxIDBytes+len("batch-sha256:")+64 {
 			t.Fatalf("unbounded id of %d bytes", len(d.ID))
 		}
 	})
+}
+
+// An identify naming its session links that session to the user at once;
+// a delete erases the user unless the source opts out; the Amplitude
+// (Actions) destination's session id is a session id.
+func TestLinksDeletionsAndAmplitudeSession(t *testing.T) {
+	fx := providertest.Fixtures(t, "")
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	keep := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}, IgnoreDeletions: true})
+	parse := func(p *Provider, body []byte) *providers.Delivery {
+		t.Helper()
+		d, err := p.Parse(&providers.Request{Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	d := parse(p, fx["identify-session.json"])
+	wantLink := providers.Link{UserID: "usr_48213", Email: "dana.whitfield@example.com", SessionID: "1741944978000", At: providertest.At("2025-03-14T09:39:41.668Z")}
+	if len(d.Links) != 1 || d.Links[0] != wantLink || len(d.Identities) != 1 || d.Ignored != "" {
+		t.Fatalf("identify with context.sessionId: %+v", d)
+	}
+	if d := parse(p, fx["identify.json"]); len(d.Links) != 0 {
+		t.Fatalf("identify without a session links none: %+v", d.Links)
+	}
+	if d := parse(p, []byte(`{"type":"identify","userId":"u1","context":{"sessionId":"s9"}}`)); len(d.Links) != 1 || d.Links[0].SessionID != "s9" || d.Ignored != "" {
+		t.Fatalf("identify with a session but no anonymousId: %+v", d)
+	}
+
+	if d := parse(p, fx["delete.json"]); len(d.Erase) != 1 || d.Erase[0] != "usr_48213" || d.ID != "del-2f0b8c71-4a9e-4d35-9c1a-7e5b3d2f6a80" {
+		t.Fatalf("delete: %+v", d)
+	}
+	if d := parse(keep, fx["delete.json"]); len(d.Erase) != 0 || !strings.Contains(d.Ignored, "honor_deletions: false") {
+		t.Fatalf("delete with honor_deletions false: %+v", d)
+	}
+	if d := parse(p, []byte(`{"type":"delete","messageId":"x"}`)); len(d.Erase) != 0 || d.Ignored == "" {
+		t.Fatalf("delete without a userId: %+v", d)
+	}
+
+	d = parse(p, fx["track-amplitude-actions.json"])
+	if len(d.Events) != 1 || d.Events[0].SessionID != "1741944978000" {
+		t.Fatalf("integrations[Actions Amplitude].session_id: %+v", d.Events)
+	}
+	for body, want := range map[string]string{
+		`{"type":"track","event":"x","integrations":{"Actions Amplitude":{"session_id":-1}}}`:                                            "",
+		`{"type":"track","event":"x","properties":{"session_id":"p"},"integrations":{"Actions Amplitude":{"session_id":1741944978000}}}`: "p",
+		`{"type":"track","event":"x","integrations":{"Actions Amplitude":true}}`:                                                         "",
+	} {
+		if d := parse(p, []byte(body)); d.Events[0].SessionID != want {
+			t.Errorf("%s: session %q, want %q", body, d.Events[0].SessionID, want)
+		}
+	}
 }

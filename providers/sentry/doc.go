@@ -49,7 +49,8 @@
 //	user.email                       → Email
 //	request.url                      → URL (else tag url)
 //	datetime                         → Time (RFC 3339 with microseconds; else the float timestamp)
-//	event_id (else id)               → Delivery.ID
+//	event_id (else id)               → Delivery.ID (an error.created and an alert of
+//	                                   the same event are one delivery)
 //
 // Tags are read as [[key, value], ...] (webhooks), [{"key","value"}, ...] or
 // {key: value}; unreadable entries are skipped. Numbers are accepted where

@@ -7,6 +7,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Sentry-Hook-Resource values. Only ResourceError and ResourceEventAlert
@@ -23,7 +24,7 @@ const (
 // envelope is every integration-platform webhook:
 // {"action", "installation", "data": {...}, "actor"}.
 type envelope struct {
-	Action text            `json:"action"`
+	Action vendorjson.Text `json:"action"`
 	Data   json.RawMessage `json:"data"`
 }
 
@@ -31,27 +32,27 @@ type envelope struct {
 // (resource event_alert) carry it. Only the fields replayhook reads are
 // declared; the rest of the (large) event is skipped.
 type event struct {
-	EventID   text `json:"event_id"`
-	ID        text `json:"id"`
-	Title     text `json:"title"`
-	Culprit   text `json:"culprit"`
-	Message   text `json:"message"`
-	Datetime  text `json:"datetime"`
-	Timestamp text `json:"timestamp"`
+	EventID   vendorjson.Text `json:"event_id"`
+	ID        vendorjson.Text `json:"id"`
+	Title     vendorjson.Text `json:"title"`
+	Culprit   vendorjson.Text `json:"culprit"`
+	Message   vendorjson.Text `json:"message"`
+	Datetime  vendorjson.Text `json:"datetime"`
+	Timestamp vendorjson.Text `json:"timestamp"`
 	Metadata  *struct {
-		Type  loose `json:"type"`
-		Value loose `json:"value"`
+		Type  vendorjson.Loose `json:"type"`
+		Value vendorjson.Loose `json:"value"`
 	} `json:"metadata"`
 	Request *struct {
-		URL text `json:"url"`
+		URL vendorjson.Text `json:"url"`
 	} `json:"request"`
 	User *struct {
-		ID    text `json:"id"`
-		Email text `json:"email"`
+		ID    vendorjson.Text `json:"id"`
+		Email vendorjson.Text `json:"email"`
 	} `json:"user"`
 	Contexts *struct {
 		Replay *struct {
-			ReplayID text `json:"replay_id"`
+			ReplayID vendorjson.Text `json:"replay_id"`
 		} `json:"replay"`
 	} `json:"contexts"`
 	// Tags are [[key, value], ...] in webhooks; read leniently (see tag).
@@ -74,7 +75,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, shapeError(err, "")
+		return nil, vendorjson.ShapeError(err, "")
 	}
 	resource := ""
 	if req.Header != nil {
@@ -83,7 +84,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	if resource == "" {
 		resource = inferResource(env.Data)
 		if resource == "" {
-			return nil, fieldError("data", "names no Sentry resource (error, event, issue, ...) and the "+ResourceHeader+" header is missing")
+			return nil, vendorjson.FieldError("data", "names no Sentry resource (error, event, issue, ...) and the "+ResourceHeader+" header is missing")
 		}
 	}
 	action := strings.TrimSpace(string(env.Action))
@@ -96,22 +97,22 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 		d := &providers.Delivery{Ignored: "sentry resource issue is not session activity"}
 		var data struct {
 			Issue struct {
-				ID loose `json:"id"`
+				ID vendorjson.Loose `json:"id"`
 			} `json:"issue"`
 		}
 		if json.Unmarshal(env.Data, &data) == nil {
-			d.ID = dedupeID(string(data.Issue.ID))
+			d.ID = vendorjson.DedupeID(string(data.Issue.ID))
 		}
 		return d, nil
 	default:
-		return &providers.Delivery{Ignored: "sentry resource " + token(resource) + " is not session activity"}, nil
+		return &providers.Delivery{Ignored: "sentry resource " + vendorjson.Token(resource) + " is not session activity"}, nil
 	}
 }
 
 // parseEvent maps data.<key> (a Sentry event) to one "error" event.
 func parseEvent(data json.RawMessage, key, action, wantAction, resource string) (*providers.Delivery, error) {
 	if action != "" && action != wantAction {
-		return &providers.Delivery{Ignored: "sentry " + resource + " action " + token(action) + " is not stored"}, nil
+		return &providers.Delivery{Ignored: "sentry " + resource + " action " + vendorjson.Token(action) + " is not stored"}, nil
 	}
 	var fields map[string]json.RawMessage
 	if err := decodeObject(data, &fields, "data"); err != nil {
@@ -126,11 +127,11 @@ func parseEvent(data json.RawMessage, key, action, wantAction, resource string) 
 	ev := normalize.Event{
 		Kind:      "error",
 		Label:     errorLabel(e),
-		SessionID: firstNonBlank(replayID(e), tags["replayId"]),
-		Time:      parseTime(string(e.Datetime)),
+		SessionID: vendorjson.FirstNonBlank(replayID(e), tags["replayId"]),
+		Time:      vendorjson.ParseTime(string(e.Datetime)),
 	}
 	if ev.Time.IsZero() {
-		ev.Time = parseTime(string(e.Timestamp))
+		ev.Time = vendorjson.ParseTime(string(e.Timestamp))
 	}
 	if e.Request != nil {
 		ev.URL = strings.TrimSpace(string(e.Request.URL))
@@ -150,7 +151,7 @@ func parseEvent(data json.RawMessage, key, action, wantAction, resource string) 
 		ev.Description = label + " in " + culprit
 	}
 	return &providers.Delivery{
-		ID:     dedupeID(firstNonBlank(string(e.EventID), string(e.ID))),
+		ID:     vendorjson.DedupeID(vendorjson.FirstNonBlank(string(e.EventID), string(e.ID))),
 		Events: []normalize.Event{ev},
 	}, nil
 }
@@ -207,7 +208,7 @@ func inferResource(data json.RawMessage) string {
 // Entries of any other shape are skipped; the first value of a key wins.
 func readTags(raw json.RawMessage) map[string]string {
 	out := map[string]string{}
-	add := func(k, v loose) {
+	add := func(k, v vendorjson.Loose) {
 		key, val := strings.TrimSpace(string(k)), strings.TrimSpace(string(v))
 		if _, dup := out[key]; key != "" && val != "" && !dup {
 			out[key] = val
@@ -216,14 +217,14 @@ func readTags(raw json.RawMessage) map[string]string {
 	var list []json.RawMessage
 	if json.Unmarshal(raw, &list) == nil {
 		for _, item := range list {
-			var pair []loose
+			var pair []vendorjson.Loose
 			if json.Unmarshal(item, &pair) == nil && len(pair) == 2 {
 				add(pair[0], pair[1])
 				continue
 			}
 			var kv struct {
-				Key   loose `json:"key"`
-				Value loose `json:"value"`
+				Key   vendorjson.Loose `json:"key"`
+				Value vendorjson.Loose `json:"value"`
 			}
 			if json.Unmarshal(item, &kv) == nil {
 				add(kv.Key, kv.Value)
@@ -231,10 +232,10 @@ func readTags(raw json.RawMessage) map[string]string {
 		}
 		return out
 	}
-	var m map[string]loose
+	var m map[string]vendorjson.Loose
 	if json.Unmarshal(raw, &m) == nil {
 		for k, v := range m {
-			add(loose(k), v)
+			add(vendorjson.Loose(k), v)
 		}
 	}
 	return out
@@ -245,10 +246,10 @@ func readTags(raw json.RawMessage) map[string]string {
 func decodeObject(raw json.RawMessage, v any, field string) error {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return fieldError(field, "must be an object")
+		return vendorjson.FieldError(field, "must be an object")
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return shapeError(err, field+".")
+		return vendorjson.ShapeError(err, field+".")
 	}
 	return nil
 }

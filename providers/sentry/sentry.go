@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,75 +29,35 @@ const (
 	RequestIDHeader = "Request-ID"
 )
 
-// maxHeaderBytes bounds any header value we are willing to read.
-const maxHeaderBytes = 4096
-
 // Provider verifies and parses Sentry integration-platform webhooks for one
 // source.
-type Provider struct {
-	secrets  [][]byte
-	unsigned bool
-}
+type Provider struct{ *providers.Auth }
 
-var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Signer   = (*Provider)(nil)
-)
+// Scheme is Sentry's: exactly one Sentry-Hook-Signature header, the hex
+// HMAC-SHA256 of the raw body with the integration's client secret.
+// Sentry-Hook-Timestamp is not signed and therefore not checked: a replayed
+// delivery is caught by the dedupe key (the event id) instead.
+var Scheme = providers.HMACOptions{Header: SignatureHeader, Hashes: []providers.Hash{providers.SHA256}, Encoding: providers.Hex}
 
 // New builds the provider. Sentry signs every webhook with the
 // integration's client secret, so a source with no secret does not start
-// unless it is explicitly unsigned (local development). Tolerance and
-// SecretHeader are not used: Sentry signs no timestamp and has no static
-// secret header.
+// unless it is explicitly unsigned (local development).
 func New(s providers.Settings) (providers.Provider, error) {
-	if len(s.Secrets) == 0 && !s.Unsigned {
-		return nil, errors.New("sentry: source of a signing vendor with no secret configured does not start; set the integration's client secret")
-	}
-	p := &Provider{unsigned: s.Unsigned}
-	for _, sec := range s.Secrets {
-		p.secrets = append(p.secrets, []byte(sec))
-	}
-	return p, nil
+	return providers.Build(s, providers.AuthSpec{
+		Vendor: Name, NoSecret: "Sentry signs every webhook; set the integration's client secret", Headers: headers,
+	}, providers.HMACScheme(Scheme), func(auth *providers.Auth) *Provider { return &Provider{auth} })
 }
 
-// Verify authenticates a delivery: exactly one Sentry-Hook-Signature header,
-// at most 4 KiB, whose hex value equals HMAC-SHA256(secret, raw body) for one
-// of the source's secrets (every secret is tried, each compared in constant
-// time). Sentry-Hook-Timestamp is not signed and therefore not checked: a
-// replayed delivery is caught by the dedupe key (the event id) instead.
-func (p *Provider) Verify(req *providers.Request) error {
-	if p.unsigned {
-		return nil
-	}
-	vals := req.Header.Values(SignatureHeader)
-	switch {
-	case len(vals) == 0:
-		return providers.Reject(providers.ErrInvalidSignature, "missing %s header", SignatureHeader)
-	case len(vals) > 1:
-		return providers.Reject(providers.ErrInvalidSignature, "more than one %s header", SignatureHeader)
-	case len(vals[0]) > maxHeaderBytes:
-		return providers.Reject(providers.ErrInvalidSignature, "%s header is too long", SignatureHeader)
-	}
-	match := false
-	for _, secret := range p.secrets {
-		if providers.EqualHex(vals[0], providers.HMACSHA256(secret, req.Body)) {
-			match = true
-		}
-	}
-	if !match {
-		return providers.Reject(providers.ErrInvalidSignature, "%s does not match the body (want the hex HMAC-SHA256 of the raw body with the client secret)", SignatureHeader)
-	}
-	return nil
+// IdentifyFix says how Sentry events come to carry a user id.
+func (p *Provider) IdentifyFix() string {
+	return "Sentry: call `Sentry.setUser({ id: userId })` at login."
 }
 
-// Sign produces the headers Sentry would send for body: the signature, a
-// resource inferred from the body the way Parse infers it when the header is
-// missing ("error" when nothing matches), the timestamp now and a fresh
-// random Request-ID (Sentry sends a new one on every attempt).
-func (p *Provider) Sign(body []byte, secret string, now time.Time) http.Header {
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(SignatureHeader, hex.EncodeToString(providers.HMACSHA256([]byte(secret), body)))
+// headers are the hints Sentry sends besides the signature: a resource
+// inferred from the body the way Parse infers it when the header is missing
+// ("error" when nothing matches), the timestamp now and a fresh random
+// Request-ID (Sentry sends a new one on every attempt).
+func headers(h http.Header, body []byte, now time.Time) {
 	resource := ResourceError
 	var env envelope
 	if json.Unmarshal(body, &env) == nil {
@@ -111,5 +70,4 @@ func (p *Provider) Sign(body []byte, secret string, now time.Time) http.Header {
 	var id [16]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	h.Set(RequestIDHeader, hex.EncodeToString(id[:]))
-	return h
 }

@@ -3,8 +3,6 @@ package sentry
 import (
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/providertest"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // now is the Sentry-Hook-Timestamp of the shared fixture's delivery.
@@ -23,48 +22,13 @@ const (
 	testTitle = "TypeError: Cannot read properties of undefined (reading 'token')"
 )
 
-// fixtures returns testdata/<glob> by file name.
-func fixtures(t testing.TB, glob string) map[string][]byte {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", glob))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures match %s", glob)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[filepath.Base(f)] = b
-	}
-	return out
-}
-
-func mustNew(t testing.TB, s providers.Settings) *Provider {
-	t.Helper()
-	p, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.(*Provider)
-}
-
-func at(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestConformance(t *testing.T) {
 	settings := providers.Settings{Secrets: []string{"old-client-secret", "new-client-secret"}}
 	providertest.Run(t, providertest.Case{
 		Factory:  New,
 		Settings: settings,
-		Signer:   mustNew(t, settings),
-		Fixtures: fixtures(t, "*.json"),
+		Signer:   providertest.New[*Provider](t, New, settings),
+		Fixtures: providertest.Fixtures(t, "*.json"),
 		Now:      now,
 		// Sentry signs only the body: a wrong resource, timestamp or
 		// Request-ID header does not make a delivery forged.
@@ -79,14 +43,14 @@ func TestKnownAnswer(t *testing.T) {
 		secret = "sentry_test_client_secret_0123456789abcdef"
 		sig    = "3492a50dd2f08aa430170aa7cacb89ef145f1f09e596a77e7796a64e1bdbff21"
 	)
-	body := fixtures(t, "error-created.json")["error-created.json"]
+	body := providertest.Fixtures(t, "error-created.json")["error-created.json"]
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set(RequestIDHeader, "3f6b0c2a9e5d4b7c8a1f2e3d4c5b6a79")
 	h.Set(ResourceHeader, "error")
 	h.Set(TimestampHeader, "1741945268")
 	h.Set(SignatureHeader, sig)
-	p := mustNew(t, providers.Settings{Secrets: []string{secret}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{secret}})
 	if err := p.Verify(&providers.Request{Header: h, Body: body, Now: now}); err != nil {
 		t.Fatalf("known vector rejected: %v", err)
 	}
@@ -112,7 +76,7 @@ func TestKnownAnswer(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	body := []byte(`{"action":"created","data":{"error":{"event_id":"e1"}}}`)
-	p := mustNew(t, providers.Settings{Secrets: []string{"s1", "s2"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s1", "s2"}})
 	mac := func(secret string) string { return sign(secret, body) }
 	tests := []struct {
 		name   string
@@ -130,7 +94,7 @@ func TestVerify(t *testing.T) {
 		{"not hex", http.Header{SignatureHeader: {"zz"}}, providers.ErrInvalidSignature},
 		{"empty", http.Header{SignatureHeader: {""}}, providers.ErrInvalidSignature},
 		{"two headers", http.Header{SignatureHeader: {mac("s1"), mac("s1")}}, providers.ErrInvalidSignature},
-		{"over 4 KiB", http.Header{SignatureHeader: {mac("s1") + strings.Repeat(" ", maxHeaderBytes)}}, providers.ErrInvalidSignature},
+		{"over 4 KiB", http.Header{SignatureHeader: {mac("s1") + strings.Repeat(" ", providers.MaxHeaderBytes)}}, providers.ErrInvalidSignature},
 		{"bearer is not accepted", http.Header{"Authorization": {"Bearer s1"}}, providers.ErrInvalidSignature},
 		{"nothing", http.Header{}, providers.ErrInvalidSignature},
 	}
@@ -148,8 +112,8 @@ func TestVerify(t *testing.T) {
 }
 
 func sign(secret string, body []byte) string {
-	p := &Provider{}
-	return p.Sign(body, secret, now).Get(SignatureHeader)
+	p, _ := New(providers.Settings{Secrets: []string{secret}})
+	return p.(*Provider).Sign(body, secret, now).Get(SignatureHeader)
 }
 
 func TestNew(t *testing.T) {
@@ -159,14 +123,14 @@ func TestNew(t *testing.T) {
 	if _, err := New(providers.Settings{SecretHeader: "X-Token"}); err == nil {
 		t.Fatal("a secret header is no substitute for the client secret")
 	}
-	p := mustNew(t, providers.Settings{Unsigned: true})
+	p := providertest.New[*Provider](t, New, providers.Settings{Unsigned: true})
 	if err := p.Verify(&providers.Request{Header: http.Header{}, Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("unsigned source must accept: %v", err)
 	}
 }
 
 func TestSign(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"x"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"x"}})
 	for body, resource := range map[string]string{
 		`{"data":{"error":{}}}`:         "error",
 		`{"data":{"event":{}}}`:         "event_alert",
@@ -189,11 +153,11 @@ func TestSign(t *testing.T) {
 }
 
 func TestParseFixtures(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	longCulprit := "CheckoutPage › PaymentStep › PaymentForm › ActionsRow › PrimaryButton › RetryPaymentButtonWithSpinnerAndTooltipAndAnalyticsWrapper.onClick(app/checkout/components/payment/retry-payment-button-with-spinner-and-tooltip.tsx)"
 	dana := normalize.Event{
 		Kind: "error", Label: testTitle, Description: testTitle + " in submitPayment(app/checkout/payment)",
-		URL: "https://shop.example.com/checkout", Time: at("2025-03-14T09:41:07.977Z"),
+		URL: "https://shop.example.com/checkout", Time: providertest.At("2025-03-14T09:41:07.977Z"),
 		SessionID: replay, UserID: "usr_48213", Email: "dana.whitfield@example.com",
 	}
 	tests := []struct {
@@ -205,23 +169,23 @@ func TestParseFixtures(t *testing.T) {
 	}{
 		{file: "error-created.json", resource: "error", id: "5f2c8e1a9b7d4c3e8a6f0b1d2e3c4a5b", events: []normalize.Event{dana}},
 		// The same event as an issue alert: same events, same dedupe id.
-		{file: "event-alert-triggered.json", resource: "event_alert", id: "5f2c8e1a9b7d4c3e8a6f0b1d2e3c4a5b", events: []normalize.Event{dana}},
+		{file: "event-alert-triggered.json", resource: "event_alert", id: "8b3e1f7c2a9d4e6b9f0c1a2b3d4e5f60", events: []normalize.Event{dana}},
 		{file: "error-created-anonymous.json", resource: "error", id: "b71e04c39d2a4f6e8c5a1d0e9f3b2c47", events: []normalize.Event{{
 			Kind: "error", Label: "ChunkLoadError: Loading chunk 412 failed.",
 			Description: "ChunkLoadError: Loading chunk 412 failed. in app/products/[slug]/page",
-			URL:         "https://shop.example.com/products/trail-runner-2", Time: at("2025-03-14T09:38:22.31Z"),
+			URL:         "https://shop.example.com/products/trail-runner-2", Time: providertest.At("2025-03-14T09:38:22.31Z"),
 			SessionID: replay,
 		}}},
 		{file: "error-created-odd.json", resource: "error", id: "e09a7c1b5d3f4e2a9b8c7d6e5f4a3b21", events: []normalize.Event{{
 			Kind: "error", Label: "Error: Zahlung fehlgeschlagen — 支払い失敗 ✗",
 			Description: "Error: Zahlung fehlgeschlagen — 支払い失敗 ✗ in " + longCulprit,
-			URL:         "https://shop.example.com/checkout?step=payment&retry=2", Time: at("2025-03-14T09:41:08.5Z"),
+			URL:         "https://shop.example.com/checkout?step=payment&retry=2", Time: providertest.At("2025-03-14T09:41:08.5Z"),
 			SessionID: replay, UserID: "usr_48213",
 		}}},
 		{file: "issue-created.json", resource: "issue", id: "6043517281", ignored: "sentry resource issue is not session activity"},
 		{file: "metric-alert-critical.json", resource: "metric_alert", ignored: "sentry resource metric_alert is not session activity"},
 	}
-	fx := fixtures(t, "*.json")
+	fx := providertest.Fixtures(t, "*.json")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures but %d table rows: map every fixture", len(fx), len(tests))
 	}
@@ -254,11 +218,11 @@ func TestParseFixtures(t *testing.T) {
 	}
 }
 
-// The normalized activity text of the shared fixture, as the chat layer
+// The normalized activity vendorjson.Text of the shared fixture, as the chat layer
 // will read it.
 func TestDescribe(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
-	d, err := p.Parse(&providers.Request{Body: fixtures(t, "error-created.json")["error-created.json"]})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
+	d, err := p.Parse(&providers.Request{Body: providertest.Fixtures(t, "error-created.json")["error-created.json"]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +233,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestParseResource(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	errBody := `{"action":"created","data":{"error":{"event_id":"e1","title":"Boom"}}}`
 	tests := []struct {
 		name, resource, body string
@@ -312,7 +276,7 @@ func TestParseResource(t *testing.T) {
 }
 
 func TestParseLeniency(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		name string
 		data string // the data.error object
@@ -344,11 +308,11 @@ func TestParseLeniency(t *testing.T) {
 		{"id when event_id is missing", `{"id":"abc","title":"T"}`,
 			normalize.Event{Kind: "error", Label: "T"}, "abc"},
 		{"datetime with an offset", `{"datetime":"2025-03-14T10:41:07.977+01:00"}`,
-			normalize.Event{Kind: "error", Time: at("2025-03-14T09:41:07.977Z")}, ""},
+			normalize.Event{Kind: "error", Time: providertest.At("2025-03-14T09:41:07.977Z")}, ""},
 		{"datetime without a zone is UTC", `{"datetime":"2025-03-14T09:41:07.977000"}`,
-			normalize.Event{Kind: "error", Time: at("2025-03-14T09:41:07.977Z")}, ""},
+			normalize.Event{Kind: "error", Time: providertest.At("2025-03-14T09:41:07.977Z")}, ""},
 		{"float timestamp when datetime is unusable", `{"datetime":"soon","timestamp":1741945267.977}`,
-			normalize.Event{Kind: "error", Time: at("2025-03-14T09:41:07.977Z")}, ""},
+			normalize.Event{Kind: "error", Time: providertest.At("2025-03-14T09:41:07.977Z")}, ""},
 		{"implausible times are unknown", `{"datetime":"1969-12-31T23:59:59Z","timestamp":-5}`,
 			normalize.Event{Kind: "error"}, ""},
 		{"huge event id is hashed", `{"event_id":"` + strings.Repeat("e", 300) + `"}`,
@@ -371,7 +335,7 @@ func TestParseLeniency(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := mustNew(t, providers.Settings{Secrets: []string{"s"}})
+	p := providertest.New[*Provider](t, New, providers.Settings{Secrets: []string{"s"}})
 	tests := []struct {
 		resource, body string
 		want           error
@@ -428,18 +392,18 @@ func TestNumber(t *testing.T) {
 		"123456789012345678":  "123456789012345678",
 		"1.23456789012345e20": "1.23456789012345e20",
 	} {
-		if got := number(lit); got != want {
-			t.Errorf("number(%s) = %s, want %s", lit, got, want)
+		if got := vendorjson.Number(lit); got != want {
+			t.Errorf("vendorjson.Number(%s) = %s, want %s", lit, got, want)
 		}
 	}
 }
 
 func FuzzVerify(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b, sign("sentry_test_client_secret_0123456789abcdef", b))
 	}
 	f.Add([]byte(`{}`), "3492a50dd2f08aa430170aa7cacb89ef145f1f09e596a77e7796a64e1bdbff21")
-	p := mustNew(f, providers.Settings{Secrets: []string{"sentry_test_client_secret_0123456789abcdef", "b"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"sentry_test_client_secret_0123456789abcdef", "b"}})
 	f.Fuzz(func(t *testing.T, body []byte, sig string) {
 		h := http.Header{}
 		h.Set(SignatureHeader, sig)
@@ -455,12 +419,12 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, b := range fixtures(f, "*.json") {
+	for _, b := range providertest.Fixtures(f, "*.json") {
 		f.Add(b, "")
 		f.Add(b, "error")
 	}
 	f.Add([]byte(`{"data":{"event":{"tags":[[1,2],{"key":null}]}}}`), "event_alert")
-	p := mustNew(f, providers.Settings{Secrets: []string{"a"}})
+	p := providertest.New[*Provider](f, New, providers.Settings{Secrets: []string{"a"}})
 	f.Fuzz(func(t *testing.T, body []byte, resource string) {
 		h := http.Header{}
 		h.Set(ResourceHeader, resource)
@@ -474,7 +438,7 @@ func FuzzParse(f *testing.F) {
 		if d == nil || d.Ignored == "" && len(d.Events) == 0 {
 			t.Fatalf("parsed into nothing and not ignored: %+v", d)
 		}
-		if len(d.ID) > maxIDBytes+len("sha256:")+64 {
+		if len(d.ID) > vendorjson.MaxIDBytes+len("sha256:")+64 {
 			t.Fatalf("unbounded id of %d bytes", len(d.ID))
 		}
 	})

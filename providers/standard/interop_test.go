@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 // The interop tests check our scheme against an implementation we did not
@@ -80,7 +81,7 @@ func fixturePaths(t *testing.T) []string {
 // svix-* header names too.
 func TestInteropTheirSignatureVerifies(t *testing.T) {
 	run := interop(t)
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	ts := strconv.FormatInt(now.Unix(), 10)
 
 	// The reference vector first: the package must agree with it, or the
@@ -129,7 +130,7 @@ func TestInteropTheirSignatureVerifies(t *testing.T) {
 // against its own clock, so these deliveries are signed at time.Now().
 func TestInteropOurSignatureVerifies(t *testing.T) {
 	run := interop(t)
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	for _, path := range fixturePaths(t) {
 		body, err := os.ReadFile(path)
 		if err != nil {

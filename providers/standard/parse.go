@@ -9,6 +9,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Event types replayhook understands in the envelope's "type" (EVENTS.md
@@ -73,7 +74,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	case "":
 		d.Ignored = `envelope has no "type"`
 	default:
-		d.Ignored = "event type " + quoteBounded(typ) + " is not one replayhook stores"
+		d.Ignored = "event type " + vendorjson.QuoteBounded(typ) + " is not one replayhook stores"
 	}
 	return d, nil
 }
@@ -81,7 +82,12 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 // deliveryID is the sender's message id, or "" (the pipeline then hashes
 // the body) when it is absent or longer than any real id.
 func deliveryID(req *providers.Request) string {
-	id := strings.TrimSpace(signingHeaders(req.Header).id)
+	// The webhook-* set when any of its headers is there, as Verify reads it.
+	id := req.Header.Get(IDHeader)
+	if id == "" && req.Header.Get(TimestampHeader) == "" && req.Header.Get(SignatureHeader) == "" {
+		id = req.Header.Get(SvixIDHeader)
+	}
+	id = strings.TrimSpace(id)
 	if len(id) > 256 {
 		return ""
 	}
@@ -241,16 +247,4 @@ func (f fields) time(key, prefix string, errs *normalize.FieldErrors) time.Time 
 		return time.Time{}
 	}
 	return t.UTC()
-}
-
-func quoteBounded(s string) string {
-	s = strings.ToValidUTF8(s, "?")
-	if len(s) > 64 {
-		cut := 64
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return `"` + s + `"`
 }

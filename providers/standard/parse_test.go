@@ -12,6 +12,7 @@ import (
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/providertest"
 )
 
 func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
@@ -70,7 +71,7 @@ func TestParseFixtures(t *testing.T) {
 				// three keystrokes into node 54: one action at the first; the focus event is skipped
 				dana(normalize.Event{Kind: "type", Label: "input #54", URL: checkout, Time: ms(1741945332400)}),
 				dana(normalize.Event{Kind: "click", Label: "Place order", URL: checkout, Time: ms(1741945345500)}),
-				dana(normalize.Event{Kind: "custom", Label: "Checkout Failed", URL: checkout, Time: ms(1741945346100)}),
+				dana(normalize.Event{Kind: "custom", Label: "Checkout Failed: amount=129.9 reason=card_declined", URL: checkout, Time: ms(1741945346100)}),
 			},
 			identities: []normalize.Identity{{AnonymousID: "anon_5f0c9e2b", UserID: user, Email: email}},
 		},
@@ -100,8 +101,8 @@ func TestParseFixtures(t *testing.T) {
 		{file: "summary.json", summaries: 1},
 		{file: "unknown-type.json", ignored: true},
 	}
-	p := newProvider(t, settings())
-	fx := fixtures(t)
+	p := providertest.New[*Provider](t, New, settings())
+	fx := providertest.Fixtures(t, "")
 	if len(tests) != len(fx) {
 		t.Fatalf("%d fixtures, %d table rows: every fixture needs its expected mapping", len(fx), len(tests))
 	}
@@ -141,8 +142,8 @@ func TestParseFixtures(t *testing.T) {
 }
 
 func TestParseActionsAndSummary(t *testing.T) {
-	p := newProvider(t, settings())
-	fx := fixtures(t)
+	p := providertest.New[*Provider](t, New, settings())
+	fx := providertest.Fixtures(t, "")
 	d, err := p.Parse(&providers.Request{Header: http.Header{}, Body: fx["actions-identified.json"], Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ func TestParseActionsAndSummary(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	tests := []struct {
 		body  string
 		want  error
@@ -231,7 +232,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestParseLenient: what rrweb.batch and session.ended accept without error.
 func TestParseLenient(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	tests := []struct {
 		name, body string
 		ignored    bool
@@ -264,8 +265,8 @@ func TestParseLenient(t *testing.T) {
 }
 
 func TestParseNeverStoresTypedText(t *testing.T) {
-	p := newProvider(t, settings())
-	body := fixtures(t)["rrweb-odd.json"]
+	p := providertest.New[*Provider](t, New, settings())
+	body := providertest.Fixtures(t, "")["rrweb-odd.json"]
 	d, err := p.Parse(&providers.Request{Body: body, Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestParseNeverStoresTypedText(t *testing.T) {
 }
 
 func TestRRWebBounds(t *testing.T) {
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	batch := func(events []string) []byte {
 		return []byte(`{"type":"rrweb.batch","data":{"session_id":"s","events":[` + strings.Join(events, ",") + `]}}`)
 	}
@@ -361,7 +362,7 @@ func TestEventsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newProvider(t, settings())
+	p := providertest.New[*Provider](t, New, settings())
 	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
 	var rrweb, ended *providers.Delivery
 	parsed := 0
@@ -397,5 +398,33 @@ func TestEventsDoc(t *testing.T) {
 	line := actionLine(normalize.Payloads(ended.Events, now)[0].Actions[0])
 	if !strings.Contains(string(doc), "`"+line+"`") {
 		t.Fatalf("EVENTS.md should show the session.ended action as `%s`", line)
+	}
+}
+
+// rrweb custom events keep their payload as readable text: Sentry Replay's
+// breadcrumbs (clicks, navigations) and performance spans, as the Sentry
+// JavaScript SDK records them.
+func TestCustomEventPayloadIsText(t *testing.T) {
+	p := providertest.New[*Provider](t, New, settings())
+	tests := []struct{ event, want string }{
+		{`{"type":5,"timestamp":1741945266571,"data":{"tag":"breadcrumb","payload":{"timestamp":1741945266.571,"type":"default","category":"ui.click","message":"body > main > form#payment-form > button.btn.btn-primary","data":{"nodeId":42}}}}`,
+			"breadcrumb: ui.click body > main > form#payment-form > button.btn.btn-primary"},
+		{`{"type":5,"timestamp":1741945260000,"data":{"tag":"breadcrumb","payload":{"timestamp":1741945260.0,"type":"default","category":"navigation","data":{"from":"/cart","to":"/checkout?step=payment"}}}}`,
+			"breadcrumb: navigation /cart → /checkout?step=payment"},
+		{`{"type":5,"timestamp":1741945260100,"data":{"tag":"performanceSpan","payload":{"op":"navigation.navigate","description":"https://shop.example.com/checkout?step=payment","startTimestamp":1741945260.1,"endTimestamp":1741945261.2,"data":{"size":1024}}}}`,
+			"performanceSpan: navigation.navigate https://shop.example.com/checkout?step=payment"},
+		{`{"type":5,"timestamp":1741945260100,"data":{"tag":"options","payload":"sessionSampleRate=0.1"}}`, "options: sessionSampleRate=0.1"},
+		{`{"type":5,"timestamp":1741945260100,"data":{"tag":"Checkout Failed"}}`, "Checkout Failed"},
+		{`{"type":5,"timestamp":1741945260100,"data":{"tag":"x","payload":{"note":"` + strings.Repeat("é", 400) + `"}}}`, "x: note=" + strings.Repeat("é", 147) + "…"},
+	}
+	for _, tt := range tests {
+		body := `{"type":"rrweb.batch","timestamp":"2025-03-14T09:43:05.000Z","data":{"session_id":"s","url":"https://shop.example.com/checkout","events":[` + tt.event + `]}}`
+		d, err := p.Parse(&providers.Request{Header: p.Sign([]byte(body), specSecret, now), Body: []byte(body), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Events) != 1 || d.Events[0].Kind != "custom" || d.Events[0].Label != tt.want {
+			t.Errorf("%s:\n got %+v\nwant label %q", tt.event, d.Events, tt.want)
+		}
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/vendorjson"
 )
 
 // Bounds on one rrweb batch. A recorder posts a batch every few seconds, so
@@ -43,7 +46,8 @@ const (
 // parseRRWeb maps a batch of rrweb events (see EVENTS.md) to Events:
 // Meta → pageview (and the page of the events after it), mouse Click →
 // click, Input → type (never the typed text; consecutive inputs into the same
-// field collapse into one action), Custom → custom named by its tag.
+// field collapse into one action), Custom → custom named by its tag, with
+// its payload as readable text (customLabel).
 // Everything else (snapshots, mutations, mouse moves, scroll, viewport,
 // media, canvas, ...) is skipped. A batch with nothing mappable is ignored.
 func parseRRWeb(data json.RawMessage, d *providers.Delivery) error {
@@ -139,7 +143,7 @@ func mapRRWebEvent(raw json.RawMessage, path string, page *string, errs *normali
 		*page = href
 		return normalize.Event{Kind: "pageview", Time: at()}, true
 	case rrwebCustom:
-		return normalize.Event{Kind: "custom", Label: strings.TrimSpace(body.str("tag", dp, errs)), Time: at()}, true
+		return normalize.Event{Kind: "custom", Label: customLabel(strings.TrimSpace(body.str("tag", dp, errs)), body["payload"]), Time: at()}, true
 	}
 	source, _ := body.integer("source", dp, errs)
 	switch source {
@@ -161,6 +165,69 @@ func mapRRWebEvent(raw json.RawMessage, path string, page *string, errs *normali
 		return normalize.Event{Kind: "type", Label: nodeLabel("input", body, dp, errs), Time: at()}, true
 	}
 	return normalize.Event{}, false
+}
+
+// maxCustomLabel bounds the text a custom event's payload adds to its label.
+const maxCustomLabel = 300
+
+// customLabel is a custom event's tag with its payload as readable text,
+// so what the recorder noted is kept: Sentry Replay's breadcrumbs
+// ("breadcrumb: ui.click button#place-order", "breadcrumb: navigation
+// /cart → /checkout") and performance spans ("performanceSpan:
+// navigation.navigate https://shop.example.com/checkout"). A payload of
+// another shape is its scalar fields as key=value in key order; all of it
+// cut at maxCustomLabel.
+func customLabel(tag string, payload json.RawMessage) string {
+	text := payloadText(payload)
+	switch {
+	case text == "":
+		return tag
+	case tag == "":
+		return text
+	}
+	return tag + ": " + text
+}
+
+func payloadText(raw json.RawMessage) string {
+	o := vendorjson.DecodeObject(raw)
+	if o == nil {
+		return bound(vendorjson.String(raw))
+	}
+	data := o.Obj("data")
+	var parts []string
+	for _, p := range []string{o.First("category", "op", "type"), o.First("message", "description")} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if from, to := data.Str("from"), data.Str("to"); from != "" || to != "" {
+		parts = append(parts, from+" → "+to)
+	}
+	if len(parts) == 0 {
+		keys := make([]string, 0, len(o))
+		for k := range o {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if v := o.Str(k); v != "" {
+				parts = append(parts, k+"="+v)
+			}
+		}
+	}
+	return bound(strings.Join(parts, " "))
+}
+
+// bound cuts s at maxCustomLabel bytes, on a rune boundary.
+func bound(s string) string {
+	if len(s) <= maxCustomLabel {
+		return s
+	}
+	cut := maxCustomLabel
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // nodeLabel is "<what> #<rrweb node id>", or "" without an id.

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -96,6 +97,7 @@ type Metrics struct {
 	ingestDuration  *prometheus.HistogramVec
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	routeLabels     sync.Map // route template -> its label (routeLabel)
 }
 
 // Compile-time guard: Metrics is an Observer.
@@ -319,7 +321,7 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	if route == "" {
 		route = UnmatchedRoute
 	}
-	route = routeLabel(route)
+	route = m.routeLabel(route)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
 }

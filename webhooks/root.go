@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -72,16 +71,14 @@ func (plainJSON) Serialize(c echo.Context, i any, indent string) error {
 	return enc.Encode(i)
 }
 
-// routeLabels caches routeLabel's answers; route templates are a fixed set.
-var routeLabels sync.Map
-
 // routeLabel writes an Echo route template as the OpenAPI path does:
-// "/v1/users/:user_id" -> "/v1/users/{user_id}".
-func routeLabel(route string) string {
+// "/v1/users/:user_id" -> "/v1/users/{user_id}". Answers are cached per
+// Metrics: route templates are a fixed set.
+func (m *Metrics) routeLabel(route string) string {
 	if !strings.Contains(route, ":") {
 		return route
 	}
-	if v, ok := routeLabels.Load(route); ok {
+	if v, ok := m.routeLabels.Load(route); ok {
 		return v.(string)
 	}
 	parts := strings.Split(route, "/")
@@ -91,7 +88,7 @@ func routeLabel(route string) string {
 		}
 	}
 	label := strings.Join(parts, "/")
-	routeLabels.Store(route, label)
+	m.routeLabels.Store(route, label)
 	return label
 }
 

@@ -85,6 +85,7 @@ func TestErrorsNameBothProductsUnescaped(t *testing.T) {
 }
 
 func TestRouteLabel(t *testing.T) {
+	m := NewMetrics(MetricsOptions{})
 	for in, want := range map[string]string{
 		"/v1/users/:user_id":          "/v1/users/{user_id}",
 		"/v1/users/:user_id/activity": "/v1/users/{user_id}/activity",
@@ -92,10 +93,10 @@ func TestRouteLabel(t *testing.T) {
 		"/livez":                      "/livez",
 		UnmatchedRoute:                UnmatchedRoute,
 	} {
-		if got := routeLabel(in); got != want {
+		if got := m.routeLabel(in); got != want {
 			t.Errorf("routeLabel(%q) = %q, want %q", in, got, want)
 		}
-		if got := routeLabel(in); got != want { // cached
+		if got := m.routeLabel(in); got != want { // cached
 			t.Errorf("cached routeLabel(%q) = %q", in, got)
 		}
 	}

@@ -308,8 +308,9 @@ var knownMethods = map[string]bool{
 }
 
 // ObserveRequest counts one answered HTTP request and its duration. route
-// must be the route template (echo's c.Path(), e.g. "/v1/users/:user_id"),
-// never the raw path; "" (no route matched) is labelled UnmatchedRoute.
+// must be the route template (echo's c.Path(), e.g. "/v1/users/:user_id",
+// labelled "/v1/users/{user_id}" as in the OpenAPI file), never the raw
+// path; "" (no route matched) is labelled UnmatchedRoute.
 // Unusual methods are labelled OtherLabel.
 func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
 	if m == nil {

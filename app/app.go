@@ -189,6 +189,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 			})
 		drift = md
 	}
+	st, streamParts := newStream(cfg, rs, log, now)
+	parts = append(parts, streamParts...)
 	deps := webhooks.Deps{
 		Config:    cfg,
 		Sources:   sources,
@@ -201,6 +203,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Metrics:   metrics,
 		Drift:     drift,
 		Observers: []webhooks.Observer{metrics, drift},
+		Stream:    st,
+		Outbound:  []webhooks.Outbound{st},
 		Log:       log,
 		Now:       now,
 		Ready:     ready,

@@ -27,7 +27,7 @@ func TestNewWiresTheMemoryBackend(t *testing.T) {
 	for _, p := range a.Snapshot {
 		names = append(names, p.Name)
 	}
-	if got, want := strings.Join(names, ","), "users,activity,dedupe,aliases,drift"; got != want {
+	if got, want := strings.Join(names, ","), "users,activity,dedupe,aliases,drift,stream"; got != want {
 		t.Errorf("snapshot parts = %s, want %s", got, want)
 	}
 	if a.Users == nil || a.Server == nil {

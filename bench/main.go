@@ -78,6 +78,8 @@ type options struct {
 	lookupRate  float64
 	workers     int
 	rounds      int
+	streamSubs  int             // -stream-subscribers: run the stream scenario (bench/stream.go)
+	onAck       func(seq int64) // told each accepted delivery's sequence number
 	// seq numbers deliveries across phases, so no two bodies are alike.
 	seq *atomic.Int64
 }
@@ -107,6 +109,7 @@ func run(args []string, out io.Writer) error {
 	fs.Float64Var(&o.lookupRate, "lookup-rate", 0, "lookups per second in the mixed phase, spread over -lookup-conns and timed from their scheduled start (open loop, as a chat layer sends them); 0 sends them back to back")
 	fs.IntVar(&o.workers, "ingest-workers", 0, "the server's server.ingest_workers (0: its default, the CPU count, 16× with Redis)")
 	fs.IntVar(&o.rounds, "rounds", 5, "split the baseline and the replayhook ingest-only phase into this many alternating rounds (baseline, replayhook, replayhook, baseline, ...), so that both meet the same machine: on a shared VM a slow spell otherwise lands on one side of the ratio")
+	fs.IntVar(&o.streamSubs, "stream-subscribers", 0, "run the stream scenario instead: ingest alone vs ingest with this many subscribers of GET /stream/"+product+" (see bench/stream.go)")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the servers inside the load tool's process instead of in child processes (one heap and GC for both)")
 	serveKind := fs.String("serve-child", "", "internal: run this server (replayhook or baseline) as the load tool's child process")
 	storeCfgFlag := fs.String("store-config", "", "internal: the child's store section of config.yaml")
@@ -204,6 +207,9 @@ func run(args []string, out io.Writer) error {
 			defer c.stop()
 			server, target = c, c.URL
 		}
+	}
+	if o.streamSubs > 0 {
+		return streamBench(target, server, o, out)
 	}
 	seen := newLedger(o.users, o.sessions)
 	if o.cpuProfile != "" {
@@ -754,6 +760,9 @@ func drive(base string, o options, lookupConns int, seen *ledger) result {
 				switch {
 				case resp.StatusCode == http.StatusOK:
 					accepted.Add(1)
+					if o.onAck != nil {
+						o.onAck(n)
+					}
 					if seen != nil {
 						seen.add(anonymous, u, si)
 					}

@@ -25,6 +25,7 @@ type Config struct {
 	Rejected Rejected `yaml:"rejected"`
 	Snapshot Snapshot `yaml:"snapshot"`
 	Store    Store    `yaml:"store"`
+	Stream   Stream   `yaml:"stream"`
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
 
@@ -169,6 +170,7 @@ func Default() Config {
 		Drift:    Drift{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5},
 		Rejected: Rejected{MaxEntries: 200},
 		Snapshot: Snapshot{Path: "data/replayhook.snapshot", Interval: 5 * time.Minute},
+		Stream:   defaultStream(),
 		Store: Store{Backend: "memory", Redis: Redis{
 			Addr: "127.0.0.1:6379", KeyPrefix: "replayhook:", PoolSize: 0,
 			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,

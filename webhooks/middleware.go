@@ -98,7 +98,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		f["method"], f["route"], f["status"] = req.Method, c.Path(), res.Status
 		f["duration_ms"], f["bytes_in"], f["bytes_out"] = float64(took.Microseconds())/1000, req.ContentLength, res.Size
 		f["request_id"], f["remote_ip"] = c.Get(ctxRequestID), c.RealIP()
-		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName, ctxWarning} {
+		for _, k := range []string{ctxSource, ctxOutcome, ctxReason, ctxMissingUser, ctxTokenName, ctxWarning, ctxEventsSent} {
 			if v := c.Get(k); v != nil {
 				f[k] = v
 			}

@@ -18,6 +18,8 @@ func (s *Server) routes() {
 	e.GET("/v1/sessions/:session_id", s.handleSession, auth)
 	e.GET("/v1/deliveries/rejected", s.handleRejected, auth)
 	e.GET("/v1/drift", s.handleDriftJSON, auth)
+	// The SDK-native Server-Sent Events stream of stored payloads.
+	e.GET("/stream/:product_id", s.handleStream, auth)
 	e.DELETE("/v1/drift", s.handleDriftReset, auth)
 
 	// The identity-drift report as a page (Basic auth with the token as password, or Bearer).

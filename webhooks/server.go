@@ -20,6 +20,7 @@ import (
 	"github.com/replayhook/replayhook/internal/buildinfo"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/stream"
 )
 
 // Source is a configured webhook endpoint bound to its provider.
@@ -75,7 +76,10 @@ type Deps struct {
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
 	Outbound []Outbound
-	Log      *logrus.Logger
+	// Stream feeds GET /stream/{product_id}; nil means a memory stream fed
+	// by this server's ingest (added to Outbound).
+	Stream *stream.Stream
+	Log    *logrus.Logger
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.
@@ -93,6 +97,7 @@ type Server struct {
 	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
 	build     buildinfo.Info // for GET / and /livez
+	streams   *streams
 }
 
 // New builds the server and registers its routes.
@@ -103,7 +108,9 @@ func New(d Deps) *Server {
 	if d.Validator == nil {
 		d.Validator = normalize.NewValidator()
 	}
+	streams := newStreams(&d)
 	s := &Server{
+		streams:   streams,
 		deps:      d,
 		cfg:       d.Config,
 		echo:      echo.New(),
@@ -149,7 +156,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // (echo.New sets none).
 func (s *Server) HTTPServer() *http.Server {
 	c := s.cfg.Server
-	return &http.Server{
+	hs := &http.Server{
 		Addr:              c.Addr,
 		Handler:           s.echo,
 		ReadHeaderTimeout: min(c.ReadTimeout, 5*time.Second),
@@ -158,6 +165,8 @@ func (s *Server) HTTPServer() *http.Server {
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
 	}
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
 }
 
 // Drain makes /readyz fail so load balancers stop sending traffic; call it

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/replayhook/replayhook/stream"
 )
 
 type fakeStats struct{}
@@ -28,6 +30,7 @@ func exportedMetrics(t *testing.T) map[string]map[string]bool {
 		Stores:     []StoreMetric{{Name: "users", Stats: fakeStats{}, Capacity: 10}},
 		SnapshotAt: func() time.Time { return time.Time{} },
 	})
+	newStreamMetrics(m, stream.New(stream.NewMemory(stream.MemoryLimits{Events: 1, MaxBytes: 1 << 10, Products: 1}, time.Now), stream.Options{MaxSubscribers: 1, MaxPerOwner: 1, SendQueue: 1}))
 	m.Delivery("autoplay", "autoplay", "accepted")
 	m.ObserveIngest("autoplay", time.Millisecond)
 	m.ObserveRequest(http.MethodGet, "/livez", 200, time.Millisecond)
@@ -56,6 +59,17 @@ func exportedMetrics(t *testing.T) map[string]map[string]bool {
 			out[n] = labels
 		}
 	}
+	// A gauge whose series exist only while someone subscribes: its name
+	// and labels from its description.
+	d := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`).FindStringSubmatch(subscribersDesc.String())
+	if d == nil {
+		t.Fatalf("cannot read %s", subscribersDesc)
+	}
+	labels := map[string]bool{}
+	for _, l := range strings.Split(d[2], ",") {
+		labels[strings.TrimSpace(l)] = true
+	}
+	out[d[1]] = labels
 	return out
 }
 

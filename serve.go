@@ -78,6 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
+	ln = a.Server.LimitListener(ln) // server.max_connections and max_connections_per_ip
 	srv := a.Server.HTTPServer()
 	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "config": path, "sources": len(cfg.Sources)}).Info("listening")
 	if dev := cfg.DevSecrets(); len(dev) > 0 {

@@ -51,7 +51,8 @@ type Server struct {
 	// server answers 503 with Retry-After instead of queueing.
 	MaxConcurrentIngests int `yaml:"max_concurrent_ingests" validate:"min=1,max=100000"`
 	// IngestWorkers is how many of those run at once; the others wait in
-	// line (unread) for at most IngestQueueTimeout, then get 503 with
+	// line (body read, within max_body_reads) for at most
+	// IngestQueueTimeout, then get 503 with
 	// Retry-After. Capping the deliveries that compete for the CPU keeps
 	// lookups fast while ingest runs at full load. 0 means automatic: the
 	// number of CPUs Go uses with the memory store, 16 times that with
@@ -62,6 +63,8 @@ type Server struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty
 	// means the client address is the TCP peer.
 	TrustedProxies []string `yaml:"trusted_proxies" validate:"dive,cidr"`
+	// Limits are the abuse bounds (connections, bodies, per-client caps).
+	Limits `yaml:",inline" validate:"-"`
 }
 
 // Auth holds the lookup API's bearer tokens.
@@ -163,6 +166,7 @@ func Default() Config {
 			Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, MaxHeaderBytes: 64 << 10,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 20 * time.Second, MaxConcurrentIngests: 512, IngestQueueTimeout: 500 * time.Millisecond,
+			Limits: DefaultLimits(),
 		},
 		Index:    Index{LookbackSeconds: 300, MaxSessionsPerUser: 20, MaxUsers: 100000},
 		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200},

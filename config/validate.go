@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	}
 	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
+	problems = append(problems, c.Server.validateLimits()...)
 	problems = append(problems, c.Stream.validate()...)
 	for _, p := range problems {
 		key, msg, _ := strings.Cut(p, ": ")

@@ -46,6 +46,8 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeInvalidParameter = "invalid_parameter"
 	CodeInternal         = "internal"
+	// CodeBodyTooSlow (408): the body arrived slower than server.min_body_rate.
+	CodeBodyTooSlow = "body_too_slow"
 )
 
 func apiErr(status int, code, msg string) *APIError {

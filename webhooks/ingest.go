@@ -41,15 +41,17 @@ func (s *Server) handleIngest(c echo.Context) error {
 	src, ok := s.deps.Sources[name]
 	if !ok {
 		c.Set(ctxSource, "(unknown)") // never log an attacker-chosen path as a source
+		// The body is never read: close after the answer rather than drain it.
+		c.Response().Header().Set(echo.HeaderConnection, "close")
 		err := apiErr(http.StatusNotFound, CodeUnknownSource, "no source is configured under this name")
 		s.rejected(c, nil, 0, err)
 		return err
 	}
-	body, err := readBody(c.Request(), s.cfg.Server.MaxBodyBytes)
+	body, done, err := s.admitDelivery(c, src)
 	if err != nil {
-		s.rejected(c, src, c.Request().ContentLength, err)
 		return err
 	}
+	defer done()
 	// The query is read only for URL-token sources' ?token=, and never
 	// logged: the access log has the route template, not the URL.
 	res, err := s.ingest(c.Request().Context(), src, &providers.Request{Header: c.Request().Header, Query: c.QueryParams(), Body: body})
@@ -80,16 +82,25 @@ func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
 	if s.deps.Rejected == nil || code == CodeUnavailable {
 		return
 	}
+	if !s.limits.rejected.allow(c.RealIP()) {
+		s.deps.Metrics.DropRejection()
+		return
+	}
 	var reason string
 	var ae *APIError
 	if errors.As(err, &ae) {
 		reason = ae.Message
 	}
 	id, _ := c.Get(ctxRequestID).(string)
-	_ = s.deps.Rejected.Add(context.WithoutCancel(c.Request().Context()), index.Rejection{
+	r := index.Rejection{
 		At: s.deps.Now(), Source: name, Code: code, Reason: reason, DeliveryID: deliveryIDHeader(c.Request().Header),
 		ClientIP: c.RealIP(), BodyBytes: max(size, 0), RequestID: id,
-	})
+	}
+	dst := s.deps.Rejected
+	if src == nil {
+		dst = s.limits.rejected.unknown // never evicts a real source's entries
+	}
+	_ = dst.Add(context.WithoutCancel(c.Request().Context()), r)
 }
 
 // deliveryIDHeader returns a vendor delivery id header, if a sane one is present.

@@ -44,13 +44,20 @@ type SessionResponse struct {
 	Actions   []normalize.SlimAction `json:"actions"`
 }
 
-// pathID returns a path parameter, URL-decoded and trimmed (ids are trimmed
-// on read as on write), or a 400 when it is empty or absurdly long.
+// pathID returns a path parameter decoded exactly once and trimmed (ids
+// are trimmed on read as on write), or a 400 when it is empty or absurdly
+// long. Echo routes on the request's RawPath when it has one (the path
+// holds an escape, such as %2F, that its decoded form cannot show), and
+// then its parameters are still escaped; otherwise it routes on the
+// decoded Path and they are not. So /v1/users/a%2541-x is user "a%41-x",
+// never "aA-x".
 func pathID(c echo.Context, name string) (string, error) {
-	raw := c.Param(name)
-	v, err := url.PathUnescape(raw)
-	if err != nil {
-		return "", apiErr(http.StatusBadRequest, CodeInvalidParameter, name+" is not a valid URL path segment")
+	v := c.Param(name)
+	if c.Request().URL.RawPath != "" {
+		var err error
+		if v, err = url.PathUnescape(v); err != nil {
+			return "", apiErr(http.StatusBadRequest, CodeInvalidParameter, name+" is not a valid URL path segment")
+		}
 	}
 	v = strings.TrimSpace(v)
 	if v == "" || len(v) > 256 {
@@ -269,7 +276,7 @@ func (s *Server) handleRejected(c echo.Context) error {
 		if err != nil {
 			return unavailable(err)
 		}
-		out = append(out, r...)
+		out = s.limits.rejected.recent(c.Request().Context(), r, limit)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"rejected": out})
 }

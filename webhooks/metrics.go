@@ -37,6 +37,7 @@ var DeliveryOutcomes = []string{
 	"accepted", "duplicate", "ignored",
 	CodeUnknownSource, CodeInvalidSignature, CodeStaleTimestamp, CodePayloadTooLarge,
 	CodeMalformedJSON, CodeInvalidPayload, CodeProductMismatch, CodeUnavailable, CodeInternal,
+	CodeBodyTooSlow,
 }
 
 // StoreStats is what a bounded in-memory store reports for the index
@@ -97,6 +98,7 @@ type Metrics struct {
 	ingestDuration  *prometheus.HistogramVec
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	limits          limitMetrics
 	routeLabels     sync.Map // route template -> its label (routeLabel)
 }
 
@@ -156,6 +158,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		Help:    "Time to answer an HTTP request, by route template.",
 		Buckets: latencyBuckets,
 	}, []string{"route"})
+	m.limits = newLimitMetrics(m.reg)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

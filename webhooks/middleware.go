@@ -130,30 +130,54 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitIngest is the ingest admission: at most max_concurrent_ingests
-// deliveries in progress (beyond: 503 with Retry-After at once, never an
-// unbounded queue), of which at most ingest_workers run; the others wait,
-// body unread, for at most ingest_queue_timeout (then 503 with
-// Retry-After). Waiting goroutines do not compete for the CPU: how many
-// deliveries do is set by configuration, not by how many connections the
-// vendors open.
+// limitIngest is the first step of ingest admission (see admission.go):
+// at most max_concurrent_ingests webhook requests in progress, at most
+// max_ingests_per_ip of them from one client address and at most
+// max_ingests_per_source for one source (unknown names share one count).
+// Beyond any of them: 503 with Retry-After at once, never a queue. The body
+// is read and a worker taken later, in admitDelivery.
 func (s *Server) limitIngest(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		select {
 		case s.ingestSem <- struct{}{}:
 			defer func() { <-s.ingestSem }()
 		default:
-			return &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
-				Message: "too many deliveries in progress, retry later", RetryAfter: 1}
+			return s.refuse(c, RefusedInProgress, "too many deliveries in progress, retry later")
 		}
-		select {
-		case s.workers <- struct{}{}:
-		default:
-			if err := s.waitForWorker(c.Request().Context()); err != nil {
-				return err
-			}
+		ip := c.RealIP()
+		if !s.limits.perIP.acquire(ip) {
+			return s.refuse(c, RefusedClient, "too many deliveries in progress from this address, retry later")
 		}
-		defer func() { <-s.workers }()
+		defer s.limits.perIP.release(ip)
+		source := c.Param("source")
+		if _, ok := s.deps.Sources[source]; !ok {
+			source = "" // every unknown name counts as one source
+		}
+		if !s.limits.perSource.acquire(source) {
+			return s.refuse(c, RefusedSource, "too many deliveries in progress for this source, retry later")
+		}
+		defer s.limits.perSource.release(source)
+		return next(c)
+	}
+}
+
+// refuse answers a webhook request whose body will not be read: 503 with
+// Retry-After, counted by reason, and the connection closed after the
+// answer, so net/http neither waits to drain the body first (up to
+// read_timeout for a slow sender) nor keeps the connection.
+func (s *Server) refuse(c echo.Context, reason, msg string) error {
+	s.deps.Metrics.RefuseIngest(reason)
+	c.Response().Header().Set(echo.HeaderConnection, "close")
+	return overloaded(msg)
+}
+
+// securityHeaders marks every answer as not to be cached (lookups carry
+// user data) and not to be content-sniffed.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(echo.HeaderCacheControl, "no-store")
+		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 		return next(c)
 	}
 }

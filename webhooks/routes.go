@@ -3,7 +3,7 @@ package webhooks
 // routes is the whole API in one place (contract §2–§4).
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.accessLog, s.recoverPanics, s.refuseOptions)
+	e.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.refuseOptions)
 
 	// Ingest: vendors POST signed deliveries here (contract §2).
 	e.POST("/webhooks/:source", s.handleIngest, s.limitIngest)

@@ -94,6 +94,7 @@ type Server struct {
 	tokens    []token
 	ingestSem chan struct{} // deliveries in progress (running or waiting)
 	workers   chan struct{} // deliveries running
+	limits    limits        // abuse bounds (admission.go, listener.go, rejectgate.go)
 	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
 	build     buildinfo.Info // for GET / and /livez
@@ -118,6 +119,7 @@ func New(d Deps) *Server {
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
 		workers:   make(chan struct{}, IngestWorkers(d.Config)),
 		build:     buildinfo.Read(),
+		limits:    newLimits(d.Config, d.Now),
 	}
 	s.logFields.New = func() any { return make(logrus.Fields, 16) }
 	e := s.echo
@@ -164,6 +166,7 @@ func (s *Server) HTTPServer() *http.Server {
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ConnState:         s.limits.idle.track, // LimitListener closes the longest idle first when full
 	}
 	hs.RegisterOnShutdown(s.CloseStreams)
 	return hs

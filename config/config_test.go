@@ -129,7 +129,7 @@ func TestBrokenFilesExactMessages(t *testing.T) {
 		{"unset variable without a default", "max_users: 100000", "max_users: ${USERS}", nil,
 			`config: index.max_users: environment variable USERS is not set and ${USERS} has no default (set it, or write ${USERS:-} for an empty default) (line {line})`},
 		{"key set twice", "  max_users: 100000", "  max_users: 100000\n  max_users: 5", nil,
-			`config: index.max_users: set twice (first on line 32) (line {line})`},
+			`config: index.max_users: set twice (first on line {prev}) (line {line})`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,6 +140,7 @@ func TestBrokenFilesExactMessages(t *testing.T) {
 			last := tt.new[strings.LastIndex(tt.new, "\n")+1:]
 			line := strings.Count(doc[:strings.Index(doc, tt.new)+strings.Index(tt.new, last)], "\n") + 1
 			want := strings.ReplaceAll(tt.want, "{line}", strconv.Itoa(line))
+			want = strings.ReplaceAll(want, "{prev}", strconv.Itoa(line-1))
 			_, err := Parse([]byte(doc), env(tt.env))
 			if err == nil || err.Error() != want {
 				t.Fatalf("error\n got: %v\nwant: %s", err, want)

@@ -160,3 +160,19 @@ Flags:
 		"REPLAYHOOK_ADDR=0.0.0.0:8080 replayhook check-config --config deploy/config.production.yaml",
 	},
 }
+
+var forwardTestHelp = help{
+	Summary: "POST one signed sample payload to a forward target, as forwarding would",
+	Usage:   "forward-test --target NAME [--config PATH]",
+	Description: `
+Builds a sample ActionsPayload for the target's first product and sends it to
+the forward target NAME exactly as forwarding does (signed with the target's
+secret, its headers and timeout), once: no queue, no retry. Prints the
+target's answer; exits 1 unless it accepted. The way to check a target's URL
+and secret before real payloads flow.
+
+Flags:
+  --target NAME   a target name from the configuration's forward: list (required)
+` + configFlagHelp,
+	Examples: []string{"replayhook forward-test --target chat", "replayhook forward-test --target chat --config /etc/replayhook/config.yaml"},
+}

@@ -45,6 +45,9 @@ func commands() []command {
 		{"check-config", checkConfigHelp, func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return checkConfig(args, getenv, stdout)
 		}},
+		{"forward-test", forwardTestHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			return forwardTest(ctx, args, getenv, stdout)
+		}},
 		{"healthcheck", healthcheckHelp, healthcheck},
 		{"version", versionHelp, version},
 		{"help", helpHelp, helpCommand},

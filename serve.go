@@ -74,6 +74,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer a.Close()
 	restore(a, cfg.Snapshot.Path, log, time.Now())
+	stopForwarding := a.StartForwarding()
+	defer stopForwarding()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
@@ -108,6 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	stopSaving()
+	stopForwarding() // what is not delivered yet stays queued, in the snapshot
 	if cfg.Snapshot.Path != "" {
 		if err := snapshot.Write(cfg.Snapshot.Path, a.Snapshot, time.Now()); err != nil {
 			log.WithError(err).Error("final snapshot failed: state since the last periodic snapshot is lost")

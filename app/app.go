@@ -18,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/logjson"
@@ -75,6 +76,8 @@ type App struct {
 	// restore at start: the memory stores and the drift counters; none with
 	// the Redis store, which keeps everything in Redis.
 	Snapshot []snapshot.Part
+	// Forwarder pushes stored payloads to the forward targets; nil without any.
+	Forwarder *forward.Forwarder
 	// savedAt is when the state was last written to or restored from the
 	// snapshot (unix nanoseconds, 0 = never), for replayhook_snapshot_age_seconds.
 	savedAt atomic.Int64
@@ -155,6 +158,11 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		mo.SnapshotAt = a.LastSaved
 	}
 	metrics := webhooks.NewMetrics(mo)
+	fwd, fparts, err := newForwarder(cfg, rs, metrics, log, now)
+	if err != nil {
+		return nil, err
+	}
+	a.Forwarder, parts = fwd, append(parts, fparts...)
 	driftSources := make([]index.DriftSource, 0, len(cfg.Sources))
 	for _, sc := range cfg.Sources {
 		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
@@ -209,6 +217,7 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Now:       now,
 		Ready:     ready,
 	}
+	a.wireForward(&deps)
 	a.Server, a.Snapshot, a.Users = webhooks.New(deps), parts, users
 	return a, nil
 }

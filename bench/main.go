@@ -78,8 +78,11 @@ type options struct {
 	lookupRate  float64
 	workers     int
 	rounds      int
-	streamSubs  int             // -stream-subscribers: run the stream scenario (bench/stream.go)
-	onAck       func(seq int64) // told each accepted delivery's sequence number
+	// forward runs the push-forwarding scenario (bench/forward.go).
+	forward            bool
+	forwardConcurrency int
+	streamSubs         int             // -stream-subscribers: run the stream scenario (bench/stream.go)
+	onAck              func(seq int64) // told each accepted delivery's sequence number
 	// seq numbers deliveries across phases, so no two bodies are alike.
 	seq *atomic.Int64
 }
@@ -111,6 +114,8 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.rounds, "rounds", 5, "split the baseline and the replayhook ingest-only phase into this many alternating rounds (baseline, replayhook, replayhook, baseline, ...), so that both meet the same machine: on a shared VM a slow spell otherwise lands on one side of the ratio")
 	fs.IntVar(&o.streamSubs, "stream-subscribers", 0, "run the stream scenario instead: ingest alone vs ingest with this many subscribers of GET /stream/"+product+" (see bench/stream.go)")
 	fs.BoolVar(&o.inProcess, "in-process", false, "run the servers inside the load tool's process instead of in child processes (one heap and GC for both)")
+	fs.BoolVar(&o.forward, "forward", false, "run the push-forwarding scenario instead: ingest with one healthy loopback forward target vs. without, same run (bench/forward.go)")
+	fs.IntVar(&o.forwardConcurrency, "forward-concurrency", 4, "with -forward: the target's concurrency")
 	serveKind := fs.String("serve-child", "", "internal: run this server (replayhook or baseline) as the load tool's child process")
 	storeCfgFlag := fs.String("store-config", "", "internal: the child's store section of config.yaml")
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +153,9 @@ func run(args []string, out io.Writer) error {
 		return errors.New("-conns, -users, -sessions, -rounds and -duration must be positive, -anonymous in [0,1]")
 	}
 	o.seq = new(atomic.Int64)
+	if o.forward {
+		return runForward(o, out)
+	}
 	rate := "back to back"
 	if o.lookupRate > 0 {
 		rate = fmt.Sprintf("%.0f/s open loop", o.lookupRate)
@@ -566,7 +574,8 @@ sources:
 		return "", nil, err
 	}
 	go func() { _ = hs.Serve(ln) }()
-	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); closeAll() }, nil
+	stopForwarding := rh.StartForwarding() // as serve does; nothing without forward targets
+	return "http://" + ln.Addr().String(), func() { _ = hs.Close(); stopForwarding(); closeAll() }, nil
 }
 
 // ledger records what was accepted: one bit per (user, session) and one

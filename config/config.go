@@ -29,6 +29,9 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Sources  []Source `yaml:"sources" validate:"dive"`
 
+	// Forward lists the targets stored payloads are pushed to.
+	Forward []ForwardTarget `yaml:"forward" validate:"dive"`
+
 	// src remembers each value's line and ${VAR} origin, for messages.
 	src *sourceMap
 }
@@ -180,5 +183,7 @@ func Default() Config {
 			DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		}},
 		Log: Log{Level: "info", Format: "json"},
+
+		Forward: []ForwardTarget{},
 	}
 }

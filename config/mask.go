@@ -26,6 +26,7 @@ func (c *Config) Masked() Config {
 	if m.Store.Redis.SentinelPassword != "" {
 		m.Store.Redis.SentinelPassword = mask(m.Store.Redis.SentinelPassword)
 	}
+	m.Forward = maskedForward(c.Forward)
 	m.Store.Redis.Addr = maskURLPassword(m.Store.Redis.Addr)
 	m.Store.Redis.Addrs = append([]string(nil), c.Store.Redis.Addrs...)
 	return m

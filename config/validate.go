@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	}
 	problems = append(problems, c.validateSources()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
+	problems = append(problems, c.validateForward()...)
 	problems = append(problems, c.Server.validateLimits()...)
 	problems = append(problems, c.Stream.validate()...)
 	for _, p := range problems {
@@ -175,6 +176,7 @@ func (c *Config) DevSecrets() []string {
 			add(fmt.Sprintf("sources[%d].unsigned", i))
 		}
 	}
+	keys = append(keys, c.forwardDevSecrets()...)
 	return keys
 }
 
@@ -261,6 +263,7 @@ func (c *Config) Warnings() []string {
 	if c.Store.Backend != "redis" && (len(r.Addrs) > 0 || r.MasterName != "" || r.Cluster) {
 		w = append(w, "store.redis addrs/master_name/cluster are set but store.backend is "+c.Store.Backend+": they are not used")
 	}
+	w = append(w, c.forwardWarnings()...)
 	if c.Snapshot.Path == "" && c.Store.Backend == "memory" {
 		w = append(w, "snapshot.path is empty with the memory store: state is lost on restart")
 	}

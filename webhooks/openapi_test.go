@@ -512,9 +512,11 @@ func TestOpenAPIResponsesMatchServer(t *testing.T) {
 	failing := &failingActivity{ActivityStore: index.NewMemoryActivity(100, 100)}
 	var metrics *Metrics
 	var drift *index.Drift
+	fwd, deadID := forwardsWithDeadLetter(t)
 	h := newHarness(t, withDrift(&drift), withTestMetrics(&metrics), func(_ *config.Config, d *Deps) {
 		d.Rejected = rejected
 		d.Activity = failing
+		d.Forwards = fwd
 	})
 	anon := dana
 	anon.user, anon.email, anon.session = "", "", "ps_anon"
@@ -565,6 +567,14 @@ func TestOpenAPIResponsesMatchServer(t *testing.T) {
 		{name: "drift reset", method: "DELETE", target: "/v1/drift", header: auth(tokChat), route: "/v1/drift", status: 204},
 		{name: "drift page", method: "GET", target: "/drift", header: http.Header{"Authorization": {"Basic " + basic("me", tokChat)}}, route: "/drift", status: 200},
 		{name: "root", method: "GET", target: "/", route: "/", status: 200},
+		{name: "forwards", method: "GET", target: "/v1/forwards", header: auth(tokChat), route: "/v1/forwards", status: 200},
+		{name: "forwards scoped token", method: "GET", target: "/v1/forwards", header: auth(tokScoped), route: "/v1/forwards", status: 403},
+		{name: "forward dead letters", method: "GET", target: "/v1/forwards/chat/dead?limit=10", header: auth(tokChat), route: "/v1/forwards/{target}/dead", status: 200},
+		{name: "forward dead letters bad limit", method: "GET", target: "/v1/forwards/chat/dead?limit=0", header: auth(tokChat), route: "/v1/forwards/{target}/dead", status: 400},
+		{name: "forward dead letters unknown target", method: "GET", target: "/v1/forwards/nope/dead", header: auth(tokChat), route: "/v1/forwards/{target}/dead", status: 404},
+		{name: "forward redeliver malformed", method: "POST", target: "/v1/forwards/chat/dead/redeliver", body: []byte(`{"ids":`), header: auth(tokChat), route: "/v1/forwards/{target}/dead/redeliver", status: 400},
+		{name: "forward redeliver", method: "POST", target: "/v1/forwards/chat/dead/redeliver", body: []byte(`{"ids":["` + deadID + `"]}`), header: auth(tokChat), route: "/v1/forwards/{target}/dead/redeliver", status: 200},
+		{name: "forward drop dead letters", method: "DELETE", target: "/v1/forwards/chat/dead", header: auth(tokChat), route: "/v1/forwards/{target}/dead", status: 200},
 		{name: "stream without token", method: "GET", target: "/stream/prod_demo", route: "/stream/{product_id}", status: 401},
 		{name: "stream other product", method: "GET", target: "/stream/prod_demo", header: auth(tokOther), route: "/stream/{product_id}", status: 403},
 		{name: "stream unknown product", method: "GET", target: "/stream/prod_nobody", header: auth(tokChat), route: "/stream/{product_id}", status: 404},

@@ -22,6 +22,12 @@ func (s *Server) routes() {
 	e.GET("/stream/:product_id", s.handleStream, auth)
 	e.DELETE("/v1/drift", s.handleDriftReset, auth)
 
+	// Push forwarding: targets and their dead letters (tokens allowed for all products).
+	e.GET("/v1/forwards", s.handleForwards, auth)
+	e.GET("/v1/forwards/:target/dead", s.handleForwardDead, auth)
+	e.POST("/v1/forwards/:target/dead/redeliver", s.handleForwardRedeliver, auth)
+	e.DELETE("/v1/forwards/:target/dead", s.handleForwardDropDead, auth)
+
 	// The identity-drift report as a page (Basic auth with the token as password, or Bearer).
 	e.GET("/drift", s.handleDriftPage, auth)
 

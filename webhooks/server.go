@@ -76,6 +76,8 @@ type Deps struct {
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
 	Outbound []Outbound
+	// Forwards serves the forwarding API; none by default.
+	Forwards Forwards
 	// Stream feeds GET /stream/{product_id}; nil means a memory stream fed
 	// by this server's ingest (added to Outbound).
 	Stream *stream.Stream
@@ -108,6 +110,9 @@ func New(d Deps) *Server {
 	}
 	if d.Validator == nil {
 		d.Validator = normalize.NewValidator()
+	}
+	if d.Forwards == nil {
+		d.Forwards = noForwards{}
 	}
 	streams := newStreams(&d)
 	s := &Server{

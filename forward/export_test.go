@@ -1,0 +1,4 @@
+package forward
+
+// PartitionOf exposes partitionOf to the external tests.
+var PartitionOf = partitionOf

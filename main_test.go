@@ -420,18 +420,35 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 	}
 	stop()
 
+	// A damaged newest snapshot: the previous one is restored whole (the
+	// journal holds what came after it) and the damaged file moved aside.
 	os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600)
-	base, out, _ = startServer(t, cfg)
-	if !strings.Contains(out.String(), "SNAPSHOT NOT RESTORED") {
-		t.Fatalf("corrupt snapshot not reported loudly:\n%s", out)
+	base, out, stop = startServer(t, cfg)
+	if !strings.Contains(out.String(), "SNAPSHOT DAMAGED") || !strings.Contains(out.String(), "snapshot restored") {
+		t.Fatalf("damaged snapshot not reported loudly, or the previous one not restored:\n%s", out)
 	}
 	var u struct{ Sessions []any }
 	getJSON(t, base+"/v1/users/u-1", "test-token-0123456789", &u)
-	if len(u.Sessions) != 0 {
-		t.Fatal("state from a corrupt snapshot")
+	if len(u.Sessions) != 1 {
+		t.Fatalf("state lost with a damaged newest snapshot: %+v", u)
 	}
 	if aside, _ := filepath.Glob(snap + ".corrupt-*"); len(aside) != 1 {
-		t.Fatalf("corrupt snapshot not moved aside: %v", aside)
+		t.Fatalf("damaged snapshot not moved aside: %v", aside)
+	}
+	stop()
+
+	// Both files damaged (and the journal already truncated past them):
+	// nothing to restore, said loudly, and the server starts empty.
+	os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600)
+	os.WriteFile(snap+".1", []byte(`{"version":2,"parts":[{"name":"users","records":[`), 0o600)
+	base, out, _ = startServer(t, cfg)
+	if !strings.Contains(out.String(), "SNAPSHOT NOT RESTORED") {
+		t.Fatalf("damaged snapshots not reported loudly:\n%s", out)
+	}
+	u.Sessions = nil
+	getJSON(t, base+"/v1/users/u-1", "test-token-0123456789", &u)
+	if len(u.Sessions) != 0 {
+		t.Fatal("state from a damaged snapshot")
 	}
 }
 

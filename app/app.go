@@ -7,7 +7,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +83,8 @@ type App struct {
 	// closers release what New opened, in order (the Redis drift queue
 	// before the Redis client).
 	closers []func() error
+	// durable is the journal, snapshot and restore gate (durability.go).
+	durable *durability
 }
 
 // RedisStartTimeout bounds connecting to Redis at start; replayhook does
@@ -133,7 +134,10 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		mu := index.NewMemoryUsers(index.UserLimits{
 			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
 		})
-		ma := index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession)
+		ma := index.NewMemoryActivityLimits(index.ActivityLimits{
+			MaxSessions: cfg.Activity.MaxSessions, MaxActionsPerSession: cfg.Activity.MaxActionsPerSession,
+			MaxBytes: cfg.Activity.MaxBytes, MaxBytesPerSession: cfg.Activity.MaxBytesPerSession,
+		})
 		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
 		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, AliasTTL)
 		users, activity, dedupe, aliases = mu, ma, md, ml
@@ -144,11 +148,15 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
 			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
 		}
+		// dedupe is saved first: a key confirmed in the snapshot was
+		// stored before any later part was saved, so replaying the journal
+		// may skip it (webhooks.Server.Replay).
 		parts = []snapshot.Part{
-			part("users", mu.Export, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }),
-			part("activity", func(time.Time) []index.SessionRecord { return ma.Export() }, func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }),
-			part("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
-			part("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
+			snapshot.Slice("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
+			snapshot.Records("users", mu.ExportEach, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }, 1024),
+			snapshot.Records("activity", func(_ time.Time, emit func(index.SessionRecord) error) error { return ma.ExportEach(emit) },
+				func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }, 256),
+			snapshot.Slice("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
 		}
 	}
 	for _, s := range cfg.Sources {
@@ -182,23 +190,21 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		md := index.NewDrift(driftLimits, driftSources)
 		md.Reset(now())
 		// The drift counters are this replica's own.
-		parts = append(parts,
-			snapshot.Part{
-				Name: "drift",
-				Save: func(time.Time) any { return md.Counters() },
-				Load: func(raw json.RawMessage, _ time.Time) error {
-					var c index.DriftCounters
-					if err := json.Unmarshal(raw, &c); err != nil {
-						return err
-					}
-					md.RestoreCounters(c)
-					return nil
-				},
-			})
+		parts = append(parts, snapshot.Value("drift",
+			func(time.Time) index.DriftCounters { return md.Counters() },
+			func(c index.DriftCounters, _ time.Time) error { md.RestoreCounters(c); return nil }))
 		drift = md
 	}
 	st, streamParts := newStream(cfg, rs, log, now)
 	parts = append(parts, streamParts...)
+	if a.durable, err = newDurability(cfg, log); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.durable.wal != nil {
+		a.closers = append(a.closers, a.durable.wal.Close)
+	}
+	a.durable.register(metrics.Registry())
 	deps := webhooks.Deps{
 		Config:    cfg,
 		Sources:   sources,
@@ -215,7 +221,8 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		Outbound:  []webhooks.Outbound{st},
 		Log:       log,
 		Now:       now,
-		Ready:     ready,
+		Ready:     readyAll(ready, a.durable.ready),
+		Journal:   a.durable.gate,
 	}
 	a.wireForward(&deps)
 	a.Server, a.Snapshot, a.Users = webhooks.New(deps), parts, users
@@ -252,18 +259,17 @@ func (a *App) LastSaved() time.Time {
 	return time.Time{}
 }
 
-// part adapts a store's typed Export/Import to a snapshot part.
-func part[R any](name string, export func(time.Time) []R, load func([]R, time.Time)) snapshot.Part {
-	return snapshot.Part{
-		Name: name,
-		Save: func(now time.Time) any { return export(now) },
-		Load: func(raw json.RawMessage, now time.Time) error {
-			var recs []R
-			if err := json.Unmarshal(raw, &recs); err != nil {
+// readyAll is ready when every non-nil check is.
+func readyAll(checks ...func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, c := range checks {
+			if c == nil {
+				continue
+			}
+			if err := c(ctx); err != nil {
 				return err
 			}
-			load(recs, now)
-			return nil
-		},
+		}
+		return nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,25 +19,38 @@ import (
 func TestNewWiresTheMemoryBackend(t *testing.T) {
 	cfg := config.Default()
 	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", Secrets: []string{"s3cret-s3cret"}}}
+	cfg.Snapshot.Path = filepath.Join(t.TempDir(), "replayhook.snapshot")
 	a, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	if !a.HasJournal() {
+		t.Error("the memory backend with a snapshot path and durability: fsync has no journal")
+	}
 	var names []string
 	for _, p := range a.Snapshot {
 		names = append(names, p.Name)
 	}
-	if got, want := strings.Join(names, ","), "users,activity,dedupe,aliases,drift,stream"; got != want {
+	if got, want := strings.Join(names, ","), "dedupe,users,activity,aliases,drift,stream"; got != want {
 		t.Errorf("snapshot parts = %s, want %s", got, want)
 	}
 	if a.Users == nil || a.Server == nil {
 		t.Fatal("no users index or server")
 	}
-	rec := httptest.NewRecorder()
-	a.Server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusOK {
-		t.Errorf("/readyz = %d", rec.Code)
+	readyz := func() int {
+		rec := httptest.NewRecorder()
+		a.Server.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code
+	}
+	if code := readyz(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before the restore = %d, want 503", code)
+	}
+	if err := a.Restore(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code := readyz(); code != http.StatusOK {
+		t.Errorf("/readyz after the restore = %d", code)
 	}
 	if !a.LastSaved().IsZero() {
 		t.Error("LastSaved before any save is not zero")

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -24,15 +23,7 @@ func newStream(cfg *config.Config, rs *redisstore.Store, log *logrus.Logger, now
 		return webhooks.NewStream(cfg.Stream, b, log), nil
 	}
 	st, mem := webhooks.NewMemoryStream(cfg.Stream, now)
-	return st, []snapshot.Part{{
-		Name: "stream",
-		Save: func(time.Time) any { return mem.Export() },
-		Load: func(raw json.RawMessage, _ time.Time) error {
-			var rec stream.MemoryRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return err
-			}
-			return mem.Import(rec)
-		},
-	}}
+	return st, []snapshot.Part{snapshot.Value("stream",
+		func(time.Time) stream.MemoryRecord { return mem.Export() },
+		func(rec stream.MemoryRecord, _ time.Time) error { return mem.Import(rec) })}
 }

@@ -544,13 +544,22 @@ sources:
 	if err != nil {
 		return "", nil, err
 	}
+	removeState, err := benchDurability(cfg)
+	if err != nil {
+		return "", nil, err
+	}
 	// The very server main runs, built by the same code; its log lines are
 	// formatted as in production and discarded.
 	rh, err := app.New(cfg, app.NewLogger(cfg.Log, io.Discard), time.Now)
 	if err != nil {
+		removeState()
 		return "", nil, err
 	}
-	users, closeAll := rh.Users, func() { _ = rh.Close() }
+	users, closeAll := rh.Users, func() { _ = rh.Close(); removeState() }
+	if err := rh.Restore(time.Now()); err != nil {
+		closeAll()
+		return "", nil, err
+	}
 	if o.preload > 0 {
 		start := time.Now()
 		ctx := context.Background()

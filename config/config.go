@@ -31,6 +31,10 @@ type Config struct {
 
 	// Forward lists the targets stored payloads are pushed to.
 	Forward []ForwardTarget `yaml:"forward" validate:"dive"`
+	// Durability is when an acknowledged delivery is on disk: fsync |
+	// batch | off; Journal places the write-ahead log (config/durability.go).
+	Durability string  `yaml:"durability" validate:"oneof=fsync batch off"`
+	Journal    Journal `yaml:"journal"`
 
 	// src remembers each value's line and ${VAR} origin, for messages.
 	src *sourceMap
@@ -96,6 +100,11 @@ func (i Index) Lookback() time.Duration { return time.Duration(i.LookbackSeconds
 type Activity struct {
 	MaxSessions          int `yaml:"max_sessions" validate:"min=1,max=100000000"`
 	MaxActionsPerSession int `yaml:"max_actions_per_session" validate:"min=1,max=100000"`
+	// MaxBytes bounds the whole store's memory (least recently used
+	// sessions evicted); MaxBytesPerSession one session's action data
+	// (oldest actions dropped). 0 = no byte bound.
+	MaxBytes           int64 `yaml:"max_bytes" validate:"min=0"`
+	MaxBytesPerSession int   `yaml:"max_bytes_per_session" validate:"min=0,max=1073741824"`
 }
 
 // Dedupe bounds the record of deliveries already stored.
@@ -172,7 +181,7 @@ func Default() Config {
 			Limits: DefaultLimits(),
 		},
 		Index:    Index{LookbackSeconds: 300, MaxSessionsPerUser: 20, MaxUsers: 100000},
-		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200},
+		Activity: Activity{MaxSessions: 100000, MaxActionsPerSession: 200, MaxBytes: 512 << 20, MaxBytesPerSession: 1 << 20},
 		Dedupe:   Dedupe{MaxKeys: 200000, WindowSeconds: 86400},
 		Drift:    Drift{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5},
 		Rejected: Rejected{MaxEntries: 200},
@@ -184,6 +193,7 @@ func Default() Config {
 		}},
 		Log: Log{Level: "info", Format: "json"},
 
-		Forward: []ForwardTarget{},
+		Forward:    []ForwardTarget{},
+		Durability: DurabilityFsync, Journal: DefaultJournal(),
 	}
 }

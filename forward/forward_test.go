@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/forward/forwardtest"
 	"github.com/replayhook/replayhook/normalize"
+	"github.com/replayhook/replayhook/snapshot"
 )
 
 const secret = "test-forward-secret-0123"
@@ -431,14 +433,14 @@ func TestSnapshotKeepsQueueAndDeadLetters(t *testing.T) {
 	h1, _ := mem.Next(ctx, "chat", forward.PartitionOf("p", "s1", 4))
 	h1.Attempts, h1.LastStatus = 2, 503
 	_ = mem.Attempted(ctx, h1)
-	raw, err := json.Marshal(mem.SnapshotPart().Save(t0))
-	if err != nil {
+	path := filepath.Join(t.TempDir(), "state.snapshot")
+	if err := snapshot.Write(path, []snapshot.Part{mem.SnapshotPart()}, 0, t0); err != nil {
 		t.Fatal(err)
 	}
 
 	tgt.Concurrency = 2
 	mem2 := forward.NewMemory(forward.Targets([]config.ForwardTarget{tgt}))
-	if err := mem2.SnapshotPart().Load(raw, t0); err != nil {
+	if _, err := snapshot.Restore(path, []snapshot.Part{mem2.SnapshotPart()}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := mem2.Stats(ctx, "chat"); st.Queued != 5 || st.Dead != 1 {

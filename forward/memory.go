@@ -2,7 +2,6 @@ package forward
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"sync"
@@ -310,9 +309,8 @@ type memSnapshot struct {
 // counts) and dead letters, and restores them at start. A target no longer
 // configured is dropped at restore.
 func (m *Memory) SnapshotPart() snapshot.Part {
-	return snapshot.Part{
-		Name: "forward",
-		Save: func(time.Time) any {
+	return snapshot.Value("forward",
+		func(time.Time) map[string]memSnapshot {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			out := make(map[string]memSnapshot, len(m.targets))
@@ -333,11 +331,7 @@ func (m *Memory) SnapshotPart() snapshot.Part {
 			}
 			return out
 		},
-		Load: func(raw json.RawMessage, _ time.Time) error {
-			var in map[string]memSnapshot
-			if err := json.Unmarshal(raw, &in); err != nil {
-				return err
-			}
+		func(in map[string]memSnapshot, _ time.Time) error {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			for name, s := range in {
@@ -354,6 +348,5 @@ func (m *Memory) SnapshotPart() snapshot.Part {
 				}
 			}
 			return nil
-		},
-	}
+		})
 }

@@ -3,6 +3,8 @@ package index
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/replayhook/replayhook/normalize"
 )
@@ -18,6 +20,11 @@ var ErrNoSession = errors.New("index: no session id: activity is only stored per
 type MemoryActivity struct {
 	perSession int
 	sessions   *shards[SessionKey, *sessionEntry]
+	// maxBytes bounds bytes (the sessions' sizes, see sessionEntry.cost);
+	// sessionBytes bounds one session's action data.
+	maxBytes     int64
+	sessionBytes int
+	bytes        atomic.Int64
 }
 
 // sessionEntry is one session's activity. It is modified in place, only
@@ -27,6 +34,17 @@ type sessionEntry struct {
 	userID, email, summary string
 	lastAt                 float64
 	log                    actionLog // the newest actions, in arrival order
+	cost                   int64     // bytes counted for it in MemoryActivity.bytes
+}
+
+// sessionOverhead is what a session costs beside its strings and buffers:
+// the entry, its slot in the table and the buffers' headers.
+const sessionOverhead = int64(unsafe.Sizeof(sessionEntry{})) + 64
+
+// size is what e holds in memory now, in bytes.
+func (e *sessionEntry) size() int64 {
+	return sessionOverhead + int64(len(e.key.ProductID)+len(e.key.SessionID)+len(e.userID)+len(e.email)+len(e.summary)) +
+		int64(cap(e.log.data)) + int64(cap(e.log.metas))*int64(unsafe.Sizeof(actionMeta{}))
 }
 
 var _ ActivityStore = (*MemoryActivity)(nil)
@@ -34,10 +52,79 @@ var _ ActivityStore = (*MemoryActivity)(nil)
 // NewMemoryActivity returns an empty store holding at most maxSessions
 // sessions and maxActionsPerSession actions per session.
 func NewMemoryActivity(maxSessions, maxActionsPerSession int) *MemoryActivity {
-	return &MemoryActivity{
-		perSession: max(maxActionsPerSession, 1),
-		sessions:   newShardsOf(maxSessions, newSessionTable),
+	return NewMemoryActivityLimits(ActivityLimits{MaxSessions: maxSessions, MaxActionsPerSession: maxActionsPerSession})
+}
+
+// ActivityLimits bound a MemoryActivity. A byte bound of 0 is none.
+type ActivityLimits struct {
+	MaxSessions, MaxActionsPerSession int
+	// MaxBytes bounds the whole store: the least recently used sessions
+	// are evicted to stay under it. A session is counted with its action
+	// data and record buffers, ids, summary and a fixed overhead.
+	MaxBytes int64
+	// MaxBytesPerSession bounds one session's action data: its oldest
+	// actions are dropped to stay under it (one bigger action is kept
+	// alone).
+	MaxBytesPerSession int
+}
+
+// NewMemoryActivityLimits returns an empty store within l.
+func NewMemoryActivityLimits(l ActivityLimits) *MemoryActivity {
+	m := &MemoryActivity{
+		perSession:   max(l.MaxActionsPerSession, 1),
+		sessions:     newShardsOf(l.MaxSessions, newSessionTable),
+		maxBytes:     l.MaxBytes,
+		sessionBytes: maxLogBytes,
 	}
+	if l.MaxBytesPerSession > 0 {
+		m.sessionBytes = min(l.MaxBytesPerSession, maxLogBytes)
+	}
+	m.sessions.dropped = func(e *sessionEntry) { m.bytes.Add(-e.cost) }
+	return m
+}
+
+// Bytes is what the sessions held cost, as counted against MaxBytes.
+func (m *MemoryActivity) Bytes() int64 { return m.bytes.Load() }
+
+// account records e's new size and, over the byte bound, evicts the least
+// recently used sessions of sh (never e itself). The caller holds sh's lock.
+func (m *MemoryActivity) account(sh *shard[SessionKey, *sessionEntry], e *sessionEntry) {
+	n := e.size()
+	m.bytes.Add(n - e.cost)
+	e.cost = n
+	for m.maxBytes > 0 && m.bytes.Load() > m.maxBytes {
+		if _, oldest, ok := sh.lru.GetOldest(); ok && oldest != e {
+			m.sessions.removeOldest(sh)
+			m.sessions.evictions.Add(1)
+			continue
+		}
+		if !m.evictElsewhere(sh) {
+			return // e alone is over the bound: it is kept (its data is bounded per session)
+		}
+	}
+}
+
+// evictElsewhere evicts the oldest session of another shard than sh (held
+// by the caller), reporting whether it found one. Other shards are only
+// try-locked, as in shards.makeRoom, so two shards never wait on each other.
+func (m *MemoryActivity) evictElsewhere(sh *shard[SessionKey, *sessionEntry]) bool {
+	list := m.sessions.list
+	for i := 1; i < len(list); i++ {
+		o := &list[(sh.idx+i)%len(list)]
+		if !o.mu.TryLock() {
+			continue
+		}
+		ok := o.lru.Len() > 0
+		if ok {
+			m.sessions.removeOldest(o)
+			m.sessions.evictions.Add(1)
+		}
+		o.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // newSessionTable is the LRU behind one shard of sessions: a slotLRU whose
@@ -96,7 +183,8 @@ func (m *MemoryActivity) AddActions(_ context.Context, key SessionKey, p *normal
 	e.lastAt = max(e.lastAt, at)
 	// The log copies the actions' strings (a memmove under the lock), so
 	// neither the caller nor a reader can change what is stored.
-	e.log.add(acts, at, m.perSession, maxLogBytes)
+	e.log.add(acts, at, m.perSession, m.sessionBytes)
+	m.account(sh, e)
 	return nil
 }
 
@@ -115,6 +203,7 @@ func (m *MemoryActivity) SetSummary(_ context.Context, key SessionKey, summary s
 	e := m.entry(sh, key)
 	e.summary = ownID(summary)
 	e.lastAt = max(e.lastAt, at)
+	m.account(sh, e)
 	return nil
 }
 
@@ -188,17 +277,20 @@ type SessionRecord struct {
 // shard, interleaved by relative LRU position across shards). Activity has
 // no age limit, so Export needs no clock.
 func (m *MemoryActivity) Export() []SessionRecord {
-	return exportLRU(m.sessions, func(k SessionKey, e *sessionEntry) (SessionRecord, bool) {
-		rec := SessionRecord{
-			ProductID: k.ProductID, SessionID: k.SessionID,
-			UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
-			Actions: make([]ActionRecord, 0, e.log.len()),
-		}
-		for _, a := range e.log.ordered() {
-			rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
-		}
-		return rec, true
-	})
+	return exportLRU(m.sessions, sessionRecord)
+}
+
+// sessionRecord is e's snapshot record; the caller holds its shard's lock.
+func sessionRecord(k SessionKey, e *sessionEntry) (SessionRecord, bool) {
+	rec := SessionRecord{
+		ProductID: k.ProductID, SessionID: k.SessionID,
+		UserID: e.userID, Email: e.email, Summary: e.summary, LastAt: e.lastAt,
+		Actions: make([]ActionRecord, 0, e.log.len()),
+	}
+	for _, a := range e.log.ordered() {
+		rec.Actions = append(rec.Actions, ActionRecord{Action: a.SlimAction, At: a.At})
+	}
+	return rec, true
 }
 
 // Import stores every record, in order: records are expected least
@@ -222,12 +314,16 @@ func (m *MemoryActivity) Import(recs []SessionRecord) {
 		e.userID, e.email = ownPair(cleanID(rec.UserID), cleanID(rec.Email))
 		for i := range acts { // one at a time: each action has its own time
 			at := eventSeconds(acts[i].At)
-			e.log.push(&acts[i].Action, at, m.perSession, maxLogBytes)
+			e.log.push(&acts[i].Action, at, m.perSession, m.sessionBytes)
 			e.lastAt = max(e.lastAt, at)
 		}
 		sh := m.sessions.of(key)
 		sh.mu.Lock()
+		if old, ok := sh.lru.Peek(key); ok { // replaced: no longer counted
+			m.bytes.Add(-old.cost)
+		}
 		m.sessions.put(sh, ownKey(key), e)
+		m.account(sh, e)
 		sh.mu.Unlock()
 	}
 }

@@ -64,6 +64,9 @@ type shards[K comparable, V any] struct {
 	max       int64
 	count     atomic.Int64 // entries held, plus at most one being added per shard
 	evictions atomic.Uint64
+	// dropped, when set, is told of every entry evicted or removed (under
+	// its shard's lock): the activity store keeps its byte count with it.
+	dropped func(V)
 }
 
 // newShards builds shards holding at most total entries together, each a
@@ -132,7 +135,8 @@ func (s *shards[K, V]) makeRoom(sh *shard[K, V]) {
 			continue
 		}
 		if sh.lru.Len() > 0 {
-			sh.lru.RemoveOldest() // its count passes to the new entry
+			_, v, _ := sh.lru.RemoveOldest() // its count passes to the new entry
+			s.drop(v)
 			s.evictions.Add(1)
 			return
 		}
@@ -141,7 +145,10 @@ func (s *shards[K, V]) makeRoom(sh *shard[K, V]) {
 			if !o.mu.TryLock() {
 				continue
 			}
-			_, _, ok := o.lru.RemoveOldest()
+			_, v, ok := o.lru.RemoveOldest()
+			if ok {
+				s.drop(v)
+			}
 			o.mu.Unlock()
 			if ok {
 				s.evictions.Add(1)
@@ -155,6 +162,11 @@ func (s *shards[K, V]) makeRoom(sh *shard[K, V]) {
 // remove deletes k from sh (locked by the caller), reporting whether it was
 // there. Removals are not evictions.
 func (s *shards[K, V]) remove(sh *shard[K, V], k K) bool {
+	if s.dropped != nil {
+		if v, ok := sh.lru.Peek(k); ok {
+			s.dropped(v)
+		}
+	}
 	if sh.lru.Remove(k) {
 		s.count.Add(-1)
 		return true
@@ -165,8 +177,15 @@ func (s *shards[K, V]) remove(sh *shard[K, V], k K) bool {
 // removeOldest deletes sh's least recently used entry (sh locked by the
 // caller).
 func (s *shards[K, V]) removeOldest(sh *shard[K, V]) {
-	if _, _, ok := sh.lru.RemoveOldest(); ok {
+	if _, v, ok := sh.lru.RemoveOldest(); ok {
+		s.drop(v)
 		s.count.Add(-1)
+	}
+}
+
+func (s *shards[K, V]) drop(v V) {
+	if s.dropped != nil {
+		s.dropped(v)
 	}
 }
 

@@ -224,8 +224,13 @@ type UserRecord struct {
 // now, least recently used first (exact within a shard, interleaved by
 // relative LRU position across shards), with only those refs.
 func (m *MemoryUsers) Export(now time.Time) []UserRecord {
-	cutoff := cutoffSeconds(now, m.lookback)
-	return exportLRU(m.users, func(id string, e userEntry) (UserRecord, bool) {
+	return exportLRU(m.users, userRecord(cutoffSeconds(now, m.lookback)))
+}
+
+// userRecord converts a user to its snapshot record with the refs at or
+// after cutoff; a user without any is left out.
+func userRecord(cutoff float64) func(string, userEntry) (UserRecord, bool) {
+	return func(id string, e userEntry) (UserRecord, bool) {
 		rec := UserRecord{UserID: id, Email: e.email}
 		for _, r := range e.refs {
 			if r.LastSeenAt >= cutoff {
@@ -233,7 +238,7 @@ func (m *MemoryUsers) Export(now time.Time) []UserRecord {
 			}
 		}
 		return rec, len(rec.Sessions) > 0
-	})
+	}
 }
 
 // Import links every record as Link would, in order: records are expected

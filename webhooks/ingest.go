@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 )
@@ -180,6 +181,9 @@ func (s *Server) Ingest(ctx context.Context, src *Source, header http.Header, bo
 
 // ingest is Ingest for a request that may carry a query (URL token).
 func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request) (*IngestResult, error) {
+	if err := s.deps.Journal.Admit(); err != nil {
+		return nil, notAdmitted(err)
+	}
 	now := s.deps.Now()
 	req.Now = now
 	body := req.Body
@@ -250,6 +254,16 @@ func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request
 		return nil, &APIError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
+	applied, err := s.deps.Journal.Append(ctx, &journal.Entry{
+		Key: key, At: now, Payloads: payloads, Summaries: d.Summaries, Identities: d.Identities, Links: links,
+	})
+	if err != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, notAdmitted(err)
+	}
+	defer applied()
 	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
 	if err == nil {
 		err = s.link(ctx, links, now)

@@ -262,12 +262,16 @@ func TestIngestWaitsForAWorkerThenGives503(t *testing.T) {
 	}
 }
 
-// ingest_workers: 0 picks the CPU count (16× with Redis), capped by
-// max_concurrent_ingests.
+// ingest_workers: 0 picks the CPU count (16× with Redis or a journal
+// fsynced per delivery), capped by max_concurrent_ingests.
 func TestIngestWorkersDefault(t *testing.T) {
 	cfg := config.Default()
+	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("memory, durability: fsync: %d, want %d", got, want)
+	}
+	cfg.Durability = config.DurabilityBatch
 	if got, want := IngestWorkers(&cfg), runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("memory: %d, want %d", got, want)
+		t.Errorf("memory, durability: batch: %d, want %d", got, want)
 	}
 	cfg.Store.Backend = "redis"
 	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {

@@ -18,6 +18,7 @@ import (
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/internal/buildinfo"
+	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/stream"
@@ -86,6 +87,9 @@ type Deps struct {
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.
 	Ready func(context.Context) error
+	// Journal writes each delivery ahead of its acknowledgement and
+	// admits deliveries (webhooks/journal.go); nil is journal.Nop.
+	Journal journal.Journal
 }
 
 // Server is the HTTP application.
@@ -114,6 +118,9 @@ func New(d Deps) *Server {
 	if d.Forwards == nil {
 		d.Forwards = noForwards{}
 	}
+	if d.Journal == nil {
+		d.Journal = journal.Nop{}
+	}
 	streams := newStreams(&d)
 	s := &Server{
 		streams:   streams,
@@ -140,13 +147,14 @@ func New(d Deps) *Server {
 
 // IngestWorkers is how many deliveries cfg lets run at once:
 // server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
-// whose round trips leave the CPU idle); never more than
-// server.max_concurrent_ingests.
+// whose round trips leave the CPU idle, and with durability: fsync, where
+// each delivery waits for the journal's fsync and more of them share one);
+// never more than server.max_concurrent_ingests.
 func IngestWorkers(cfg *config.Config) int {
 	n := cfg.Server.IngestWorkers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
-		if cfg.Store.Backend == "redis" {
+		if cfg.Store.Backend == "redis" || (cfg.JournalDir() != "" && cfg.Durability == config.DurabilityFsync) {
 			n *= 16
 		}
 	}

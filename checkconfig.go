@@ -46,6 +46,9 @@ func checkConfig(args []string, getenv func(string) string, stdout io.Writer) er
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stdout, "# warning:", w)
 	}
+	for _, w := range app.RedisWarnings(cfg) {
+		fmt.Fprintln(stdout, "# warning:", w)
+	}
 	if err := cfg.CheckListen(); err != nil {
 		return err
 	}

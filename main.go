@@ -42,6 +42,10 @@ func commands() []command {
 		{"send", sendCommandHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return send(ctx, args, getenv, os.Stdin, stdout)
 		}},
+		{"map", help{Summary: "print what a source makes of a delivery, field by field, without a server", Text: mapHelp},
+			func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+				return mapCommand(args, getenv, os.Stdin, stdout)
+			}},
 		{"check-config", checkConfigHelp, func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 			return checkConfig(args, getenv, stdout)
 		}},

@@ -52,7 +52,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 	for i, s := range cfg.Sources {
 		p, err := reg.New(s.Provider, providers.Settings{
 			Secrets: s.Secrets, Tolerance: s.Tolerance(), SecretHeader: s.SecretHeader, Unsigned: s.Unsigned,
-			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(),
+			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(), Custom: s.CustomSpec(),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)
@@ -125,6 +125,9 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
 		}
 		rs = store
+		for _, w := range store.EvictionPolicyWarnings(ctx) {
+			log.WithField("store", "redis").Warn(w)
+		}
 		// go-redis reports reconnections and Sentinel failovers through a
 		// process-wide logger; make them structured lines of ours.
 		redis.SetLogger(redisLog{log})
@@ -145,9 +148,10 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 		mo.Stores = []webhooks.StoreMetric{
 			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
 			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys},
+			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys * max(len(cfg.Sources), 1)}, // max_keys per source
 			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
 		}
+		mo.DedupeEvictedInsideWindow = md.EvictedInsideWindow
 		// dedupe is saved first: a key confirmed in the snapshot was
 		// stored before any later part was saved, so replaying the journal
 		// may skip it (webhooks.Server.Replay).

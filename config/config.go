@@ -166,6 +166,8 @@ type Source struct {
 	// URLToken, HonorDeletions: see config/source.go.
 	URLToken       bool  `yaml:"url_token"`
 	HonorDeletions *bool `yaml:"honor_deletions"`
+	// Custom is the custom: block of provider custom (config/custom.go).
+	Custom *Custom `yaml:"custom"`
 }
 
 // Tolerance is ToleranceSeconds as a duration.

@@ -41,6 +41,9 @@ type problem struct {
 	msg  string
 	// got appends the offending value (masked for secrets) to msg.
 	got bool
+	// raw is a message that already names its key and line (a section's
+	// own validation): printed as it is.
+	raw string
 }
 
 // lookup returns the origin of path, or of its nearest parent that has one
@@ -88,6 +91,9 @@ var secretPath = regexp.MustCompile(`(^auth\.tokens\[\d+\]\.token$|^sources\[\d+
 
 // format renders a problem as "key: message, got "v" (line N, from ${VAR})".
 func (m *sourceMap) format(p problem) string {
+	if p.raw != "" {
+		return p.raw
+	}
 	var b strings.Builder
 	b.WriteString(m.display(p.path))
 	if p.msg != "" {
@@ -153,6 +159,8 @@ type checker struct {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
 func (c *checker) add(path, msg string, got bool) {
 	c.problems = append(c.problems, problem{path: path, msg: msg, got: got})
 }
@@ -178,6 +186,12 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path string, origins map[*
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem() // an optional value: checked as the value
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		// A type that decodes itself (it may take several shapes): its own
+		// decoder judges it when the document is decoded, and its errors
+		// name the key and line themselves.
+		return
 	}
 	switch {
 	case t.Kind() == reflect.Struct && t != durationType:

@@ -48,6 +48,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		if err := doc.Decode(&cfg); err != nil {
 			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
+		attachCustomLines(&cfg, &root)
 	}
 	cfg.src = src
 	if err := cfg.Validate(); err != nil {

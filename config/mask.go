@@ -39,6 +39,11 @@ func mask(s string) string {
 	return "****"
 }
 
-var urlPassword = regexp.MustCompile(`(rediss?://[^:/@]*:)[^@]*@`)
+// urlPassword matches a redis:// URL's password: from the colon after the
+// user name to the LAST '@'. Passwords are often pasted unescaped, and one
+// holding '@' (u:Sup3r@Secr3t@host) must be masked whole: stopping at the
+// first '@' would print the rest of it. Host names and ports never hold
+// '@', so the last one ends the user info.
+var urlPassword = regexp.MustCompile(`(rediss?://[^:/@]*:).*@`)
 
 func maskURLPassword(s string) string { return urlPassword.ReplaceAllString(s, "${1}****@") }

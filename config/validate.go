@@ -95,12 +95,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	problems = append(problems, c.validateSources()...)
+	problems = append(problems, c.validateCustom()...)
 	problems = append(problems, c.Store.Redis.validate(c.Store.Backend)...)
 	problems = append(problems, c.validateForward()...)
 	problems = append(problems, c.Server.validateLimits()...)
 	problems = append(problems, c.Stream.validate()...)
 	for _, p := range problems {
 		key, msg, _ := strings.Cut(p, ": ")
+		if strings.Contains(key, "(line ") {
+			found = append(found, problem{raw: p}) // located by its section already
+			continue
+		}
 		found = append(found, problem{path: key, msg: msg})
 	}
 	if len(found) > 0 {

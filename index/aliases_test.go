@@ -68,11 +68,11 @@ func TestMemoryAliases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := NewMemoryAliases(10, time.Hour)
 			for _, s := range tc.steps {
-				if err := a.Remember(ctx, *s.remember, at(s.at)); err != nil {
+				if err := a.Remember(ctx, "p", *s.remember, at(s.at)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			got, ok, err := a.Resolve(ctx, tc.resolve, at(tc.now))
+			got, ok, err := a.Resolve(ctx, "p", tc.resolve, at(tc.now))
 			if err != nil || ok != tc.ok || got != tc.want {
 				t.Fatalf("Resolve(%q) = %+v, %v, %v; want %+v, %v", tc.resolve, got, ok, err, tc.want, tc.ok)
 			}
@@ -90,8 +90,8 @@ func TestMemoryAliasesStaysWithinMaxIDs(t *testing.T) {
 		total := 10 * maxIDs
 		over := sampleBound(t, a.Len, maxIDs, func(g, workers int) {
 			for i := g; i < total; i += workers {
-				_ = a.Remember(ctx, normalize.Identity{AnonymousID: fmt.Sprint("anon-", i), UserID: "u"}, t0)
-				_, _, _ = a.Resolve(ctx, fmt.Sprint("anon-", i/2), t0)
+				_ = a.Remember(ctx, "p", normalize.Identity{AnonymousID: fmt.Sprint("anon-", i), UserID: "u"}, t0)
+				_, _, _ = a.Resolve(ctx, "p", fmt.Sprint("anon-", i/2), t0)
 			}
 		})
 		if over != "" {
@@ -106,12 +106,12 @@ func TestMemoryAliasesStaysWithinMaxIDs(t *testing.T) {
 func TestMemoryAliasesExportImport(t *testing.T) {
 	ctx := context.Background()
 	a := NewMemoryAliases(10, time.Hour)
-	_ = a.Remember(ctx, normalize.Identity{AnonymousID: "anon-2", UserID: "u2"}, at(-20))
-	_ = a.Remember(ctx, normalize.Identity{AnonymousID: "anon-1", UserID: "u1", Email: "a@x.io"}, at(-30))
-	_ = a.Remember(ctx, normalize.Identity{AnonymousID: "anon-old", UserID: "u0"}, at(-3601))
+	_ = a.Remember(ctx, "p", normalize.Identity{AnonymousID: "anon-2", UserID: "u2"}, at(-20))
+	_ = a.Remember(ctx, "p", normalize.Identity{AnonymousID: "anon-1", UserID: "u1", Email: "a@x.io"}, at(-30))
+	_ = a.Remember(ctx, "p", normalize.Identity{AnonymousID: "anon-old", UserID: "u0"}, at(-3601))
 	want := []AliasRecord{
-		{AnonymousID: "anon-1", UserID: "u1", Email: "a@x.io", At: at(-30).UTC()},
-		{AnonymousID: "anon-2", UserID: "u2", At: at(-20).UTC()},
+		{ProductID: "p", AnonymousID: "anon-1", UserID: "u1", Email: "a@x.io", At: at(-30).UTC()},
+		{ProductID: "p", AnonymousID: "anon-2", UserID: "u2", At: at(-20).UTC()},
 	}
 	recs := a.Export(t0)
 	if !reflect.DeepEqual(recs, want) {
@@ -126,15 +126,15 @@ func TestMemoryAliasesExportImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	back = append(back,
-		AliasRecord{AnonymousID: " ", UserID: "u9", At: t0},
-		AliasRecord{AnonymousID: "anon-9", UserID: "", At: t0},
-		AliasRecord{AnonymousID: "anon-1", UserID: "stale", At: at(-40)}, // older than what is held: ignored
-		AliasRecord{AnonymousID: "anon-f", UserID: "uf", At: at(1e9)},    // future: taken as now
+		AliasRecord{ProductID: "p", AnonymousID: " ", UserID: "u9", At: t0},
+		AliasRecord{ProductID: "p", AnonymousID: "anon-9", UserID: "", At: t0},
+		AliasRecord{ProductID: "p", AnonymousID: "anon-1", UserID: "stale", At: at(-40)}, // older than what is held: ignored
+		AliasRecord{ProductID: "p", AnonymousID: "anon-f", UserID: "uf", At: at(1e9)},    // future: taken as now
 	)
 	restarted := NewMemoryAliases(10, time.Hour)
 	restarted.Import(back, t0)
 	restarted.Import(back, t0)
-	wantAll := append(want[:2:2], AliasRecord{AnonymousID: "anon-f", UserID: "uf", At: t0.UTC()})
+	wantAll := append(want[:2:2], AliasRecord{ProductID: "p", AnonymousID: "anon-f", UserID: "uf", At: t0.UTC()})
 	if got := restarted.Export(t0); !reflect.DeepEqual(got, wantAll) {
 		t.Fatalf("Export after Import = %+v, want %+v", got, wantAll)
 	}

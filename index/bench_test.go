@@ -209,8 +209,8 @@ func BenchmarkDedupeClaim(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		_, _ = d.Claim(ctx, keys[i%len(keys)], t0)
-		_ = d.Confirm(ctx, keys[i%len(keys)], t0)
+		_, _ = d.Claim(ctx, "src", keys[i%len(keys)], t0)
+		_ = d.Confirm(ctx, "src", keys[i%len(keys)], t0)
 		i++
 	}
 }

@@ -13,32 +13,45 @@ type UserLimits struct {
 	// Lookback is how long a session ref stays visible after its
 	// last_seen_at; <= 0 means refs never expire (only the caps apply).
 	Lookback time.Duration
-	// MaxSessionsPerUser caps the refs kept per user (the newest are kept).
+	// MaxSessionsPerUser caps the refs kept per user and product (the
+	// newest are kept): one product's sessions never push out another's.
 	MaxSessionsPerUser int
+	// MaxProductsPerUser caps the products a user holds refs of; beyond
+	// it the product whose newest ref is the oldest is dropped (refs and
+	// email). <= 0 means DefaultMaxProductsPerUser. Products are set by
+	// the sources' configuration, except that a source without a product
+	// takes the product_id its payloads carry: this bounds what such a
+	// source can add to one user.
+	MaxProductsPerUser int
 	// MaxUsers caps the users held; the least recently used user is
 	// evicted first.
 	MaxUsers int
 }
 
+// DefaultMaxProductsPerUser is UserLimits.MaxProductsPerUser when unset.
+const DefaultMaxProductsPerUser = 16
+
 // MemoryUsers is the in-memory UserIndex: the SDK's UserSessionIndex,
-// bounded in users (LRU) and in sessions per user, safe for concurrent use.
+// bounded in users (LRU), in products per user and in sessions per user
+// and product, safe for concurrent use.
 //
 // Per user it keeps the refs newest first, unique per (product_id,
-// session_id), at most MaxSessionsPerUser of them, and the last non-empty
-// email; the email lives and dies with the user's entry. A bound below 1 is
-// taken as 1.
+// session_id), at most MaxSessionsPerUser of them per product, and per
+// product the last non-empty email; a product's email lives and dies with
+// its refs. A bound below 1 is taken as 1.
 type MemoryUsers struct {
-	lookback time.Duration
-	perUser  int
-	users    *shards[string, userEntry]
+	lookback    time.Duration
+	perUser     int
+	maxProducts int
+	users       *shards[string, userEntry]
 }
 
 // userEntry is what is stored per user, as userTable hands it out: its
-// strings are immutable and its refs slice is the caller's own, so it may
-// be read outside the shard lock.
+// strings are immutable and its slices are the caller's own, so it may be
+// read outside the shard lock.
 type userEntry struct {
-	email string
-	refs  []SessionRef // newest first, unique per (ProductID, SessionID)
+	emails []ProductEmail // one per product with an email and a ref
+	refs   []SessionRef   // newest first, unique per (ProductID, SessionID)
 }
 
 var _ UserIndex = (*MemoryUsers)(nil)
@@ -46,10 +59,19 @@ var _ UserIndex = (*MemoryUsers)(nil)
 // NewMemoryUsers returns an empty index bounded by l.
 func NewMemoryUsers(l UserLimits) *MemoryUsers {
 	return &MemoryUsers{
-		lookback: l.Lookback,
-		perUser:  max(l.MaxSessionsPerUser, 1),
-		users:    newShardsOf(l.MaxUsers, newUserTable),
+		lookback:    l.Lookback,
+		perUser:     max(l.MaxSessionsPerUser, 1),
+		maxProducts: productsBound(l.MaxProductsPerUser),
+		users:       newShardsOf(l.MaxUsers, newUserTable),
 	}
+}
+
+// productsBound is MaxProductsPerUser with its default applied.
+func productsBound(n int) int {
+	if n <= 0 {
+		return DefaultMaxProductsPerUser
+	}
+	return n
 }
 
 // Link records that userID was active in ref's session at ref.LastSeenAt.
@@ -59,8 +81,9 @@ func NewMemoryUsers(l UserLimits) *MemoryUsers {
 // [0, now] (no ref lies in the future) and never moves an existing ref's
 // last_seen_at backwards; a NaN time makes Link a no-op. Refs older than the
 // lookback are dropped, the new one included: linking only expired activity
-// creates no user. A non-empty email (trimmed) replaces the remembered one.
-// Linking makes the user the most recently used. It never fails.
+// creates no user. A non-empty email (trimmed) replaces the one remembered
+// for ref.ProductID. Linking makes the user the most recently used. It
+// never fails.
 func (m *MemoryUsers) Link(_ context.Context, userID, email string, ref SessionRef, now time.Time) error {
 	userID = cleanID(userID)
 	ref.SessionID = cleanID(ref.SessionID)
@@ -70,13 +93,14 @@ func (m *MemoryUsers) Link(_ context.Context, userID, email string, ref SessionR
 	}
 	nowS := unixSeconds(now)
 	ref.LastSeenAt = max(min(ref.LastSeenAt, nowS), 0)
-	m.link(userID, cleanID(email), []SessionRef{ref}, cutoffSeconds(now, m.lookback))
+	emails := [1]ProductEmail{{ProductID: ref.ProductID, Email: cleanID(email)}}
+	m.link(userID, emails[:], []SessionRef{ref}, cutoffSeconds(now, m.lookback))
 	return nil
 }
 
-// link merges refs (trimmed, non-empty, clamped, newest first) into the
-// user's entry, under the shard lock.
-func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float64) {
+// link merges refs (trimmed, non-empty, clamped, newest first) and the
+// non-empty emails into the user's entry, under the shard lock.
+func (m *MemoryUsers) link(userID string, emails []ProductEmail, refs []SessionRef, cutoff float64) {
 	sh := m.users.of(userID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -85,24 +109,110 @@ func (m *MemoryUsers) link(userID, email string, refs []SessionRef, cutoff float
 	for _, r := range refs {
 		cur = insertRef(cur, r, cutoff, m.perUser)
 	}
+	cur = capProducts(cur, m.maxProducts)
 	if len(cur) == 0 {
 		if found {
 			m.users.remove(sh, userID)
 		}
 		return
 	}
-	e := userEntry{email: old.email, refs: cur}
-	if email != "" {
-		e.email = email
+	// A product's email dies with its last live ref, before the new ones
+	// may bring the product back.
+	e := userEntry{emails: liveEmails(old.emails, old.refs, cutoff), refs: cur}
+	for _, pe := range emails {
+		if pe.Email != "" {
+			e.emails = setEmail(e.emails, pe.ProductID, pe.Email)
+		}
 	}
+	e.emails = liveEmails(e.emails, cur, cutoff)
 	m.users.put(sh, userID, e) // the table stores a copy of every string
 }
 
+// setEmail returns emails with product's email set to email (a new slice
+// when it changes: the old one may be shared).
+func setEmail(emails []ProductEmail, product, email string) []ProductEmail {
+	for i, e := range emails {
+		if e.ProductID == product {
+			if e.Email == email {
+				return emails
+			}
+			out := slices.Clone(emails)
+			out[i].Email = email
+			return out
+		}
+	}
+	return append(slices.Clip(emails), ProductEmail{ProductID: product, Email: email})
+}
+
+// liveEmails returns the emails of products that still hold a ref in refs
+// not older than cutoff (emails itself when all do): a product's email
+// dies with its last ref.
+func liveEmails(emails []ProductEmail, refs []SessionRef, cutoff float64) []ProductEmail {
+	has := func(p string) bool {
+		for i := range refs {
+			if refs[i].ProductID == p && refs[i].LastSeenAt >= cutoff {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range emails {
+		if has(emails[i].ProductID) {
+			continue
+		}
+		out := slices.Clone(emails[:i])
+		for _, e := range emails[i+1:] {
+			if has(e.ProductID) {
+				out = append(out, e)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	return emails
+}
+
+// capProducts returns refs (newest first) without the refs of products
+// beyond the limit newest: products rank by their newest ref. refs is not
+// modified; when it holds one product, or at most limit, it is returned as
+// is.
+func capProducts(refs []SessionRef, limit int) []SessionRef {
+	single := true
+	for i := 1; i < len(refs) && single; i++ {
+		single = refs[i].ProductID == refs[0].ProductID
+	}
+	if single {
+		return refs
+	}
+	// refs is newest first, so products in order of first appearance are
+	// ranked by their newest ref.
+	var products []string
+	for i := range refs {
+		if !slices.Contains(products, refs[i].ProductID) {
+			products = append(products, refs[i].ProductID)
+		}
+	}
+	if len(products) <= limit {
+		return refs
+	}
+	keep := products[:limit]
+	kept := make([]SessionRef, 0, len(refs))
+	for _, r := range refs {
+		if slices.Contains(keep, r.ProductID) {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
 // insertRef returns a new slice holding old's refs that are not older than
-// cutoff plus r, newest first, unique per (ProductID, SessionID), at most
-// limit long. old (sorted and unique) is not modified. When old already
-// holds r's session, the ref keeps the newer of the two times and its stored
-// strings. On equal times the ref just linked comes first.
+// cutoff plus r, newest first, unique per (ProductID, SessionID), with at
+// most limit refs of r's product (the newest; other products' refs are
+// kept as they are). old (sorted and unique) is not modified. When old
+// already holds r's session, the ref keeps the newer of the two times and
+// its stored strings. On equal times the ref just linked comes first.
 func insertRef(old []SessionRef, r SessionRef, cutoff float64, limit int) []SessionRef {
 	match := -1
 	for i := range old {
@@ -122,27 +232,36 @@ func insertRef(old []SessionRef, r SessionRef, cutoff float64, limit int) []Sess
 			n++
 		}
 	}
-	n = min(n, limit)
 	if n == 0 {
 		return nil
 	}
 	out := make([]SessionRef, 0, n)
+	same := 0 // refs of r's product in out
+	add := func(x SessionRef) {
+		if x.ProductID == r.ProductID {
+			if same == limit {
+				return
+			}
+			same++
+		}
+		out = append(out, x)
+	}
 	placed := !keepNew
-	for i := 0; i < len(old) && len(out) < n; i++ {
+	for i := range old {
 		if i == match || old[i].LastSeenAt < cutoff {
 			continue
 		}
 		if !placed && r.LastSeenAt >= old[i].LastSeenAt {
-			out = append(out, r)
+			add(r)
 			placed = true
-			if len(out) == n {
-				break
-			}
 		}
-		out = append(out, old[i])
+		add(old[i])
 	}
-	if !placed && len(out) < n {
-		out = append(out, r)
+	if !placed {
+		add(r)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -184,25 +303,32 @@ func (m *MemoryUsers) Lookup(_ context.Context, userID string, now time.Time) (U
 			}
 		}
 		e.refs = kept
+		e.emails = liveEmails(e.emails, kept, cutoff)
 		m.users.put(sh, userID, e) // present: replaces in place
 	}
 	sh.mu.Unlock()
-	// e.refs is the caller's own (decoded by the table, or kept, which the
-	// table copied).
-	return User{Email: e.email, Sessions: e.refs}, true, nil
+	// e's slices are the caller's own (decoded by the table, or kept,
+	// which the table copied).
+	return User{Emails: e.emails, Sessions: e.refs}, true, nil
 }
 
-// Forget drops the user's refs and email and reports whether the user was
-// held. userID is trimmed. It never fails.
-func (m *MemoryUsers) Forget(_ context.Context, userID string) (bool, error) {
+// Forget drops the user's refs and emails, returns them (every ref held,
+// expired or not) and reports whether the user was held. userID is
+// trimmed. It never fails.
+func (m *MemoryUsers) Forget(_ context.Context, userID string) (User, bool, error) {
 	userID = cleanID(userID)
 	if userID == "" {
-		return false, nil
+		return User{}, false, nil
 	}
 	sh := m.users.of(userID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return m.users.remove(sh, userID), nil
+	e, ok := sh.lru.Peek(userID)
+	if !ok {
+		return User{}, false, nil
+	}
+	m.users.remove(sh, userID)
+	return User{Emails: e.emails, Sessions: e.refs}, true, nil
 }
 
 // Len is the number of users held, at most MaxUsers. It counts users whose
@@ -215,9 +341,14 @@ func (m *MemoryUsers) Evictions() uint64 { return m.users.evictions.Load() }
 
 // UserRecord is one user in a snapshot of a MemoryUsers.
 type UserRecord struct {
-	UserID   string       `json:"user_id"`
-	Email    string       `json:"email,omitempty"`
-	Sessions []SessionRef `json:"sessions"` // newest first
+	UserID string `json:"user_id"`
+	// Email is the one email of snapshots written before emails were kept
+	// per product; Import gives it to the product of the record's newest
+	// ref (the product whose delivery most likely set it). Export leaves
+	// it empty.
+	Email    string         `json:"email,omitempty"`
+	Emails   []ProductEmail `json:"emails,omitempty"`
+	Sessions []SessionRef   `json:"sessions"` // newest first
 }
 
 // Export returns every user with at least one ref inside the lookback at
@@ -231,12 +362,13 @@ func (m *MemoryUsers) Export(now time.Time) []UserRecord {
 // after cutoff; a user without any is left out.
 func userRecord(cutoff float64) func(string, userEntry) (UserRecord, bool) {
 	return func(id string, e userEntry) (UserRecord, bool) {
-		rec := UserRecord{UserID: id, Email: e.email}
+		rec := UserRecord{UserID: id}
 		for _, r := range e.refs {
 			if r.LastSeenAt >= cutoff {
 				rec.Sessions = append(rec.Sessions, r)
 			}
 		}
+		rec.Emails = liveEmails(e.emails, rec.Sessions, cutoff)
 		return rec, len(rec.Sessions) > 0
 	}
 }
@@ -270,10 +402,17 @@ func (m *MemoryUsers) Import(recs []UserRecord, now time.Time) {
 		// Newest first, and only the newest per-user cap of them, so a
 		// hostile record with many refs costs O(cap²) at most.
 		slices.SortStableFunc(refs, func(a, b SessionRef) int { return cmp.Compare(b.LastSeenAt, a.LastSeenAt) })
-		refs = dedupeRefs(refs, m.perUser)
+		refs = dedupeRefs(refs, m.perUser*m.maxProducts)
+		emails := make([]ProductEmail, 0, len(rec.Emails)+1)
+		if legacy := cleanID(rec.Email); legacy != "" && len(refs) > 0 {
+			emails = append(emails, ProductEmail{ProductID: refs[0].ProductID, Email: legacy})
+		}
+		for _, pe := range rec.Emails {
+			emails = append(emails, ProductEmail{ProductID: cleanID(pe.ProductID), Email: cleanID(pe.Email)})
+		}
 		// Link oldest first so that, on equal times, the order is kept.
 		slices.Reverse(refs)
-		m.link(id, cleanID(rec.Email), refs, cutoff)
+		m.link(id, emails, refs, cutoff)
 	}
 }
 

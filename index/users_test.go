@@ -138,7 +138,7 @@ func TestMemoryUsersSemantics(t *testing.T) {
 				{user: " u1\t", email: " a@x.io ", session: "\ns1 ", product: " p ", seen: -10},
 				{user: "u1", session: "s1", product: "p", seen: -5},
 			},
-			lookup: "u1", want: User{Email: "a@x.io", Sessions: []SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
+			lookup: "u1", want: User{Emails: pe("p", "a@x.io"), Sessions: []SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
 		{name: "ids are trimmed on read",
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -10}},
 			lookup: " \tu1\r\n", want: User{Sessions: []SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
@@ -161,7 +161,7 @@ func TestMemoryUsersSemantics(t *testing.T) {
 				{user: "u1", email: "", session: "s3", product: "p", seen: -8},
 				{user: "u1", email: "  ", session: "s3", product: "p", seen: -7},
 			},
-			lookup: "u1", want: User{Email: "new@x.io", Sessions: []SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
+			lookup: "u1", want: User{Emails: pe("p", "new@x.io"), Sessions: []SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
 		{name: "no lookback: refs never expire",
 			limits: UserLimits{MaxSessionsPerUser: 2, MaxUsers: 10},
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -1e6}},
@@ -232,7 +232,7 @@ func TestMemoryUsersLookupReturnsACopy(t *testing.T) {
 	u.Sessions[0].SessionID = "changed"
 	u.Sessions = append(u.Sessions[:1], ref("s9", "p", 0))
 	again, _, _ := m.Lookup(ctx, "u1", t0)
-	if want := (User{Email: "a@x.io", Sessions: []SessionRef{ref("s1", "p", -1)}}); !reflect.DeepEqual(again, want) {
+	if want := (User{Emails: pe("p", "a@x.io"), Sessions: []SessionRef{ref("s1", "p", -1)}}); !reflect.DeepEqual(again, want) {
 		t.Fatalf("after changing a lookup's result the store holds %+v, want %+v", again, want)
 	}
 }
@@ -252,7 +252,7 @@ func TestMemoryUsersForget(t *testing.T) {
 		{"nobody", false},
 		{"", false},
 	} {
-		if got, err := m.Forget(ctx, tc.id); got != tc.want || err != nil {
+		if _, got, err := m.Forget(ctx, tc.id); got != tc.want || err != nil {
 			t.Fatalf("Forget(%q) = %v, %v; want %v", tc.id, got, err, tc.want)
 		}
 	}
@@ -265,7 +265,7 @@ func TestMemoryUsersForget(t *testing.T) {
 	// The email was forgotten with the refs: linking again without an
 	// email does not bring it back.
 	_ = m.Link(ctx, "u1", "", ref("s2", "p", 0), t0)
-	if u, _, _ := m.Lookup(ctx, "u1", t0); u.Email != "" || len(u.Sessions) != 1 || u.Sessions[0].SessionID != "s2" {
+	if u, _, _ := m.Lookup(ctx, "u1", t0); len(u.Emails) != 0 || len(u.Sessions) != 1 || u.Sessions[0].SessionID != "s2" {
 		t.Fatalf("after Forget and a new link: %+v, want only s2 and no email", u)
 	}
 }
@@ -279,7 +279,7 @@ func TestMemoryUsersEmailDiesWithTheEntry(t *testing.T) {
 	_ = m.Link(ctx, "u2", "b@x.io", ref("s1", "p", 0), t0) // evicts u1
 	_ = m.Link(ctx, "u1", "", ref("s2", "p", 0), t0)
 	u, ok, _ := m.Lookup(ctx, "u1", t0)
-	if !ok || u.Email != "" {
+	if !ok || len(u.Emails) != 0 {
 		t.Fatalf("u1 after eviction and relink = %+v, %v; want found, without the old email", u, ok)
 	}
 	if m.Evictions() != 2 {
@@ -387,14 +387,14 @@ func TestMemoryUsersConcurrentUse(t *testing.T) {
 						default:
 						}
 					}
-					if ok && u.Email != id+"@x.io" {
+					if ok && u.EmailFor(u.Sessions[0].ProductID) != id+"@x.io" {
 						select {
-						case errs <- fmt.Sprintf("%s has email %q", id, u.Email):
+						case errs <- fmt.Sprintf("%s has emails %v", id, u.Emails):
 						default:
 						}
 					}
 				case 4:
-					_, _ = m.Forget(ctx, id)
+					_, _, _ = m.Forget(ctx, id)
 				}
 			}
 		})
@@ -417,11 +417,15 @@ func checkUser(u User, ok bool, perUser int) string {
 		}
 		return ""
 	}
-	if len(u.Sessions) == 0 || len(u.Sessions) > perUser {
-		return fmt.Sprintf("%d refs, want 1..%d", len(u.Sessions), perUser)
+	if len(u.Sessions) == 0 {
+		return "ok=true without refs"
 	}
 	seen := map[[2]string]bool{}
+	perProduct := map[string]int{}
 	for i, r := range u.Sessions {
+		if perProduct[r.ProductID]++; perProduct[r.ProductID] > perUser {
+			return fmt.Sprintf("more than %d refs of product %q", perUser, r.ProductID)
+		}
 		k := [2]string{r.ProductID, r.SessionID}
 		if seen[k] {
 			return fmt.Sprintf("ref %v twice", k)
@@ -448,7 +452,7 @@ func TestMemoryUsersExportKeepsTheLRUOrderAcrossARestart(t *testing.T) {
 	want := []UserRecord{
 		{UserID: "u2", Sessions: []SessionRef{ref("s1", "p", -5)}},
 		{UserID: "u3", Sessions: []SessionRef{ref("s1", "q", -250)}},
-		{UserID: "u1", Email: "a@x.io", Sessions: []SessionRef{ref("s1", "p", -10)}},
+		{UserID: "u1", Emails: pe("p", "a@x.io"), Sessions: []SessionRef{ref("s1", "p", -10)}},
 	}
 	if !reflect.DeepEqual(recs, want) {
 		t.Fatalf("Export =\n%+v\nwant\n%+v", recs, want)
@@ -507,7 +511,7 @@ func TestMemoryUsersImportIsDefensive(t *testing.T) {
 	}{
 		// ids trimmed, duplicate refs merged keeping the newer time, capped
 		// at the newest 3, email trimmed
-		{"alice", User{Email: "alice@x.io", Sessions: []SessionRef{
+		{"alice", User{Emails: pe("p", "alice@x.io"), Sessions: []SessionRef{
 			{SessionID: "s5", ProductID: "p", LastSeenAt: nowS - 1},
 			{SessionID: "s1", ProductID: "p", LastSeenAt: nowS - 2},
 			{SessionID: "s4", ProductID: "p", LastSeenAt: nowS - 4},
@@ -519,7 +523,7 @@ func TestMemoryUsersImportIsDefensive(t *testing.T) {
 		// no refs at all
 		{"dave", User{}, false},
 		// two records for one user are merged
-		{"erin", User{Email: "erin2@x.io", Sessions: []SessionRef{
+		{"erin", User{Emails: pe("p", "erin2@x.io"), Sessions: []SessionRef{
 			{SessionID: "s2", ProductID: "p", LastSeenAt: nowS - 10},
 			{SessionID: "s1", ProductID: "p", LastSeenAt: nowS - 20},
 		}}, true},
@@ -572,4 +576,9 @@ func TestInsertRefKeepsOldUntouched(t *testing.T) {
 	if !slices.Equal(old, before) {
 		t.Fatalf("insertRef modified the stored slice: %+v", old)
 	}
+}
+
+// pe is the Emails of a user with one email, of product.
+func pe(product, email string) []ProductEmail {
+	return []ProductEmail{{ProductID: product, Email: email}}
 }

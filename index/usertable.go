@@ -14,7 +14,7 @@ import (
 // set the tail of lookups under load (BENCHMARKS.md).
 //
 // Here a user is one slot (hashedSlots) holding one immutable string, its
-// blob: the id, the email and the refs, encoded by encodeUser. The only
+// blob: the id, the emails and the refs, encoded by encodeUser. The only
 // pointer per user is the blob. The order is the exact LRU order simplelru
 // keeps, so the shards around it and every test of eviction order are
 // unchanged.
@@ -36,11 +36,15 @@ func newUserTable() lruCache[string, userEntry] {
 
 // encodeUser lays out a user in one string:
 //
-//	uvarint len(id), id, uvarint len(email), email, uvarint len(refs),
+//	uvarint len(id), id, uvarint len(emails), then per email: uvarint
+//	len(product), product, uvarint len(email), email; uvarint len(refs),
 //	then per ref: LastSeenAt as 8 bytes (IEEE 754 bits, little endian),
 //	uvarint len(session), session, uvarint len(product), product.
 func encodeUser(id string, e userEntry) string {
-	n := strLen(id) + strLen(e.email) + uvarintLen(uint64(len(e.refs)))
+	n := strLen(id) + uvarintLen(uint64(len(e.emails))) + uvarintLen(uint64(len(e.refs)))
+	for _, pe := range e.emails {
+		n += strLen(pe.ProductID) + strLen(pe.Email)
+	}
 	for _, r := range e.refs {
 		n += 8 + strLen(r.SessionID) + strLen(r.ProductID)
 	}
@@ -52,7 +56,11 @@ func encodeUser(id string, e userEntry) string {
 		b.WriteString(s)
 	}
 	putStr(id)
-	putStr(e.email)
+	b.Write(binary.AppendUvarint(tmp[:0], uint64(len(e.emails))))
+	for _, pe := range e.emails {
+		putStr(pe.ProductID)
+		putStr(pe.Email)
+	}
 	b.Write(binary.AppendUvarint(tmp[:0], uint64(len(e.refs))))
 	for _, r := range e.refs {
 		b.Write(binary.LittleEndian.AppendUint64(tmp[:0], math.Float64bits(r.LastSeenAt)))
@@ -63,11 +71,18 @@ func encodeUser(id string, e userEntry) string {
 }
 
 // decodeUser reads what encodeUser wrote. Its strings are substrings of
-// blob; the refs slice is new.
+// blob; the slices are new (nil emails when there are none).
 func decodeUser(blob string) (string, userEntry) {
 	id, rest := readStr(blob)
 	var e userEntry
-	e.email, rest = readStr(rest)
+	ne, rest := readUvarint(rest)
+	if ne > 0 {
+		e.emails = make([]ProductEmail, ne)
+		for i := range e.emails {
+			e.emails[i].ProductID, rest = readStr(rest)
+			e.emails[i].Email, rest = readStr(rest)
+		}
+	}
 	n, rest := readUvarint(rest)
 	e.refs = make([]SessionRef, n)
 	for i := range e.refs {

@@ -23,12 +23,12 @@ func TestUserBlobRoundTrip(t *testing.T) {
 		e  userEntry
 	}{
 		{"u", userEntry{refs: []SessionRef{{SessionID: "s", LastSeenAt: 0}}}},
-		{"", userEntry{email: "", refs: []SessionRef{}}},
-		{"é✓ user", userEntry{email: "a@b.c", refs: []SessionRef{{SessionID: "x", ProductID: "", LastSeenAt: 1741899999.654321}, {SessionID: "", ProductID: "p", LastSeenAt: math.MaxFloat64}}}},
-		{strings.Repeat("u", 70_000), userEntry{email: strings.Repeat("e", 200), refs: many}},
+		{"", userEntry{refs: []SessionRef{}}},
+		{"é✓ user", userEntry{emails: []ProductEmail{{ProductID: "", Email: "a@b.c"}, {ProductID: "p", Email: "p@b.c"}}, refs: []SessionRef{{SessionID: "x", ProductID: "", LastSeenAt: 1741899999.654321}, {SessionID: "", ProductID: "p", LastSeenAt: math.MaxFloat64}}}},
+		{strings.Repeat("u", 70_000), userEntry{emails: pe(strings.Repeat("p", 300), strings.Repeat("e", 200)), refs: many}},
 	} {
 		id, e := decodeUser(encodeUser(tc.id, tc.e))
-		if id != tc.id || e.email != tc.e.email || len(e.refs) != len(tc.e.refs) || (len(e.refs) > 0 && !reflect.DeepEqual(e.refs, tc.e.refs)) {
+		if id != tc.id || !reflect.DeepEqual(e.emails, tc.e.emails) || len(e.refs) != len(tc.e.refs) || (len(e.refs) > 0 && !reflect.DeepEqual(e.refs, tc.e.refs)) {
 			t.Errorf("round trip of %.20q: got %.20q %+v", tc.id, id, e)
 		}
 		if blobID(encodeUser(tc.id, tc.e)) != tc.id {
@@ -44,7 +44,7 @@ func TestUserBlobRoundTrip(t *testing.T) {
 func TestSlotLRUsMatchSimpleLRU(t *testing.T) {
 	userID := func(n int) string { return "user_" + strconv.Itoa(n) }
 	user := func(step int) userEntry {
-		return userEntry{email: "m" + strconv.Itoa(step), refs: []SessionRef{{SessionID: "s" + strconv.Itoa(step), ProductID: "p", LastSeenAt: float64(step)}}}
+		return userEntry{emails: pe("p", "m"+strconv.Itoa(step)), refs: []SessionRef{{SessionID: "s" + strconv.Itoa(step), ProductID: "p", LastSeenAt: float64(step)}}}
 	}
 	userTableWith := func(collide func(string) uint64) func(t *testing.T) {
 		return func(t *testing.T) {
@@ -125,7 +125,7 @@ func matchSimpleLRU[K comparable, V any](t *testing.T, lru lruCache[K, V], slots
 func TestUserTableKeepsItsOwnCopy(t *testing.T) {
 	table := newUserTable()
 	refs := []SessionRef{{SessionID: "s1", ProductID: "p", LastSeenAt: 1}}
-	table.Add("u", userEntry{email: "e", refs: refs})
+	table.Add("u", userEntry{emails: pe("p", "e"), refs: refs})
 	refs[0].SessionID = "changed"
 	got, _ := table.Get("u")
 	got.refs[0].LastSeenAt = 99

@@ -33,6 +33,10 @@ import (
 // user again, so that a replay never brings back a user erased after
 // their deliveries were journaled.
 type Entry struct {
+	// Source and ProductID name the source the delivery came to: its
+	// dedupe table and its product scope (aliases).
+	Source      string                     `json:"source,omitempty"`
+	ProductID   string                     `json:"product_id,omitempty"`
 	Key         string                     `json:"key"`
 	EraseUserID string                     `json:"erase_user_id,omitempty"`
 	At          time.Time                  `json:"at"`

@@ -113,6 +113,9 @@ type Settings struct {
 	// IgnoreDeletions makes a vendor's user deletion requests (Segment
 	// "delete") ignored instead of erasing the user (config honor_deletions: false).
 	IgnoreDeletions bool
+	// Custom is the source's custom: block (a *custom.Spec) for provider
+	// custom, nil for every other provider.
+	Custom any
 }
 
 // Factory builds a Provider for one source. It returns an error when the

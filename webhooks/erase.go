@@ -1,14 +1,70 @@
 package webhooks
 
-import "context"
+import (
+	"context"
+
+	"github.com/replayhook/replayhook/index"
+)
 
 // EraseUser erases a user: DELETE /v1/users/{id} and a vendor's deletion
 // request both come here, so that "erased" means the same thing whichever
 // asked. It is idempotent: erasing an unknown user is not an error.
+//
+// Erased, in this order:
+//  1. the user's refs and their email in every product (the users index);
+//  2. their activity (index.UserErasure): every session their deliveries
+//     wrote to is deleted whole when it is theirs, and elsewhere the
+//     actions carrying their id or one of their emails are removed. The
+//     memory store walks every session; Redis looks at the sessions it
+//     recorded for the user and at their refs, so sessions beyond the
+//     per-user cap or the lookback are found too;
+//  3. their aliases (anonymous ids linked to them), in every product;
+//  4. the identity-drift tables (eraseDrift).
+//
+// On a failure the error is returned (the API answers 503) and the caller
+// retries: steps already done are no-ops the second time. The emails the
+// users index held are used by the first attempt only; a retry erases
+// activity by the user id (and the sessions' own records).
 func (s *Server) EraseUser(ctx context.Context, userID string) error {
 	if err := s.journalErase(ctx, userID); err != nil {
 		return err
 	}
-	_, err := s.deps.Users.Forget(ctx, userID)
-	return err
+	u, _, err := s.deps.Users.Forget(ctx, userID)
+	if err != nil {
+		return err
+	}
+	er := index.UserErasure{UserID: userID}
+	for _, e := range u.Emails {
+		er.Emails = append(er.Emails, e.Email)
+	}
+	for _, r := range u.Sessions {
+		er.Sessions = append(er.Sessions, index.SessionKey{ProductID: r.ProductID, SessionID: r.SessionID})
+	}
+	if _, err := s.deps.Activity.EraseUser(ctx, er); err != nil {
+		return err
+	}
+	if s.deps.Aliases != nil {
+		if _, err := s.deps.Aliases.ForgetUser(ctx, userID); err != nil {
+			return err
+		}
+	}
+	return s.eraseDrift(ctx, er)
+}
+
+// DriftEraser is implemented by a drift tracker that can erase a user from
+// its tables (rows, conflicts, examples, lookup misses naming the user id
+// or one of the emails).
+type DriftEraser interface {
+	EraseUser(ctx context.Context, e index.UserErasure) error
+}
+
+// eraseDrift is EraseUser's drift step: the tracker erases the user from
+// its tables when it implements DriftEraser. The drift tables do not
+// implement it yet: until they do, an erased user's id and email can still
+// appear in GET /v1/drift and /drift for the rest of the drift window.
+func (s *Server) eraseDrift(ctx context.Context, er index.UserErasure) error {
+	if d, ok := s.deps.Drift.(DriftEraser); ok {
+		return d.EraseUser(ctx, er)
+	}
+	return nil
 }

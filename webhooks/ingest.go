@@ -238,7 +238,7 @@ func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request
 	}
 
 	key := dedupeKey(src.Name, d.ID, body)
-	claim, err := s.deps.Dedupe.Claim(ctx, key, now)
+	claim, err := s.deps.Dedupe.Claim(ctx, src.Name, key, now)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -255,16 +255,16 @@ func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request
 			Message: "the same delivery is being processed; retry later", RetryAfter: 1}
 	}
 	applied, err := s.deps.Journal.Append(ctx, &journal.Entry{
-		Key: key, At: now, Payloads: payloads, Summaries: d.Summaries, Identities: d.Identities, Links: links,
+		Source: src.Name, ProductID: src.ProductID, Key: key, At: now, Payloads: payloads, Summaries: d.Summaries, Identities: d.Identities, Links: links,
 	})
 	if err != nil {
-		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), src.Name, key); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, notAdmitted(err)
 	}
 	defer applied()
-	lates, err := s.store(ctx, payloads, d.Summaries, d.Identities, now)
+	lates, err := s.store(ctx, src, payloads, d.Summaries, d.Identities, now)
 	if err == nil {
 		err = s.link(ctx, links, now)
 	}
@@ -277,7 +277,7 @@ func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request
 		err = s.publish(ctx, payloads, now)
 	}
 	if err != nil {
-		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), key); rerr != nil {
+		if rerr := s.deps.Dedupe.Release(context.WithoutCancel(ctx), src.Name, key); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return nil, unavailable(err)
@@ -285,7 +285,7 @@ func (s *Server) ingest(ctx context.Context, src *Source, req *providers.Request
 	// Stored: acknowledge it whatever Confirm says. If Confirm fails the
 	// claim lapses after index.ClaimLease, and a retry after that would be
 	// stored twice (at least once, never lost).
-	if err := s.deps.Dedupe.Confirm(context.WithoutCancel(ctx), key, now); err != nil {
+	if err := s.deps.Dedupe.Confirm(context.WithoutCancel(ctx), src.Name, key, now); err != nil {
 		res.warning = "stored, but the dedupe record was not confirmed (a retry after the claim lease would be stored again): " + err.Error()
 	}
 	res.Status = "accepted"
@@ -312,7 +312,7 @@ func (s *Server) prepare(ctx context.Context, src *Source, payloads []normalize.
 		p.Email = cleanOpt(p.Email)
 		p.AnonymousID = normalize.CleanID(p.AnonymousID)
 		if p.UserID == nil && p.AnonymousID != "" && s.deps.Aliases != nil {
-			id, ok, err := s.deps.Aliases.Resolve(ctx, p.AnonymousID, now)
+			id, ok, err := s.deps.Aliases.Resolve(ctx, src.ProductID, p.AnonymousID, now)
 			if err != nil {
 				return unavailable(err)
 			}
@@ -364,7 +364,7 @@ func cleanOpt(p *string) *string { return normalize.OptStr(normalize.CleanID(nor
 // whether it was late (event time older than the lookback on arrival): late
 // activity is stored for the session path but not linked to its user, since
 // the link would be outside the lookback already.
-func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, ids []normalize.Identity, now time.Time) ([]bool, error) {
+func (s *Server) store(ctx context.Context, src *Source, payloads []normalize.ActionsPayload, summaries []normalize.SummaryPayload, ids []normalize.Identity, now time.Time) ([]bool, error) {
 	lookback := s.cfg.Index.Lookback()
 	lates := make([]bool, len(payloads))
 	for i := range payloads {
@@ -397,7 +397,9 @@ func (s *Server) store(ctx context.Context, payloads []normalize.ActionsPayload,
 	}
 	if s.deps.Aliases != nil {
 		for _, id := range ids {
-			if err := s.deps.Aliases.Remember(ctx, id, now); err != nil {
+			// Aliases are scoped by the source's product: an identify of
+			// one product never re-assigns another's anonymous ids.
+			if err := s.deps.Aliases.Remember(ctx, src.ProductID, id, now); err != nil {
 				return nil, err
 			}
 		}

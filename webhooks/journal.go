@@ -23,14 +23,14 @@ func (s *Server) Replay(ctx context.Context, e *journal.Entry) error {
 	if e.EraseUserID != "" {
 		return s.EraseUser(context.WithValue(ctx, replayingKey{}, true), e.EraseUserID)
 	}
-	claim, err := s.deps.Dedupe.Claim(ctx, e.Key, e.At)
+	claim, err := s.deps.Dedupe.Claim(ctx, e.Source, e.Key, e.At)
 	if err != nil {
 		return err
 	}
 	if claim == index.Seen {
 		return nil
 	}
-	_, err = s.store(ctx, e.Payloads, e.Summaries, e.Identities, e.At)
+	_, err = s.store(ctx, &Source{Name: e.Source, ProductID: e.ProductID}, e.Payloads, e.Summaries, e.Identities, e.At)
 	if err == nil {
 		err = s.link(ctx, e.Links, e.At)
 	}
@@ -38,9 +38,9 @@ func (s *Server) Replay(ctx context.Context, e *journal.Entry) error {
 		err = s.publish(ctx, e.Payloads, e.At)
 	}
 	if err != nil {
-		return errors.Join(err, s.deps.Dedupe.Release(ctx, e.Key))
+		return errors.Join(err, s.deps.Dedupe.Release(ctx, e.Source, e.Key))
 	}
-	return s.deps.Dedupe.Confirm(ctx, e.Key, e.At)
+	return s.deps.Dedupe.Confirm(ctx, e.Source, e.Key, e.At)
 }
 
 // notAdmitted answers a delivery the journal does not take now: the state

@@ -67,8 +67,10 @@ func pathID(c echo.Context, name string) (string, error) {
 }
 
 // userView reads the user's refs visible to the token (and the optional
-// product filter), newest first. A token limited to some products never
-// learns about sessions or the email of others.
+// product filter), newest first. Everything is keyed by product: a token
+// limited to some products never learns about the sessions or the email of
+// others, and without product_id the view merges the products the token
+// may read (see viewEmail).
 func (s *Server) userView(c echo.Context) (userID string, email *string, refs []index.SessionRef, now time.Time, err error) {
 	userID, err = pathID(c, "user_id")
 	if err != nil {
@@ -95,12 +97,23 @@ func (s *Server) userView(c echo.Context) (userID string, email *string, refs []
 			refs = append(refs, r)
 		}
 	}
-	if len(refs) > 0 {
-		email = normalize.OptStr(u.Email)
-	}
+	email = viewEmail(u, refs)
 	hit := len(refs) > 0
 	s.observe(func(o Observer) { o.Lookup(userID, hit, now) })
 	return
+}
+
+// viewEmail is the email of the visible products: the email of the product
+// of the newest visible ref that has one, nil when none does. Products
+// keep their own emails (a product's deliveries never change another's),
+// so merging several products shows the most recently active one's.
+func viewEmail(u index.User, visible []index.SessionRef) *string {
+	for _, r := range visible {
+		if e := u.EmailFor(r.ProductID); e != "" {
+			return &e
+		}
+	}
+	return nil
 }
 
 func (s *Server) handleUser(c echo.Context) error {

@@ -137,9 +137,9 @@ func TestForgetUser(t *testing.T) {
 	if len(u.Sessions) != 0 || u.Email != nil {
 		t.Fatalf("reset must forget refs and email: %+v", u)
 	}
-	// The session itself stays readable by session id.
-	if rec := h.get("/v1/sessions/ps_1?product_id=prod_demo", tokChat); rec.Code != 200 {
-		t.Fatalf("session: %d", rec.Code)
+	// Erasure is everywhere: the session was theirs, it is gone too.
+	if rec := h.get("/v1/sessions/ps_1?product_id=prod_demo", tokChat); rec.Code != 404 {
+		t.Fatalf("session of an erased user: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -76,6 +76,10 @@ type MetricsOptions struct {
 	SnapshotAt func() time.Time
 	// Now is the clock for the snapshot age; nil means time.Now.
 	Now func() time.Time
+	// DedupeEvictedInsideWindow reads, per source, the dedupe keys evicted
+	// inside their window (index.MemoryDedupe); nil leaves
+	// replayhook_dedupe_evicted_inside_window_total out.
+	DedupeEvictedInsideWindow func() map[string]uint64
 }
 
 // Metrics is replayhook's Prometheus instrumentation on its own registry
@@ -199,6 +203,10 @@ func NewMetrics(o MetricsOptions) *Metrics {
 				Help: "Entries evicted from a store to stay within its bound.",
 			}, func() float64 { return float64(stats.Evictions()) }),
 		)
+	}
+
+	if o.DedupeEvictedInsideWindow != nil {
+		m.reg.MustRegister(newDedupeYoungCollector(o.DedupeEvictedInsideWindow, m.sources))
 	}
 
 	if o.SnapshotAt != nil {

@@ -46,6 +46,9 @@ func withTestMetrics(out **Metrics, tweak ...func(*MetricsOptions)) option {
 		add("users", d.Users, cfg.Index.MaxUsers)
 		add("sessions", d.Activity, cfg.Activity.MaxSessions)
 		add("dedupe", d.Dedupe, cfg.Dedupe.MaxKeys)
+		if md, ok := d.Dedupe.(*index.MemoryDedupe); ok {
+			opts.DedupeEvictedInsideWindow = md.EvictedInsideWindow
+		}
 		for _, f := range tweak {
 			f(&opts)
 		}

@@ -91,6 +91,7 @@ func suiteLimits() index.UserLimits {
 // never creating entries, concurrent links losing nothing.
 func RunUsers(t *testing.T, newUsers NewUsers) {
 	t.Run("Semantics", func(t *testing.T) { usersSemantics(t, newUsers) })
+	t.Run("Products", func(t *testing.T) { usersAcrossProducts(t, newUsers) })
 	t.Run("UnknownUserLookupCreatesNothing", func(t *testing.T) {
 		ctx := context.Background()
 		u := newUsers(t, suiteLimits())
@@ -126,18 +127,18 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 			id   string
 			want bool
 		}{{" a\t", true}, {"a", false}, {"unknown", false}, {"", false}} {
-			if got, err := u.Forget(ctx, tc.id); err != nil || got != tc.want {
+			if _, got, err := u.Forget(ctx, tc.id); err != nil || got != tc.want {
 				t.Fatalf("Forget(%q) = %v, %v; want %v", tc.id, got, err, tc.want)
 			}
 		}
 		if _, ok, _ := u.Lookup(ctx, "a", t0()); ok {
 			t.Fatal("a forgotten user is still found")
 		}
-		if got, ok, _ := u.Lookup(ctx, "b", t0()); !ok || got.Email != "b@x.io" {
+		if got, ok, _ := u.Lookup(ctx, "b", t0()); !ok || got.EmailFor("p") != "b@x.io" {
 			t.Fatalf("another user was touched: %+v, %v", got, ok)
 		}
 		must(t, u.Link(ctx, "a", "", ref("s2", "p", 0), t0()))
-		if got, _, _ := u.Lookup(ctx, "a", t0()); got.Email != "" || len(got.Sessions) != 1 {
+		if got, _, _ := u.Lookup(ctx, "a", t0()); len(got.Emails) != 0 || len(got.Sessions) != 1 {
 			t.Fatalf("Forget kept something: %+v", got)
 		}
 		if n := u.Len(); n != 2 {
@@ -152,7 +153,7 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 			t.Fatal("an expired user is found")
 		}
 		must(t, u.Link(ctx, "a", "", ref("s2", "p", 400), at(400)))
-		if got, _, _ := u.Lookup(ctx, "a", at(400)); got.Email != "" {
+		if got, _, _ := u.Lookup(ctx, "a", at(400)); len(got.Emails) != 0 {
 			t.Fatalf("the email outlived its user: %+v", got)
 		}
 	})
@@ -167,7 +168,7 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 		}
 		for i, id := range ids {
 			got, ok, err := u.Lookup(ctx, id, t0())
-			if err != nil || !ok || got.Email != fmt.Sprint(i, "@x.io") || len(got.Sessions) != min(len(ids), 10) {
+			if err != nil || !ok || got.EmailFor(id) != fmt.Sprint(i, "@x.io") || len(got.Sessions) != min(len(ids), 10) {
 				t.Fatalf("Lookup(%q) = %+v, %v, %v", id, got, ok, err)
 			}
 			for j, r := range got.Sessions {
@@ -205,8 +206,8 @@ func RunUsers(t *testing.T, newUsers NewUsers) {
 		if err != nil || !ok || len(got.Sessions) != writers*each {
 			t.Fatalf("Lookup = %d refs, %v, %v; want %d: a concurrent link was lost", len(got.Sessions), ok, err, writers*each)
 		}
-		if !strings.HasSuffix(got.Email, "@x.io") {
-			t.Fatalf("email = %q", got.Email)
+		if !strings.HasSuffix(got.EmailFor("p"), "@x.io") {
+			t.Fatalf("emails = %v", got.Emails)
 		}
 	})
 }
@@ -347,7 +348,7 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 				{user: " u1\t", email: " a@x.io ", session: "\ns1 ", product: " p ", seen: -10},
 				{user: "u1", session: "s1", product: "p", seen: -5},
 			},
-			lookup: "u1", want: index.User{Email: "a@x.io", Sessions: []index.SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "a@x.io"), Sessions: []index.SessionRef{ref("s1", "p", -5)}}, ok: true, len: 1},
 		{name: "ids are trimmed on read",
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -10}},
 			lookup: " \tu1\r\n", want: index.User{Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
@@ -370,13 +371,13 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 				{user: "u1", email: "", session: "s3", product: "p", seen: -8},
 				{user: "u1", email: "  ", session: "s3", product: "p", seen: -7},
 			},
-			lookup: "u1", want: index.User{Email: "new@x.io", Sessions: []index.SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "new@x.io"), Sessions: []index.SessionRef{ref("s3", "p", -7), ref("s2", "p", -9), ref("s1", "p", -10)}}, ok: true, len: 1},
 		{name: "an expired link still updates the email of a live user",
 			links: []link{
 				{user: "u1", email: "old@x.io", session: "s1", product: "p", seen: -10},
 				{user: "u1", email: "new@x.io", session: "s2", product: "p", seen: -400},
 			},
-			lookup: "u1", want: index.User{Email: "new@x.io", Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
+			lookup: "u1", want: index.User{Emails: emails("p", "new@x.io"), Sessions: []index.SessionRef{ref("s1", "p", -10)}}, ok: true, len: 1},
 		{name: "no lookback: refs never expire",
 			limits: index.UserLimits{MaxSessionsPerUser: 2, MaxUsers: 1000},
 			links:  []link{{user: "u1", session: "s1", product: "p", seen: -1e6}},
@@ -405,7 +406,7 @@ func usersSemantics(t *testing.T, newUsers NewUsers) {
 			if err != nil {
 				t.Fatalf("Lookup: %v", err)
 			}
-			if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {
+			if ok != tc.ok || !sameUser(got, tc.want) {
 				t.Fatalf("Lookup(%q) = %+v, %v; want %+v, %v", tc.lookup, got, ok, tc.want, tc.ok)
 			}
 			if n := u.Len(); n != tc.len {
@@ -431,6 +432,7 @@ func hostileIDs() []string {
 // writers losing nothing.
 func RunActivity(t *testing.T, newActivity NewActivity) {
 	t.Run("AddAndGet", func(t *testing.T) { activityAddAndGet(t, newActivity) })
+	t.Run("EraseUser", func(t *testing.T) { activityEraseUser(t, newActivity) })
 	t.Run("Keys", func(t *testing.T) {
 		ctx := context.Background()
 		a := newActivity(t, 10)
@@ -740,6 +742,7 @@ func activityAddAndGet(t *testing.T, newActivity NewActivity) {
 // a confirmed key survives Release; any bytes work as a key; concurrent
 // Claims of one key have exactly one winner.
 func RunDedupe(t *testing.T, newDedupe NewDedupe) {
+	t.Run("SourcesAreSeparate", func(t *testing.T) { dedupeSources(t, newDedupe) })
 	const (
 		store   = "store"   // Claim (want Claimed) then Confirm, at the same time
 		claim   = "claim"   // Claim only: want is the state
@@ -816,22 +819,22 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 				at := t0().Add(s.after)
 				switch s.op {
 				case release:
-					must(t, d.Release(ctx, s.key))
+					must(t, d.Release(ctx, "src", s.key))
 					continue
 				case confirm:
-					must(t, d.Confirm(ctx, s.key, at))
+					must(t, d.Confirm(ctx, "src", s.key, at))
 					continue
 				}
 				want := s.want
 				if s.op == store {
 					want = index.Claimed
 				}
-				got, err := d.Claim(ctx, s.key, at)
+				got, err := d.Claim(ctx, "src", s.key, at)
 				if got != want || err != nil {
 					t.Fatalf("step %d: Claim(%.20q) at t0+%v = %v, %v; want %v", i, s.key, s.after, got, err, want)
 				}
 				if s.op == store {
-					must(t, d.Confirm(ctx, s.key, at))
+					must(t, d.Confirm(ctx, "src", s.key, at))
 				}
 			}
 		})
@@ -840,11 +843,11 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 		ctx := context.Background()
 		d := newDedupe(t, time.Minute)
 		for _, k := range []string{"a", "b", "a", "c"} {
-			_, err := d.Claim(ctx, k, t0())
+			_, err := d.Claim(ctx, "src", k, t0())
 			must(t, err)
 		}
-		must(t, d.Confirm(ctx, "a", t0()))
-		must(t, d.Release(ctx, "b"))
+		must(t, d.Confirm(ctx, "src", "a", t0()))
+		must(t, d.Release(ctx, "src", "b"))
 		if n := d.Len(); n != 2 {
 			t.Fatalf("Len = %d, want 2", n)
 		}
@@ -858,7 +861,7 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 		for range racers {
 			wg.Go(func() {
 				for k := range keys {
-					if c, err := d.Claim(ctx, fmt.Sprint("delivery-", k), t0()); err == nil && c == index.Claimed {
+					if c, err := d.Claim(ctx, "src", fmt.Sprint("delivery-", k), t0()); err == nil && c == index.Claimed {
 						wins[k].Add(1)
 					}
 				}
@@ -878,6 +881,8 @@ func RunDedupe(t *testing.T, newDedupe NewDedupe) {
 // the same user keeps the email, the ttl is exact and restarted by each
 // identify, expired and unknown ids resolve to nothing and create nothing.
 func RunAliases(t *testing.T, newAliases NewAliases) {
+	t.Run("Products", func(t *testing.T) { aliasesAcrossProducts(t, newAliases) })
+	t.Run("ForgetUser", func(t *testing.T) { aliasesForgetUser(t, newAliases) })
 	type step struct {
 		remember normalize.Identity
 		after    time.Duration // from t0
@@ -947,9 +952,9 @@ func RunAliases(t *testing.T, newAliases NewAliases) {
 			}
 			a := newAliases(t, ttl)
 			for _, s := range tc.steps {
-				must(t, a.Remember(ctx, s.remember, t0().Add(s.after)))
+				must(t, a.Remember(ctx, "p", s.remember, t0().Add(s.after)))
 			}
-			got, ok, err := a.Resolve(ctx, tc.resolve, t0().Add(tc.now))
+			got, ok, err := a.Resolve(ctx, "p", tc.resolve, t0().Add(tc.now))
 			if err != nil || ok != tc.ok || got != tc.want {
 				t.Fatalf("Resolve(%q) = %+v, %v, %v; want %+v, %v", tc.resolve, got, ok, err, tc.want, tc.ok)
 			}

@@ -53,7 +53,7 @@ func TestClusterConformance(t *testing.T) {
 	cl := redistest.StartCluster(t, 3)
 	t.Run("users", func(t *testing.T) {
 		indextest.RunUsers(t, func(t *testing.T, l index.UserLimits) index.UserIndex {
-			return newClusterStore(t, cl, redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser}).Users()
+			return newClusterStore(t, cl, redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser, MaxProductsPerUser: l.MaxProductsPerUser}).Users()
 		})
 	})
 	t.Run("activity", func(t *testing.T) {

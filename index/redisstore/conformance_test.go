@@ -16,7 +16,7 @@ import (
 func TestRedisUsers(t *testing.T) {
 	srv := startRedis(t, false)
 	indextest.RunUsers(t, func(t *testing.T, l index.UserLimits) index.UserIndex {
-		return newStore(t, srv, redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser}).Users()
+		return newStore(t, srv, redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser, MaxProductsPerUser: l.MaxProductsPerUser}).Users()
 	})
 }
 

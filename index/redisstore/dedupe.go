@@ -12,8 +12,8 @@ import (
 	"github.com/replayhook/replayhook/index"
 )
 
-// dedupe is the Redis Deduper: one string key per delivery (the SHA-256
-// of the delivery key), holding "P <claim time> <token>" while claimed,
+// dedupe is the Redis Deduper: one string key per source and delivery (the
+// SHA-256 of the delivery key), holding "P <claim time> <token>" while claimed,
 // with a TTL of index.ClaimLease, then "<confirmation time> <token>" with
 // a TTL of the window.
 type dedupe Store
@@ -28,10 +28,10 @@ var _ index.Deduper = (*dedupe)(nil)
 // the failure; it answers the error and remembers to release that claim
 // (only that one, by its token) once Redis answers again, so that the
 // vendor's retry is processed at once rather than after the lease.
-func (d *dedupe) Claim(ctx context.Context, key string, now time.Time) (index.ClaimState, error) {
+func (d *dedupe) Claim(ctx context.Context, source, key string, now time.Time) (index.ClaimState, error) {
 	s := (*Store)(d)
 	s.flushReleases(ctx)
-	rkey := s.dedupeKey(key)
+	rkey := s.dedupeKey(source, key)
 	value := "P " + stamp(now) + " " + s.releases.token()
 	cs, cn := "", ""
 	if sec, nsec, ok := cutoff(now, d.limits.DedupeWindow); ok {
@@ -56,14 +56,14 @@ func (d *dedupe) Claim(ctx context.Context, key string, now time.Time) (index.Cl
 
 // Confirm marks key stored at now: seen for the window from now, unless it
 // is confirmed inside the window already (not extended).
-func (d *dedupe) Confirm(ctx context.Context, key string, now time.Time) error {
+func (d *dedupe) Confirm(ctx context.Context, source, key string, now time.Time) error {
 	s := (*Store)(d)
 	cs, cn := "", ""
 	if sec, nsec, ok := cutoff(now, d.limits.DedupeWindow); ok {
 		cs, cn = strconv.FormatInt(sec, 10), strconv.FormatInt(nsec, 10)
 	}
 	value := stamp(now) + " " + s.releases.token()
-	if err := d.scripts.confirm.Run(ctx, d.rdb, []string{s.dedupeKey(key)}, value, cs, cn, ttlMillis(s.windowTTL(d.limits.DedupeWindow))).Err(); err != nil {
+	if err := d.scripts.confirm.Run(ctx, d.rdb, []string{s.dedupeKey(source, key)}, value, cs, cn, ttlMillis(s.windowTTL(d.limits.DedupeWindow))).Err(); err != nil {
 		return unavailable("confirm", err)
 	}
 	return nil
@@ -79,9 +79,9 @@ func stamp(now time.Time) string {
 // key is kept. When Redis fails, the release is remembered and done once
 // Redis answers again (by the next Claim or Ping of this Store); the claim
 // lapses after index.ClaimLease anyway.
-func (d *dedupe) Release(ctx context.Context, key string) error {
+func (d *dedupe) Release(ctx context.Context, source, key string) error {
 	s := (*Store)(d)
-	rkey := s.dedupeKey(key)
+	rkey := s.dedupeKey(source, key)
 	if err := d.scripts.releaseIf.Run(ctx, d.rdb, []string{rkey}, "").Err(); err != nil {
 		s.releases.add(rkey, "")
 		return unavailable("release", err)

@@ -45,7 +45,12 @@ func TestKeysKeepTheirStructure(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{s.userKey("u1"), "rh:u:{u1}"},
 		{s.userKey("}{"), "rh:u:{" + keyPart("}{") + "}"},
-		{s.aliasKey("anon-1"), "rh:a:anon-1"},
+		{s.aliasKey("p", "anon-1"), "rh:a:p:anon-1"},
+		{s.aliasKey("", "anon-1"), "rh:a::anon-1"},
+		{s.aliasKey("p:x", "a"), "rh:a:" + keyPart("p:x") + ":a"},
+		{s.userAliasesKey("u1"), "rh:u:{u1}:a"},
+		{s.userSessionsKey("u1"), "rh:u:{u1}:s"},
+		{s.emailSessionsKey("a@x.io"), "rh:m:{a@x.io}:s"},
 		{s.rejectedKey(), "rh:rejected"},
 	} {
 		if tc.got != tc.want {
@@ -56,8 +61,11 @@ func TestKeysKeepTheirStructure(t *testing.T) {
 	if want := "rh:s:{p:" + keyPart("s:1") + "}"; meta != want || list != want+":a" {
 		t.Fatalf("session keys %q %q, want %q and %q:a", meta, list, want, want)
 	}
-	if d := s.dedupeKey("src\x00id\x00x"); !strings.HasPrefix(d, "rh:d:") || len(d) != len("rh:d:")+64 {
+	if d := s.dedupeKey("src", "src\x00id\x00x"); !strings.HasPrefix(d, "rh:d:src:") || len(d) != len("rh:d:src:")+64 {
 		t.Fatalf("dedupe key %q", d)
+	}
+	if a, b := s.dedupeKey("a", "k"), s.dedupeKey("b", "k"); a == b {
+		t.Fatalf("two sources share the dedupe key %q", a)
 	}
 }
 

@@ -12,47 +12,75 @@ import "github.com/redis/go-redis/v9"
 // one Lua formatted (Lua prints only 14 digits). Claim and alias times are
 // "seconds nanoseconds" integer pairs, exact in Lua's doubles.
 
+// luaUserFields is a Lua function shared by the user scripts: it reads a
+// user's hash (HGETALL reply) into id, seq, the legacy single email, the
+// emails per product ("e:<product>" fields) and the refs ("r:<len>:<product>
+// <session>" fields, value "<seq> <time>").
+const luaUserFields = `
+local function userFields(all)
+  local u = {id = false, seq = 0, legacy = false, emails = {}, refs = {}}
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    local tag = string.sub(f, 1, 2)
+    if f == 'id' then
+      u.id = v
+    elseif f == 'seq' then
+      u.seq = tonumber(v)
+    elseif f == 'email' then
+      u.legacy = v
+    elseif tag == 'e:' then
+      u.emails[string.sub(f, 3)] = v
+    elseif tag == 'r:' then
+      local plen, rest = string.match(f, '^r:(%d+):(.*)$')
+      local sp = string.find(v, ' ', 1, true)
+      local ts = string.sub(v, sp + 1)
+      u.refs[#u.refs + 1] = {f = f, v = v, p = string.sub(rest, 1, tonumber(plen)),
+        seq = tonumber(string.sub(v, 1, sp - 1)), ts = ts, t = tonumber(ts)}
+    end
+  end
+  return u
+end
+local function newestFirst(a, b)
+  if a.t ~= b.t then return a.t > b.t end
+  return a.seq > b.seq
+end
+`
+
 // linkScript records one user → session ref.
 //
-// KEYS[1]: the user's hash: "id" (the user id), "email", "seq" (link
-// counter), and one field "r:<ref>" per ref with the value "<seq> <time>":
-// the counter value of the ref's last link orders refs of equal time (the
-// latest link first), as in the memory index.
+// KEYS[1]: the user's hash: "id" (the user id), "seq" (link counter), one
+// field "e:<product>" per product with an email, and one field "r:<ref>"
+// per ref with the value "<seq> <time>": the counter value of the ref's
+// last link orders refs of equal time (the latest link first), as in the
+// memory index. A hash written before emails were kept per product holds
+// one "email" field: it is moved to the product of the newest ref.
 //
 // ARGV: 1 user id, 2 ref field, 3 last_seen_at (clamped by the caller),
-// 4 cutoff ("" = no lookback), 5 cap, 6 email ("" keeps the old one),
-// 7 now, 8 lookback in ms ("0" = none), 9 fallback TTL in ms.
+// 4 cutoff ("" = no lookback), 5 cap per product, 6 email ("" keeps the
+// old one), 7 now, 8 lookback in ms ("0" = none), 9 fallback TTL in ms,
+// 10 the ref's product, 11 the most products per user.
 //
 // It drops expired refs, keeps the newer time of an existing ref, keeps
-// the newest cap refs and deletes the user when none is left. The key
+// the newest cap refs of the ref's product (other products' refs are
+// untouched), keeps the newest products, drops the email of every product
+// left without a live ref and deletes the user when none is left. The key
 // expires when its newest ref leaves the lookback. Returns 1 when the user
 // holds refs afterwards, else 0.
-const linkScript = `
+const linkScript = luaUserFields + `
 local key = KEYS[1]
-local all = redis.call('HGETALL', key)
-local id, seq, refs = false, 0, {}
-for i = 1, #all, 2 do
-  local f, v = all[i], all[i + 1]
-  if f == 'id' then
-    id = v
-  elseif f == 'seq' then
-    seq = tonumber(v)
-  elseif string.sub(f, 1, 2) == 'r:' then
-    local sp = string.find(v, ' ', 1, true)
-    local ts = string.sub(v, sp + 1)
-    refs[#refs + 1] = {f = f, seq = tonumber(string.sub(v, 1, sp - 1)), ts = ts, t = tonumber(ts)}
-  end
-end
-if id and id ~= ARGV[1] then
+local u = userFields(redis.call('HGETALL', key))
+if u.id and u.id ~= ARGV[1] then
   return redis.error_reply('ERR replayhook: key holds another user')
 end
+local seq = u.seq
 local cut = false
 if ARGV[4] ~= '' then cut = tonumber(ARGV[4]) end
-local field, ts = ARGV[2], ARGV[3]
+local field, ts, product = ARGV[2], ARGV[3], ARGV[10]
 local t = tonumber(ts)
 local existed = false
-local live, drop = {}, {}
-for _, r in ipairs(refs) do
+local live, drop, liveProducts = {}, {}, {}
+for _, r in ipairs(u.refs) do
+  if not cut or r.t >= cut then liveProducts[r.p] = true end
   if r.f == field then
     existed = true
     if r.t > t then ts, t = r.ts, r.t end
@@ -62,40 +90,65 @@ for _, r in ipairs(refs) do
     live[#live + 1] = r
   end
 end
+-- the emails of products without a live ref die before the new ref may
+-- bring the product back
+for p, _ in pairs(u.emails) do
+  if not liveProducts[p] then
+    u.emails[p] = nil
+    drop[#drop + 1] = 'e:' .. p
+  end
+end
+if u.legacy then drop[#drop + 1] = 'email' end
 if not cut or t >= cut then
   seq = seq + 1
-  live[#live + 1] = {f = field, seq = seq, ts = ts, t = t, new = true}
+  live[#live + 1] = {f = field, p = product, seq = seq, ts = ts, t = t, new = true}
 elseif existed then
   drop[#drop + 1] = field
 end
-local limit = tonumber(ARGV[5])
-if #live > limit then
-  table.sort(live, function(a, b)
-    if a.t ~= b.t then return a.t > b.t end
-    return a.seq > b.seq
-  end)
-  for i = #live, limit + 1, -1 do
-    drop[#drop + 1] = live[i].f
-    live[i] = nil
+table.sort(live, newestFirst)
+-- the cap applies to the ref's product; the products bound to all
+local limit, maxProducts = tonumber(ARGV[5]), tonumber(ARGV[11])
+local kept, same, rank, products = {}, 0, {}, 0
+for _, r in ipairs(live) do
+  local keep = true
+  if r.p == product then
+    same = same + 1
+    keep = same <= limit
+  end
+  if keep and not rank[r.p] then
+    products = products + 1
+    rank[r.p] = products
+  end
+  if keep and rank[r.p] <= maxProducts then
+    kept[#kept + 1] = r
+  else
+    drop[#drop + 1] = r.f
   end
 end
+live = kept
 if #live == 0 then
   redis.call('DEL', key)
   return 0
 end
+if u.legacy and not u.emails[live[1].p] then
+  u.emails[live[1].p] = u.legacy
+  redis.call('HSET', key, 'e:' .. live[1].p, u.legacy)
+end
+for p, _ in pairs(u.emails) do
+  if not rank[p] or rank[p] > maxProducts then drop[#drop + 1] = 'e:' .. p end
+end
 if #drop > 0 then
   redis.call('HDEL', key, unpack(drop))
 end
-local newest = false
+local newest = live[1].t
 for _, r in ipairs(live) do
   if r.new then
     redis.call('HSET', key, r.f, string.format('%d', r.seq) .. ' ' .. r.ts)
   end
-  if not newest or r.t > newest then newest = r.t end
 end
 redis.call('HSET', key, 'id', ARGV[1], 'seq', string.format('%d', seq))
-if ARGV[6] ~= '' then
-  redis.call('HSET', key, 'email', ARGV[6])
+if ARGV[6] ~= '' and rank[product] and rank[product] <= maxProducts then
+  redis.call('HSET', key, 'e:' .. product, ARGV[6])
 end
 local ttl
 if ARGV[8] ~= '0' then
@@ -112,36 +165,38 @@ return 1
 //
 // KEYS[1]: the user's hash. ARGV: 1 user id, 2 cutoff ("" = no lookback).
 //
-// It drops expired refs (and the user when none is left) and returns nil
-// for an unknown user, else {email, field, value, field, value, ...} with
-// the live refs in no particular order. It never creates a key.
-const lookupScript = `
+// It drops expired refs and the emails of products left without a live ref
+// (and the user when no ref is left). It returns nil for an unknown user,
+// else {legacy email, field, value, field, value, ...} with the live refs
+// and the emails of their products, in no particular order. It never
+// creates a key.
+const lookupScript = luaUserFields + `
 local key = KEYS[1]
-local all = redis.call('HGETALL', key)
-if #all == 0 then return false end
+local u = userFields(redis.call('HGETALL', key))
+if u.id ~= ARGV[1] then return false end
 local cut = false
 if ARGV[2] ~= '' then cut = tonumber(ARGV[2]) end
-local id, out, drop = false, {''}, {}
-for i = 1, #all, 2 do
-  local f, v = all[i], all[i + 1]
-  if f == 'id' then
-    id = v
-  elseif f == 'email' then
-    out[1] = v
-  elseif string.sub(f, 1, 2) == 'r:' then
-    local sp = string.find(v, ' ', 1, true)
-    if cut and tonumber(string.sub(v, sp + 1)) < cut then
-      drop[#drop + 1] = f
-    else
-      out[#out + 1] = f
-      out[#out + 1] = v
-    end
+local out, drop, liveProducts = {u.legacy or ''}, {}, {}
+for _, r in ipairs(u.refs) do
+  if cut and r.t < cut then
+    drop[#drop + 1] = r.f
+  else
+    out[#out + 1] = r.f
+    out[#out + 1] = r.v
+    liveProducts[r.p] = true
   end
 end
-if id ~= ARGV[1] then return false end
 if #out == 1 then
   redis.call('DEL', key)
   return false
+end
+for p, e in pairs(u.emails) do
+  if liveProducts[p] then
+    out[#out + 1] = 'e:' .. p
+    out[#out + 1] = e
+  else
+    drop[#drop + 1] = 'e:' .. p
+  end
 end
 if #drop > 0 then
   redis.call('HDEL', key, unpack(drop))
@@ -151,12 +206,24 @@ return out
 
 // forgetScript deletes one user's hash if it holds that user.
 //
-// KEYS[1]: the user's hash. ARGV: 1 user id. Returns 1 if deleted.
-const forgetScript = `
-if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+// KEYS[1]: the user's hash. ARGV: 1 user id. Returns nil when it does not,
+// else what it deleted as lookupScript returns it, every ref whatever its
+// age: erasure finds the user's sessions through them.
+const forgetScript = luaUserFields + `
+local u = userFields(redis.call('HGETALL', KEYS[1]))
+if u.id ~= ARGV[1] then return false end
+local out = {u.legacy or ''}
+for _, r in ipairs(u.refs) do
+  out[#out + 1] = r.f
+  out[#out + 1] = r.v
 end
-return 0
+for p, e in pairs(u.emails) do
+  out[#out + 1] = 'e:' .. p
+  out[#out + 1] = e
+end
+redis.call('DEL', KEYS[1])
+if #out == 1 then return false end
+return out
 `
 
 // addActionsScript appends actions to one session.
@@ -279,16 +346,17 @@ return 0
 
 // rememberScript links an anonymous id to its user.
 //
-// KEYS[1]: the alias hash: "anon", "u" user id, "e" email, "s" and "n" the
-// time of the last identify. ARGV: 1 anonymous id, 2 user id, 3 email (""
-// keeps it for the same user), 4 seconds, 5 nanoseconds, 6 TTL in ms.
+// KEYS[1]: the alias hash: "p" product, "anon", "u" user id, "e" email,
+// "s" and "n" the time of the last identify. ARGV: 1 anonymous id, 2 user
+// id, 3 email ("" keeps it for the same user), 4 seconds, 5 nanoseconds,
+// 6 TTL in ms, 7 product.
 const rememberScript = `
-local cur = redis.call('HMGET', KEYS[1], 'anon', 'u')
-if cur[1] and cur[1] ~= ARGV[1] then
+local cur = redis.call('HMGET', KEYS[1], 'anon', 'u', 'p')
+if cur[1] and (cur[1] ~= ARGV[1] or (cur[3] or '') ~= ARGV[7]) then
   return redis.error_reply('ERR replayhook: key holds another anonymous id')
 end
 if cur[2] ~= ARGV[2] then redis.call('HDEL', KEYS[1], 'e') end
-redis.call('HSET', KEYS[1], 'anon', ARGV[1], 'u', ARGV[2], 's', ARGV[4], 'n', ARGV[5])
+redis.call('HSET', KEYS[1], 'anon', ARGV[1], 'u', ARGV[2], 's', ARGV[4], 'n', ARGV[5], 'p', ARGV[7])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'e', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 return 1
@@ -297,11 +365,11 @@ return 1
 // resolveScript reads who an anonymous id belongs to.
 //
 // KEYS[1]: the alias hash. ARGV: 1 anonymous id, 2 cutoff seconds ("" = no
-// ttl), 3 cutoff nanoseconds. Returns nil when unknown or expired (an
-// expired alias is deleted), else {user id, email}.
+// ttl), 3 cutoff nanoseconds, 4 product. Returns nil when unknown or
+// expired (an expired alias is deleted), else {user id, email}.
 const resolveScript = `
-local v = redis.call('HMGET', KEYS[1], 'anon', 'u', 'e', 's', 'n')
-if v[1] ~= ARGV[1] or not v[2] then return false end
+local v = redis.call('HMGET', KEYS[1], 'anon', 'u', 'e', 's', 'n', 'p')
+if v[1] ~= ARGV[1] or not v[2] or (v[6] or '') ~= ARGV[4] then return false end
 if ARGV[2] ~= '' then
   local s, n = tonumber(v[4]), tonumber(v[5])
   local cs, cn = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -313,10 +381,52 @@ end
 return {v[2], v[3] or ''}
 `
 
+// eraseSessionScript erases a user from one session.
+//
+// KEYS as addActionsScript. ARGV: 1 product id, 2 session id, 3 user id,
+// 4 the session email to clear ("" = none), 5 "1" to delete the session
+// whole, 6... the actions (as stored) to remove. The session is deleted
+// whole only if it still is the user's or has no user ("u" is the user id
+// or absent: the caller judged it the user's, and no other user wrote to
+// it since); else the actions are removed (every copy) and "e" is cleared
+// if it still is ARGV[4]. Returns 1 if anything changed.
+const eraseSessionScript = `
+local meta = redis.call('HMGET', KEYS[1], 'p', 's', 'u', 'e')
+if meta[1] ~= ARGV[1] or meta[2] ~= ARGV[2] then return 0 end
+if ARGV[5] == '1' and (meta[3] == ARGV[3] or not meta[3]) then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+local n = 0
+for i = 6, #ARGV do
+  n = n + redis.call('LREM', KEYS[2], 0, ARGV[i])
+end
+if ARGV[4] ~= '' and meta[4] == ARGV[4] then
+  redis.call('HDEL', KEYS[1], 'e')
+  n = n + 1
+end
+if meta[3] == ARGV[3] then
+  redis.call('HDEL', KEYS[1], 'u')
+  n = n + 1
+end
+if n > 0 then return 1 end
+return 0
+`
+
+// forgetAliasScript deletes an alias hash if it still belongs to the user.
+//
+// KEYS[1]: the alias hash. ARGV: 1 user id. Returns 1 if deleted.
+const forgetAliasScript = `
+if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`
+
 // scripts holds the compiled scripts (client-side SHA1, EVALSHA with an
 // EVAL fallback after a Redis restart emptied its script cache).
 type scripts struct {
-	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve *redis.Script
+	link, lookup, forget, addActions, setSummary, claim, confirm, releaseIf, remember, resolve, forgetAlias, eraseSession *redis.Script
 }
 
 func newScripts() scripts {
@@ -325,9 +435,10 @@ func newScripts() scripts {
 		addActions: redis.NewScript(addActionsScript), setSummary: redis.NewScript(setSummaryScript),
 		claim: redis.NewScript(claimScript), confirm: redis.NewScript(confirmScript), releaseIf: redis.NewScript(releaseIfScript),
 		remember: redis.NewScript(rememberScript), resolve: redis.NewScript(resolveScript),
+		forgetAlias: redis.NewScript(forgetAliasScript), eraseSession: redis.NewScript(eraseSessionScript),
 	}
 }
 
 func (s scripts) all() []*redis.Script {
-	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve}
+	return []*redis.Script{s.link, s.lookup, s.forget, s.addActions, s.setSummary, s.claim, s.confirm, s.releaseIf, s.remember, s.resolve, s.forgetAlias, s.eraseSession}
 }

@@ -43,7 +43,7 @@ func TestSentinel(t *testing.T) {
 
 	t.Run("users conformance", func(t *testing.T) {
 		indextest.RunUsers(t, func(t *testing.T, l index.UserLimits) index.UserIndex {
-			return openStore(t, sentinelConfig(sentinel), redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser}).Users()
+			return openStore(t, sentinelConfig(sentinel), redisstore.Limits{Lookback: l.Lookback, MaxSessionsPerUser: l.MaxSessionsPerUser, MaxProductsPerUser: l.MaxProductsPerUser}).Users()
 		})
 	})
 	t.Run("dedupe conformance", func(t *testing.T) {
@@ -83,22 +83,22 @@ func TestSentinel(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		now := time.Now()
-		if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+		if c, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Claimed || err != nil {
 			t.Fatalf("Claim = %v, %v", c, err)
 		}
-		if err := st.Dedupe().Confirm(ctx, "delivery-1", now); err != nil {
+		if err := st.Dedupe().Confirm(ctx, "src", "delivery-1", now); err != nil {
 			t.Fatal(err)
 		}
 		master.Kill()
 		if err := st.Ping(ctx); !errors.Is(err, index.ErrUnavailable) {
 			t.Fatalf("Ping with the master down = %v, want ErrUnavailable", err)
 		}
-		if _, err := st.Dedupe().Claim(ctx, "delivery-2", now); !errors.Is(err, index.ErrUnavailable) {
+		if _, err := st.Dedupe().Claim(ctx, "src", "delivery-2", now); !errors.Is(err, index.ErrUnavailable) {
 			t.Fatalf("Claim with the master down = %v, want ErrUnavailable", err)
 		}
 		master.Restart()
 		waitFor(t, "Ping through the Sentinel to succeed", func() bool { return st.Ping(ctx) == nil })
-		if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Seen || err != nil {
+		if c, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Seen || err != nil {
 			t.Fatalf("Claim of the delivery acknowledged before the outage = %v, %v; want a duplicate", c, err)
 		}
 	})

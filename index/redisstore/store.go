@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -61,8 +62,12 @@ type Limits struct {
 	// newest ref leaves the lookback. <= 0 means refs never expire
 	// logically; the key then lives FallbackTTL after its last write.
 	Lookback time.Duration
-	// MaxSessionsPerUser caps the refs kept per user (the newest are kept).
+	// MaxSessionsPerUser caps the refs kept per user and product (the
+	// newest are kept).
 	MaxSessionsPerUser int
+	// MaxProductsPerUser caps the products a user holds refs of (see
+	// index.UserLimits); <= 0 means index.DefaultMaxProductsPerUser.
+	MaxProductsPerUser int
 	// MaxActionsPerSession caps the actions kept per session (the newest).
 	MaxActionsPerSession int
 	// SessionTTL is how long a session's activity lives after its last
@@ -87,6 +92,9 @@ type Limits struct {
 // withDefaults returns l with every default applied.
 func (l Limits) withDefaults() Limits {
 	l.MaxSessionsPerUser = max(l.MaxSessionsPerUser, 1)
+	if l.MaxProductsPerUser <= 0 {
+		l.MaxProductsPerUser = index.DefaultMaxProductsPerUser
+	}
 	l.MaxActionsPerSession = max(l.MaxActionsPerSession, 1)
 	l.RejectedMax = max(l.RejectedMax, 0)
 	if l.FallbackTTL <= 0 {
@@ -254,10 +262,16 @@ func clientOptions(cfg config.Redis) (*redis.Options, error) {
 	return opts, nil
 }
 
-// Ping reports whether Redis answers (for /readyz); on a Cluster, whether
-// every master answers (a master down makes its slots' users fail). The
-// error wraps index.ErrUnavailable. When Redis answers, dedupe claims whose
-// release failed while it was down are released first.
+// Ping reports whether Redis answers and accepts writes (for /readyz); on
+// a Cluster, whether every master answers (a master down makes its slots'
+// users fail). Answering is not enough: a Redis at maxmemory with the
+// noeviction policy (OOM), a replica promoted wrongly (READONLY) or one
+// whose snapshots fail (MISCONF) answers PING and serves reads, but
+// refuses every delivery. So Ping also writes a probe key and deletes it
+// at once; on a Cluster the probe reaches the master of its
+// slot only, and a full master elsewhere shows as 503 on the writes of its
+// users. The error wraps index.ErrUnavailable. When Redis answers, dedupe
+// claims whose release failed while it was down are released first.
 func (s *Store) Ping(ctx context.Context) error {
 	var err error
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
@@ -268,9 +282,34 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err != nil {
 		return unavailable("ping", err)
 	}
+	if err := s.probeWrite(ctx); err != nil {
+		return unavailable("write probe (Redis refuses writes)", err)
+	}
 	s.flushReleases(ctx)
 	return nil
 }
+
+// probeTTL bounds the probe key's life should its DEL be lost.
+const probeTTL = time.Minute
+
+// probeWrite writes the probe key and deletes it in one pipeline: a Redis
+// that refuses writes refuses the SET, and none that accepts it keeps the
+// key.
+func (s *Store) probeWrite(ctx context.Context) error {
+	var set *redis.StatusCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.Set(ctx, s.probeKey(), "1", probeTTL)
+		p.Del(ctx, s.probeKey())
+		return nil
+	})
+	if err == nil {
+		err = set.Err()
+	}
+	return err
+}
+
+// probeKey is the key Ping writes to check that Redis accepts writes.
+func (s *Store) probeKey() string { return s.prefix + "readyz" }
 
 // Close closes the client; the stores fail afterwards.
 func (s *Store) Close() error { return s.rdb.Close() }
@@ -338,15 +377,85 @@ func (s *Store) sessionKeys(k index.SessionKey) (meta, actions string) {
 	return s.prefix + tag, s.prefix + tag + ":a"
 }
 
-// dedupeKey holds one claimed delivery key's claim time. The delivery key
-// is hashed: its size is fixed whatever senders put in their ids.
-func (s *Store) dedupeKey(key string) string {
+// dedupeKey holds one claimed delivery key's claim time, in its source's
+// namespace. The delivery key is hashed: its size is fixed whatever
+// senders put in their ids. Every key lives exactly its window (or lease):
+// no count bound, so no source can evict another's keys; only Redis's
+// maxmemory policy can (docs/redis.md).
+func (s *Store) dedupeKey(source, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	return s.prefix + "d:" + hex.EncodeToString(sum[:])
+	return s.prefix + "d:" + keyPart(source) + ":" + hex.EncodeToString(sum[:])
 }
 
-// aliasKey is the hash holding who one anonymous id belongs to.
-func (s *Store) aliasKey(anon string) string { return s.prefix + "a:" + keyPart(anon) }
+// aliasKey is the hash holding who one anonymous id belongs to in product.
+// keyPart never holds ':', so the two parts cannot be confused.
+func (s *Store) aliasKey(product, anon string) string {
+	return s.prefix + "a:" + keyPart(product) + ":" + keyPart(anon)
+}
+
+// userAliasesKey is the sorted set of the alias keys remembered for one
+// user (score: unix seconds of the last identify), in the user's slot.
+func (s *Store) userAliasesKey(userID string) string { return s.userKey(userID) + ":a" }
+
+// userSessionsKey is the sorted set of the sessions one user's deliveries
+// wrote to (member: sessionMember, score: unix seconds of the last write),
+// in the user's slot: erasure finds every session holding the user's
+// actions through it, beyond the per-user cap and the lookback.
+func (s *Store) userSessionsKey(userID string) string { return s.userKey(userID) + ":s" }
+
+// emailSessionsKey is the sorted set of the sessions that deliveries
+// carrying one email wrote to (as userSessionsKey), so that erasure finds
+// sessions that carried the email without a user id.
+func (s *Store) emailSessionsKey(email string) string {
+	return s.prefix + "m:{" + keyPart(email) + "}:s"
+}
+
+// track adds member to the sorted set key at now, drops members older than
+// ttl and makes the set live ttl from now: one round trip, the set's
+// commands in one pipeline (one slot).
+func (s *Store) track(ctx context.Context, key, member string, now time.Time, ttl time.Duration) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.trackIn(ctx, p, key, member, now, ttl)
+		return nil
+	})
+	return err
+}
+
+// pipelineScript runs sc and the commands more queues in one pipeline (one
+// round trip; on a Cluster, one per node, in parallel). A script missing
+// from Redis's cache (NOSCRIPT: Redis restarted) is loaded and the
+// pipeline sent again: nothing of it ran the first time but the other
+// commands, which must be safe to repeat. The first error is returned.
+func (s *Store) pipelineScript(ctx context.Context, sc *redis.Script, keys []string, args []any, more func(redis.Pipeliner)) error {
+	run := func() error {
+		var cmd *redis.Cmd
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			more(p)
+			cmd = sc.EvalSha(ctx, p, keys, args...)
+			return nil
+		})
+		if err == nil {
+			err = cmd.Err()
+		}
+		return err
+	}
+	err := run()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := sc.Load(ctx, s.rdb).Err(); lerr != nil {
+			return lerr
+		}
+		err = run()
+	}
+	return err
+}
+
+// trackIn queues track's commands in p.
+func (s *Store) trackIn(ctx context.Context, p redis.Pipeliner, key, member string, now time.Time, ttl time.Duration) {
+	nowS := float64(now.Unix())
+	p.ZAdd(ctx, key, redis.Z{Score: nowS, Member: member})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatFloat(nowS-ttl.Seconds(), 'f', 0, 64))
+	p.PExpire(ctx, key, time.Duration(ttlMillis(ttl))*time.Millisecond)
+}
 
 // rejectedKey is the list of recent rejections, newest first.
 func (s *Store) rejectedKey() string { return s.prefix + "rejected" }

@@ -130,18 +130,22 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	nowS := normalize.UnixSeconds(now)
 	key := index.SessionKey{ProductID: "p", SessionID: "s1"}
 	must(t, st.Users().Link(ctx, "u1", "a@x.io", index.SessionRef{SessionID: "s1", ProductID: "p", LastSeenAt: nowS - 60}, now))
-	must(t, st.Activity().AddActions(ctx, key, &normalize.ActionsPayload{Actions: []normalize.SlimAction{{Type: "click"}}}, nowS))
+	must(t, st.Activity().AddActions(ctx, key, &normalize.ActionsPayload{UserID: normalize.OptStr("u1"), Email: normalize.OptStr("a@x.io"),
+		Actions: []normalize.SlimAction{{Type: "click"}}}, nowS))
+	must(t, st.Ping(ctx))
 	must(t, st.Activity().SetSummary(ctx, index.SessionKey{ProductID: "p", SessionID: "s2"}, "sum", nowS))
-	_, err := st.Dedupe().Claim(ctx, "delivery-1", now)
+	_, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now)
 	must(t, err)
-	must(t, st.Dedupe().Confirm(ctx, "delivery-1", now))
-	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
+	must(t, st.Dedupe().Confirm(ctx, "src", "delivery-1", now))
+	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon", UserID: "u1"}, now))
 	must(t, st.Rejected().Add(ctx, index.Rejection{Source: "x"}))
 
 	want := map[string]time.Duration{
 		prefix + "u:{u1}":   4 * time.Minute, // the newest ref (a minute old) leaves the 5 min lookback in 4
 		prefix + "s:{p:s1}": 2 * time.Hour, prefix + "s:{p:s1}:a": 2 * time.Hour, prefix + "s:{p:s2}": 2 * time.Hour,
-		prefix + "a:anon": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
+		prefix + "a:p:anon": 30 * 24 * time.Hour, prefix + "u:{u1}:a": 30 * 24 * time.Hour, prefix + "rejected": 7 * 24 * time.Hour,
+		// the sets erasure finds a user's sessions by live as long as the sessions
+		prefix + "u:{u1}:s": 2 * time.Hour, prefix + "m:{a@x.io}:s": 2 * time.Hour,
 	}
 	c := srv.client()
 	keys, err := c.Keys(ctx, prefix+"*").Result()
@@ -191,7 +195,7 @@ func TestTwoClientsLoseNoWrite(t *testing.T) {
 				if err := st.Activity().AddActions(ctx, index.SessionKey{ProductID: "p", SessionID: "shared"}, p, nowS); err != nil {
 					errs <- err
 				}
-				c, err := st.Dedupe().Claim(ctx, fmt.Sprint("delivery-", i), now)
+				c, err := st.Dedupe().Claim(ctx, "src", fmt.Sprint("delivery-", i), now)
 				if err != nil {
 					errs <- err
 				}
@@ -232,20 +236,20 @@ func TestReleaseFailedWhileRedisWasDownIsDoneLater(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t, srv, redisstore.Limits{DedupeWindow: time.Hour})
 	now := time.Now()
-	if c, err := st.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+	if c, err := st.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Claimed || err != nil {
 		t.Fatalf("Claim = %v, %v", c, err)
 	}
 	srv.kill()
-	if err := st.Dedupe().Release(ctx, "delivery-1"); !errors.Is(err, index.ErrUnavailable) {
+	if err := st.Dedupe().Release(ctx, "src", "delivery-1"); !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Release with Redis down = %v, want ErrUnavailable", err)
 	}
-	if c, err := st.Dedupe().Claim(ctx, "delivery-2", now); c == index.Claimed || !errors.Is(err, index.ErrUnavailable) {
+	if c, err := st.Dedupe().Claim(ctx, "src", "delivery-2", now); c == index.Claimed || !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Claim with Redis down = %v, %v; want ErrUnavailable", c, err)
 	}
 	srv.restart()
 	waitFor(t, "Ping to succeed", func() bool { return st.Ping(ctx) == nil })
 	for _, key := range []string{"delivery-1", "delivery-2"} {
-		if c, err := st.Dedupe().Claim(ctx, key, now); c != index.Claimed || err != nil {
+		if c, err := st.Dedupe().Claim(ctx, "src", key, now); c != index.Claimed || err != nil {
 			t.Fatalf("Claim(%s) after recovery = %v, %v; want new: its failed release or claim was not undone", key, c, err)
 		}
 	}
@@ -262,16 +266,16 @@ func TestDeferredReleaseSparesAnotherClaim(t *testing.T) {
 	b := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{DedupeWindow: time.Hour})
 	now := time.Now()
 	srv.kill()
-	if _, err := a.Dedupe().Claim(ctx, "delivery-1", now); !errors.Is(err, index.ErrUnavailable) {
+	if _, err := a.Dedupe().Claim(ctx, "src", "delivery-1", now); !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Claim with Redis down = %v", err)
 	}
 	srv.restart()
 	waitFor(t, "b to reconnect", func() bool { return b.Ping(ctx) == nil })
-	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.Claimed || err != nil {
+	if c, err := b.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.Claimed || err != nil {
 		t.Fatalf("b's Claim = %v, %v", c, err)
 	}
 	waitFor(t, "a to reconnect", func() bool { return a.Ping(ctx) == nil }) // flushes a's pending release
-	if c, err := b.Dedupe().Claim(ctx, "delivery-1", now); c != index.InFlight || err != nil {
+	if c, err := b.Dedupe().Claim(ctx, "src", "delivery-1", now); c != index.InFlight || err != nil {
 		t.Fatalf("b's claim was released by a: Claim again = %v, %v; want in flight", c, err)
 	}
 }
@@ -290,7 +294,7 @@ func TestMemoryPerEntry(t *testing.T) {
 		ref := index.SessionRef{SessionID: fmt.Sprintf("sess_01HZX%020d", i), ProductID: "prod_demo", LastSeenAt: nowS - float64(i)}
 		must(t, st.Users().Link(ctx, "user_0123456789", "someone@example.com", ref, now))
 	}
-	p := &normalize.ActionsPayload{}
+	p := &normalize.ActionsPayload{UserID: normalize.OptStr("user_0123456789"), Email: normalize.OptStr("someone@example.com")}
 	for i := range 200 {
 		p.Actions = append(p.Actions, normalize.SlimAction{
 			Index: i, Type: "click", Title: "Checkout – Example", Description: "Clicked the \"Pay now\" button",
@@ -301,10 +305,10 @@ func TestMemoryPerEntry(t *testing.T) {
 	}
 	key := index.SessionKey{ProductID: "prod_demo", SessionID: "sess_01HZX00000000000000000000"}
 	must(t, st.Activity().AddActions(ctx, key, p, nowS))
-	_, err := st.Dedupe().Claim(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
+	_, err := st.Dedupe().Claim(ctx, "src", "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now)
 	must(t, err)
-	must(t, st.Dedupe().Confirm(ctx, "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
-	must(t, st.Aliases().Remember(ctx, normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
+	must(t, st.Dedupe().Confirm(ctx, "src", "autoplay\x00id\x00msg_2mN1b0gWZ5hQ3", now))
+	must(t, st.Aliases().Remember(ctx, "p", normalize.Identity{AnonymousID: "anon_5f0c1e2d-8a7b-4c3d", UserID: "user_0123456789", Email: "someone@example.com"}, now))
 	c := srv.client()
 	usage := func(k string) int64 {
 		n, err := c.MemoryUsage(ctx, k, 0).Result()
@@ -318,10 +322,11 @@ func TestMemoryPerEntry(t *testing.T) {
 	if len(dkeys) != 1 {
 		t.Fatalf("dedupe keys %q", dkeys)
 	}
-	claim, alias := usage(dkeys[0]), usage(prefix+"a:anon_5f0c1e2d-8a7b-4c3d")
-	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B",
-		user, meta, list, list/200, claim, alias)
-	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 {
+	claim, alias := usage(dkeys[0]), usage(prefix+"a:p:anon_5f0c1e2d-8a7b-4c3d")
+	sets := usage(prefix+"u:{user_0123456789}:s") + usage(prefix+"m:{someone@example.com}:s") + usage(prefix+"u:{user_0123456789}:a")
+	t.Logf("user with 20 refs: %d B; session hash: %d B; 200 actions: %d B (%d B/action); claimed delivery: %d B; alias: %d B; erasure sets of one session and one alias: %d B",
+		user, meta, list, list/200, claim, alias, sets)
+	if user > 4096 || meta > 512 || list > 200*400 || claim > 256 || alias > 256 || sets > 3*256 {
 		t.Fatalf("more memory than docs/redis.md states: user %d B (≤ 4096), session %d B (≤ 512), actions %d B (≤ 80000), claim %d B (≤ 256), alias %d B (≤ 256)",
 			user, meta, list, claim, alias)
 	}

@@ -25,9 +25,10 @@ var _ index.UserIndex = (*users)(nil)
 // with the memory index's rules: ids and email trimmed, an empty user or
 // session id or a NaN time is a no-op, the time is clamped to [0, now] and
 // never moves a ref backwards, expired refs (the new one included) are
-// dropped, the newest MaxSessionsPerUser refs are kept, a non-empty email
-// replaces the remembered one. One script: concurrent links from any
-// number of replicas lose nothing.
+// dropped, the newest MaxSessionsPerUser refs of ref's product are kept
+// (and the newest MaxProductsPerUser products), a non-empty email replaces
+// the one remembered for ref's product. One script: concurrent links from
+// any number of replicas lose nothing.
 func (u *users) Link(ctx context.Context, userID, email string, ref index.SessionRef, now time.Time) error {
 	userID = strings.TrimSpace(userID)
 	ref.SessionID = strings.TrimSpace(ref.SessionID)
@@ -45,7 +46,7 @@ func (u *users) Link(ctx context.Context, userID, email string, ref index.Sessio
 	err := u.scripts.link.Run(ctx, u.rdb, []string{(*Store)(u).userKey(userID)},
 		userID, refField(ref.ProductID, ref.SessionID), formatFloat(seen), cut,
 		u.limits.MaxSessionsPerUser, strings.TrimSpace(email), formatFloat(nowS), lookbackMs,
-		ttlMillis(u.limits.FallbackTTL)).Err()
+		ttlMillis(u.limits.FallbackTTL), ref.ProductID, u.limits.MaxProductsPerUser).Err()
 	if err != nil {
 		return unavailable("link", err)
 	}
@@ -73,20 +74,41 @@ func (u *users) Lookup(ctx context.Context, userID string, now time.Time) (index
 	if err != nil {
 		return index.User{}, false, unavailable("lookup", err)
 	}
+	out, err := parseUser(res)
+	if err != nil {
+		return index.User{}, false, err
+	}
+	return out, true, nil
+}
+
+// parseUser reads a lookup or forget reply: {legacy email, field, value,
+// ...} with "r:" refs and "e:" emails. Refs come back newest first (on
+// equal times the latest linked first), emails sorted by product. A legacy
+// email (a hash written before emails were kept per product) belongs to the
+// product of the newest ref, unless that product has one of its own.
+func parseUser(res []string) (index.User, error) {
 	if len(res) < 3 || len(res)%2 != 1 {
-		return index.User{}, false, fmt.Errorf("redisstore: lookup: malformed reply of %d elements", len(res))
+		return index.User{}, fmt.Errorf("redisstore: user: malformed reply of %d elements", len(res))
 	}
 	type seqRef struct {
 		index.SessionRef
 		seq int64
 	}
 	refs := make([]seqRef, 0, len(res)/2)
+	var emails []index.ProductEmail
 	for i := 1; i+1 < len(res); i += 2 {
+		if p, ok := strings.CutPrefix(res[i], "e:"); ok {
+			emails = append(emails, index.ProductEmail{ProductID: p, Email: res[i+1]})
+			continue
+		}
 		r, seq, err := parseRef(res[i], res[i+1])
 		if err != nil {
-			return index.User{}, false, err
+			return index.User{}, err
 		}
 		refs = append(refs, seqRef{r, seq})
+	}
+	if len(refs) == 0 {
+		return index.User{}, errors.New("redisstore: user: reply without refs")
 	}
 	slices.SortFunc(refs, func(a, b seqRef) int {
 		if c := cmp.Compare(b.LastSeenAt, a.LastSeenAt); c != 0 {
@@ -94,25 +116,38 @@ func (u *users) Lookup(ctx context.Context, userID string, now time.Time) (index
 		}
 		return cmp.Compare(b.seq, a.seq)
 	})
-	out := index.User{Email: res[0], Sessions: make([]index.SessionRef, len(refs))}
+	out := index.User{Sessions: make([]index.SessionRef, len(refs))}
 	for i, r := range refs {
 		out.Sessions[i] = r.SessionRef
 	}
-	return out, true, nil
+	if legacy := res[0]; legacy != "" && (index.User{Emails: emails}).EmailFor(refs[0].ProductID) == "" {
+		emails = append(emails, index.ProductEmail{ProductID: refs[0].ProductID, Email: legacy})
+	}
+	slices.SortFunc(emails, func(a, b index.ProductEmail) int { return strings.Compare(a.ProductID, b.ProductID) })
+	out.Emails = emails
+	return out, nil
 }
 
-// Forget drops the user's refs and email and reports whether the user was
-// held. userID is trimmed.
-func (u *users) Forget(ctx context.Context, userID string) (bool, error) {
+// Forget drops the user's refs and emails, returns them (every ref held,
+// expired or not) and reports whether the user was held. userID is
+// trimmed.
+func (u *users) Forget(ctx context.Context, userID string) (index.User, bool, error) {
 	userID = strings.TrimSpace(userID)
 	if userID == "" {
-		return false, nil
+		return index.User{}, false, nil
 	}
-	n, err := u.scripts.forget.Run(ctx, u.rdb, []string{(*Store)(u).userKey(userID)}, userID).Int()
+	res, err := u.scripts.forget.Run(ctx, u.rdb, []string{(*Store)(u).userKey(userID)}, userID).StringSlice()
+	if errors.Is(err, redis.Nil) {
+		return index.User{}, false, nil
+	}
 	if err != nil {
-		return false, unavailable("forget", err)
+		return index.User{}, false, unavailable("forget", err)
 	}
-	return n > 0, nil
+	out, err := parseUser(res)
+	if err != nil {
+		return index.User{}, false, err
+	}
+	return out, true, nil
 }
 
 // Len is the number of users held (keys not yet expired), -1 when Redis

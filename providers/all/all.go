@@ -6,6 +6,7 @@ import (
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/amplitude"
 	"github.com/replayhook/replayhook/providers/autoplay"
+	"github.com/replayhook/replayhook/providers/custom"
 	"github.com/replayhook/replayhook/providers/fullstory"
 	"github.com/replayhook/replayhook/providers/highlight"
 	"github.com/replayhook/replayhook/providers/posthog"
@@ -25,5 +26,6 @@ func Registry() *providers.Registry {
 	r.Register(amplitude.Name, amplitude.New)
 	r.Register(highlight.Name, highlight.New)
 	r.Register(standard.Name, standard.New)
+	r.Register(custom.Name, custom.New)
 	return r
 }

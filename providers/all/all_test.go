@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/replayhook/replayhook/providers"
+	"github.com/replayhook/replayhook/providers/custom"
 )
 
 // Every shipped provider can be simulated by `replayhook send` (Signer) and
@@ -12,7 +13,11 @@ import (
 func TestEveryProviderSignsAndExplainsIdentify(t *testing.T) {
 	r := Registry()
 	for _, name := range r.Names() {
-		p, err := r.New(name, providers.Settings{Secrets: []string{"s"}})
+		s := providers.Settings{Secrets: []string{"s"}}
+		if name == custom.Name {
+			s.Custom = &custom.Spec{Verify: custom.Verify{Scheme: "token"}, Fields: map[string]custom.Field{"session_id": {Paths: []string{"session"}}}}
+		}
+		p, err := r.New(name, s)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

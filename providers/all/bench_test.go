@@ -10,6 +10,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/all"
+	"github.com/replayhook/replayhook/providers/custom/customtest"
 )
 
 // benchSettings are the settings each provider is benchmarked with. A
@@ -23,6 +24,7 @@ var benchSettings = map[string]providers.Settings{
 	"amplitude": {Secrets: []string{"bench-secret"}},
 	"highlight": {Secrets: []string{"bench-secret"}},
 	"standard":  {Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, Tolerance: 5 * time.Minute},
+	"custom":    {Secrets: []string{"bench-secret"}, Custom: customtest.AutoplaySpec()},
 }
 
 // BenchmarkProviders is Verify + Parse + normalize.Payloads, the provider

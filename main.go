@@ -30,40 +30,53 @@ func main() {
 	}
 }
 
-const usage = `usage:
-  replayhook [serve] [--config PATH]                          run the server
-  replayhook send --source NAME FILE|- [--now] [-v] [--config PATH] [--url URL]
-                                                             post FILE as NAME's vendor would (replayhook send --help)
-  replayhook map --source NAME FILE|- [--config PATH]     print what NAME makes of FILE, field by field, without a server
-  replayhook check-config [--config PATH]                     validate and print the effective config (secrets masked)
-  replayhook forward-test --target NAME [--config PATH]       POST one signed sample payload to a forward target
-
-The config path is --config, else $REPLAYHOOK_CONFIG, else ./config.yaml.`
+// commands is every subcommand, in the order `replayhook help` lists them.
+// A command is a function in its own file and a help text (help.go has the
+// format); -h/--help on any command prints that text and exits 0. (A
+// function rather than a variable: help refers back to the list.)
+func commands() []command {
+	return []command{
+		{"serve", serveHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			return serve(ctx, args, getenv, stdout)
+		}},
+		{"send", sendCommandHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			return send(ctx, args, getenv, os.Stdin, stdout)
+		}},
+		{"map", help{Summary: "print what a source makes of a delivery, field by field, without a server", Text: mapHelp},
+			func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+				return mapCommand(args, getenv, os.Stdin, stdout)
+			}},
+		{"check-config", checkConfigHelp, func(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			return checkConfig(args, getenv, stdout)
+		}},
+		{"forward-test", forwardTestHelp, func(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+			return forwardTest(ctx, args, getenv, stdout)
+		}},
+		{"healthcheck", healthcheckHelp, healthcheck},
+		{"version", versionHelp, version},
+		{"help", helpHelp, helpCommand},
+	}
+}
 
 // run is the whole program; ctx ends it (SIGINT/SIGTERM in main).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	name := "serve"
+	switch {
+	case len(args) > 0 && isHelpFlag(args[0]):
+		name, args = "help", nil
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+		name, args = args[0], args[1:]
 	}
-	switch cmd {
-	case "serve":
-		return serve(ctx, args, getenv, stdout)
-	case "send":
-		return send(ctx, args, getenv, os.Stdin, stdout)
-	case "map":
-		return mapCommand(args, getenv, os.Stdin, stdout)
-	case "check-config":
-		return checkConfig(args, getenv, stdout)
-	case "forward-test":
-		return forwardTest(ctx, args, getenv, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
+	cmd, ok := lookupCommand(name)
+	if !ok {
+		writeOverview(stderr)
+		return fmt.Errorf("unknown command %q (replayhook help lists them)", name)
+	}
+	if wantsHelp(args) {
+		cmd.help.write(stdout, cmd.name)
 		return nil
-	default:
-		fmt.Fprintln(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
 	}
+	return cmd.run(ctx, args, getenv, stdout, stderr)
 }
 
 // parseFlags parses fs from args, allowing flags after positional arguments.

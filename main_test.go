@@ -136,7 +136,7 @@ func getJSON(t *testing.T, url, token string, v any) int {
 // TestWalkthrough is the README's two-minute walkthrough, verbatim in spirit:
 // send a sample delivery with `replayhook send`, then read it back.
 func TestWalkthrough(t *testing.T) {
-	cfg := testConfig(t, "")
+	cfg := testConfig(t, "  - {name: posthog, provider: posthog, product_id: prod_demo, secrets: [test-posthog-secret-0123]}\n")
 	base, _, stop := startServer(t, cfg)
 
 	sample := filepath.Join("testdata", "autoplay-actions.json")
@@ -173,9 +173,61 @@ func TestWalkthrough(t *testing.T) {
 	if !strings.HasPrefix(act.Activity, "Session ps_01959380 (prod_demo):\nRecent activity:\n1. [0] pageview: ") || !strings.Contains(act.Activity, " \u2014 https://shop.example.com/checkout") {
 		t.Fatalf("activity: %q", act.Activity)
 	}
+
+	// A vendor's event, fresh: `send --now` restamps the 2025 sample, so it
+	// is linked to its user, and renews its ids, so it is never duplicate.
+	posthog := filepath.Join("providers", "posthog", "testdata", "webhook-destination-autocapture.json")
+	for range 2 {
+		sendOut.Reset()
+		if err := run(context.Background(), []string{"send", "--source", "posthog", "--now", posthog, "--config", cfg, "--url", base}, func(string) string { return "" }, &sendOut, io.Discard); err != nil || !strings.Contains(sendOut.String(), `"status":"accepted"`) {
+			t.Fatalf("send --now: %v %s", err, sendOut.String())
+		}
+	}
+	if code := getJSON(t, base+"/v1/users/usr_48213", "test-token-0123456789", &user); code != 200 {
+		t.Fatalf("lookup: %d", code)
+	}
+	if len(user.Sessions) != 2 || user.Sessions[0].SessionID == "ps_01959380" || user.Sessions[1].SessionID != "ps_01959380" {
+		t.Fatalf("after the PostHog event the lookup lists its session first, then the Autoplay one: %+v", user)
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
+}
+
+// TestStartOver is the README's "start over": the snapshot in data/ brings
+// the dedupe record back after a restart (the sample is then duplicate);
+// deleting data/ starts from nothing.
+func TestStartOver(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile(testConfig(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	doc := strings.Replace(string(raw), `path: ""`, "path: "+filepath.Join(dir, "data", "replayhook.snapshot"), 1)
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sendSample := func(want string) {
+		t.Helper()
+		base, _, stop := startServer(t, cfg)
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"send", "--source", "autoplay", "testdata/autoplay-actions.json", "--config", cfg, "--url", base}, func(string) string { return "" }, &out, io.Discard); err != nil {
+			t.Fatalf("send: %v %s", err, out.String())
+		}
+		if !strings.Contains(out.String(), `"status":"`+want+`"`) {
+			t.Fatalf("want %s, got %s", want, out.String())
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sendSample("accepted")
+	sendSample("duplicate") // restored from data/replayhook.snapshot
+	if err := os.RemoveAll(filepath.Join(dir, "data")); err != nil {
+		t.Fatal(err)
+	}
+	sendSample("accepted")
 }
 
 func TestCheckConfigMasksSecrets(t *testing.T) {
@@ -194,6 +246,33 @@ func TestCheckConfigMasksSecrets(t *testing.T) {
 	}
 }
 
+// TestCheckConfigShowsEffectiveTolerance: tolerance_seconds: 0 prints the
+// window that applies, and the vendors without a signed timestamp say so.
+func TestCheckConfigShowsEffectiveTolerance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	doc := `sources:
+  - {name: fs, provider: fullstory, secrets: [fs-secret-0123456789]}
+  - {name: fs-short, provider: fullstory, secrets: [fs-secret-0123456789abc], tolerance_seconds: 30}
+  - {name: ph, provider: posthog, secrets: [ph-secret-0123456789]}
+`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "--config", path}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Fatalf("check-config: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"tolerance_seconds: 300 # 0 in the file: the provider's default\n",
+		"tolerance_seconds: 30\n",
+		"tolerance_seconds: 0 # not used: posthog deliveries carry no signed timestamp\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestServeRefusesBadStarts(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("server:\n  adress: x\n"), 0o600)
@@ -203,7 +282,7 @@ func TestServeRefusesBadStarts(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"unknown key", []string{"serve", "--config", bad}, nil, `unknown key "server.adress"`},
+		{"unknown key", []string{"serve", "--config", bad}, nil, `server.adress: unknown key (known keys: addr,`},
 		{"dev secrets off loopback", []string{"serve", "--config", "config.yaml"}, map[string]string{"REPLAYHOOK_ADDR": "0.0.0.0:0"}, "development secrets"},
 		{"config from the environment", []string{}, map[string]string{"REPLAYHOOK_CONFIG": bad}, "server.adress"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},

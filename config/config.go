@@ -1,7 +1,7 @@
 // Package config loads replayhook's configuration: defaults, then the YAML
 // file with ${VAR} / ${VAR:-default} expanded from the environment, decoded
 // strictly (an unknown key is an error naming it) and validated (a bad value
-// is an error naming its key). See contract §5 and docs/configuration in the
+// is an error naming its key). See the Configuration section of the
 // README.
 package config
 
@@ -35,6 +35,9 @@ type Config struct {
 	// batch | off; Journal places the write-ahead log (config/durability.go).
 	Durability string  `yaml:"durability" validate:"oneof=fsync batch off"`
 	Journal    Journal `yaml:"journal"`
+
+	// src remembers each value's line and ${VAR} origin, for messages.
+	src *sourceMap
 }
 
 // Server is the HTTP listener.

@@ -80,7 +80,7 @@ func TestCustomBlockErrors(t *testing.T) {
 		})
 	}
 	_, err := Parse([]byte("sources:\n  - name: x\n    provider: custom\n    secrets: [s]\n"), env(nil))
-	if err == nil || !strings.Contains(err.Error(), "sources[0].custom: source \"x\" has provider custom but no custom: block") {
+	if err == nil || !strings.Contains(err.Error(), "sources[0] (x).custom: source \"x\" has provider custom but no custom: block") {
 		t.Fatalf("missing block: %v", err)
 	}
 }

@@ -14,16 +14,16 @@ func TestForwardValidation(t *testing.T) {
 	}{
 		{"valid https target", ok, ""},
 		{"http to loopback is allowed", `{name: chat, url: "http://127.0.0.1:9000/e", products: [p1], secret: s}`, ""},
-		{"http elsewhere is refused", `{name: chat, url: "http://chat.example.com/e", products: [p1], secret: s}`, "forward[0].url: must be https"},
-		{"credentials in the URL", `{name: chat, url: "https://u:p@chat.example.com/e", products: [p1], secret: s}`, "forward[0].url: must not carry credentials"},
-		{"not a URL", `{name: chat, url: "chat.example.com", products: [p1], secret: s}`, "forward[0].url: must be an absolute http(s) URL"},
-		{"no products", `{name: chat, url: "https://c.example/e", products: [], secret: s}`, "forward[0].products"},
-		{"no secret", `{name: chat, url: "https://c.example/e", products: [p1]}`, "forward[0].secret: is required"},
-		{"bad name", `{name: "Chat Layer", url: "https://c.example/e", products: [p1], secret: s}`, "forward[0].name"},
+		{"http elsewhere is refused", `{name: chat, url: "http://chat.example.com/e", products: [p1], secret: s}`, "forward[0] (chat).url: must be https"},
+		{"credentials in the URL", `{name: chat, url: "https://u:p@chat.example.com/e", products: [p1], secret: s}`, "forward[0] (chat).url: must not carry credentials"},
+		{"not a URL", `{name: chat, url: "chat.example.com", products: [p1], secret: s}`, "forward[0] (chat).url: must be an absolute http(s) URL"},
+		{"no products", `{name: chat, url: "https://c.example/e", products: [], secret: s}`, "forward[0] (chat).products"},
+		{"no secret", `{name: chat, url: "https://c.example/e", products: [p1]}`, "forward[0] (chat).secret: is required"},
+		{"bad name", `{name: "Chat Layer", url: "https://c.example/e", products: [p1], secret: s}`, "forward[0] (Chat Layer).name"},
 		{"header replacing the signature", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, headers: {x-connector-signature: x}}`, "X-Connector-Signature is set by replayhook"},
 		{"header with a newline", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, headers: {X-A: "a\nb"}}`, "value must be one line"},
-		{"timeout beyond a minute", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, timeout: 2m}`, "forward[0].timeout"},
-		{"unknown key", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, retries: 3}`, `unknown key "forward[].retries"`},
+		{"timeout beyond a minute", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, timeout: 2m}`, "forward[0] (chat).timeout"},
+		{"unknown key", `{name: chat, url: "https://c.example/e", products: [p1], secret: s, retries: 3}`, `forward[0] (chat).retries: unknown key`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +37,7 @@ func TestForwardValidation(t *testing.T) {
 		})
 	}
 	dup := "forward:\n  - " + ok + "\n  - " + ok + "\n"
-	if _, err := Parse([]byte(dup), env(map[string]string{"FWD_SECRET": "x"})); err == nil || !strings.Contains(err.Error(), `forward[1].name: duplicate target "chat"`) {
+	if _, err := Parse([]byte(dup), env(map[string]string{"FWD_SECRET": "x"})); err == nil || !strings.Contains(err.Error(), `forward[1] (chat).name: duplicate target "chat"`) {
 		t.Fatalf("duplicate: %v", err)
 	}
 }

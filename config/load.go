@@ -1,9 +1,9 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -20,137 +20,105 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 }
 
 // Parse builds a Config from YAML bytes: defaults, then the document with
-// environment references expanded, then validation.
+// environment references expanded, then validation. The expanded tree is
+// checked against the Config type and decoded as it is (never re-encoded),
+// so every message names the key and the line of the file.
 func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("config: %v", err)
+		return nil, fmt.Errorf("config: not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	cfg := Default()
+	src := newSourceMap()
 	if root.Kind != 0 {
-		if err := expandNode(&root, getenv); err != nil {
-			return nil, err
+		ex := expander{getenv: getenv, origins: map[*yaml.Node]origin{}}
+		ex.expand(&root, "")
+		if len(ex.problems) > 0 {
+			return nil, report(src, ex.problems)
 		}
-		expanded, err := yaml.Marshal(&root)
-		if err != nil {
-			return nil, fmt.Errorf("config: %v", err)
+		doc := &root
+		if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+			doc = doc.Content[0]
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(expanded))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("config: %s", decodeMessage(err, keyLines(&root)))
+		c := checker{src: src}
+		c.check(doc, reflect.TypeOf(cfg), "", ex.origins, 0)
+		if len(c.problems) > 0 {
+			return nil, report(src, c.problems)
+		}
+		if err := doc.Decode(&cfg); err != nil {
+			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		attachCustomLines(&cfg, &root)
 	}
+	cfg.src = src
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
 }
 
+// report joins problems into one error, one problem a line.
+func report(src *sourceMap, problems []problem) error {
+	if len(problems) == 1 {
+		return fmt.Errorf("config: %s", src.format(problems[0]))
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = "\n  " + src.format(p)
+	}
+	return fmt.Errorf("config: %d problems:%s", len(problems), strings.Join(lines, ""))
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// expandNode expands ${VAR} and ${VAR:-default} in every scalar value (not in
-// keys), so an expanded value can never change the document's structure.
-func expandNode(n *yaml.Node, getenv func(string) string) error {
+// expander expands ${VAR} and ${VAR:-default} in every scalar value (not in
+// keys), so an expanded value can never change the document's structure,
+// and remembers which variables each value came from.
+type expander struct {
+	getenv   func(string) string
+	origins  map[*yaml.Node]origin
+	problems []problem
+}
+
+func (e *expander) expand(n *yaml.Node, path string) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		o := origin{raw: n.Value}
 		var missing []string
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			m := envRef.FindStringSubmatch(ref)
-			if v := getenv(m[1]); v != "" {
+			if v := e.getenv(m[1]); v != "" {
+				o.set = append(o.set, m[1])
 				return v
 			}
 			if m[2] != "" {
+				o.unset = append(o.unset, m[1])
 				return m[3]
 			}
 			missing = append(missing, m[1])
 			return ""
 		})
+		e.origins[n] = o
 		if len(missing) > 0 {
-			return fmt.Errorf("config: line %d: environment variable %s is not set and has no default (write ${%s:-} for an empty default)", n.Line, missing[0], missing[0])
+			e.problems = append(e.problems, problem{path: orRoot(path),
+				msg: fmt.Sprintf("environment variable %s is not set and ${%s} has no default (set it, or write ${%s:-} for an empty default) (line %d)", missing[0], missing[0], missing[0], n.Line)})
+			return
 		}
-		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-			return nil // quoted in the file: stays a string
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			n.Tag = "" // plain in the file: let the decoder resolve "8080", "true" from an env value
 		}
-		n.Tag = "" // plain: let the decoder resolve "8080", "true" from an env value
-		return nil
+		return
 	}
 	for i, c := range n.Content {
-		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			continue // keys are not expanded
-		}
-		if err := expandNode(c, getenv); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var fieldNotFound = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
-
-var badValue = regexp.MustCompile(`line (\d+): cannot unmarshal (\S+) ` + "`" + `([^` + "`" + `]*)` + "`" + ` into (\S+)`)
-
-// keyLines maps line numbers to the dotted key whose value starts there.
-func keyLines(root *yaml.Node) map[int]string {
-	out := map[int]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
 		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
 		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := n.Content[i].Value
-				if path != "" {
-					p = path + "." + p
-				}
-				if _, seen := out[n.Content[i+1].Line]; !seen || n.Content[i+1].Kind == yaml.ScalarNode {
-					out[n.Content[i+1].Line] = p
-				}
-				walk(n.Content[i+1], p)
+			if i%2 == 0 {
+				continue // keys are not expanded
 			}
+			e.expand(c, joinPath(path, n.Content[i-1].Value))
 		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Kind == yaml.ScalarNode {
-					out[c.Line] = p
-				}
-				walk(c, p)
-			}
+			e.expand(c, fmt.Sprintf("%s[%d]", path, i))
+		default:
+			e.expand(c, path)
 		}
 	}
-	walk(root, "")
-	return out
-}
-
-func decodeMessage(err error, lines map[int]string) string {
-	msg := err.Error()
-	if m := badValue.FindAllStringSubmatch(msg, -1); m != nil && !strings.Contains(msg, "not found in type") {
-		parts := make([]string, 0, len(m))
-		for _, x := range m {
-			var line int
-			fmt.Sscan(x[1], &line)
-			key := lines[line]
-			if key == "" {
-				key = "line " + x[1]
-			}
-			parts = append(parts, fmt.Sprintf("%s: %q is not a valid %s (line %s)", key, x[3], x[4], x[1]))
-		}
-		return strings.Join(parts, "; ")
-	}
-	if m := fieldNotFound.FindAllStringSubmatch(msg, -1); m != nil {
-		parts := make([]string, 0, len(m))
-		for _, x := range m {
-			section := sectionOf[x[3]]
-			key := x[2]
-			if section != "" {
-				key = section + "." + key
-			}
-			parts = append(parts, fmt.Sprintf("unknown key %q (line %s)", key, x[1]))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return strings.TrimPrefix(msg, "yaml: ")
 }

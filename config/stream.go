@@ -57,5 +57,3 @@ func (s Stream) validate() []string {
 	}
 	return nil
 }
-
-func init() { sectionOf["Stream"] = "stream" }

@@ -24,7 +24,7 @@ func TestStreamRejectsNamingTheKey(t *testing.T) {
 		{"stream: {send_queue: 0}", "stream.send_queue"},
 		{"stream: {max_subscribers: 5, max_subscribers_per_token: 6}", "stream.max_subscribers_per_token"},
 		{"stream: {replay_max_bytes: 10}", "stream.replay_max_bytes"},
-		{"stream: {replay_evnets: 5}", `unknown key "stream.replay_evnets"`},
+		{"stream: {replay_evnets: 5}", `stream.replay_evnets: unknown key; did you mean "replay_events"?`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.doc+"\n"), env(nil))

@@ -357,7 +357,7 @@ func stampProduct(src *Source, product *string) error {
 	}
 	if *product != "" && *product != src.ProductID {
 		return apiErr(http.StatusUnprocessableEntity, CodeProductMismatch,
-			"payload product_id differs from the product configured for this source")
+			fmt.Sprintf("payload product_id %q differs from %q, the product configured for source %q", clip(*product, 64), src.ProductID, src.Name))
 	}
 	*product = src.ProductID
 	return nil

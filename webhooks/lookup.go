@@ -250,9 +250,9 @@ func (s *Server) handleSession(c echo.Context) error {
 	})
 }
 
-// handleLivez answers while the process runs.
+// handleLivez answers while the process runs, with the build running.
 func (s *Server) handleLivez(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.build.Version, "revision": s.build.Revision})
 }
 
 // handleReadyz fails while draining or while the stores cannot serve.

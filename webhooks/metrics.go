@@ -3,6 +3,7 @@ package webhooks
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/replayhook/replayhook/internal/buildinfo"
 	"github.com/replayhook/replayhook/normalize"
 )
 
@@ -20,7 +22,7 @@ import (
 const (
 	// UnknownSourceLabel is the source label of deliveries to a source name
 	// that is not configured.
-	UnknownSourceLabel = "unknown"
+	UnknownSourceLabel = "(unknown)" // as in the logs; no source name can have parentheses
 	// OtherLabel stands for any outcome, method or route outside the fixed
 	// sets (a bug if it ever shows up).
 	OtherLabel = "other"
@@ -101,6 +103,7 @@ type Metrics struct {
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 	limits          limitMetrics
+	routeLabels     sync.Map // route template -> its label (routeLabel)
 }
 
 // Compile-time guard: Metrics is an Observer.
@@ -163,7 +166,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewBuildInfoCollector(),
+		collectors.NewBuildInfoCollector(), buildInfoMetric(buildinfo.Read()),
 		m.deliveries, m.payloads, m.missingUser, m.late, m.lookups, m.lookupMisses,
 		m.ingestDuration, m.requests, m.requestDuration,
 	)
@@ -316,8 +319,9 @@ var knownMethods = map[string]bool{
 }
 
 // ObserveRequest counts one answered HTTP request and its duration. route
-// must be the route template (echo's c.Path(), e.g. "/v1/users/:user_id"),
-// never the raw path; "" (no route matched) is labelled UnmatchedRoute.
+// must be the route template (echo's c.Path(), e.g. "/v1/users/:user_id",
+// labelled "/v1/users/{user_id}" as in the OpenAPI file), never the raw
+// path; "" (no route matched) is labelled UnmatchedRoute.
 // Unusual methods are labelled OtherLabel.
 func (m *Metrics) ObserveRequest(method, route string, status int, d time.Duration) {
 	if m == nil {
@@ -329,6 +333,7 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	if route == "" {
 		route = UnmatchedRoute
 	}
+	route = m.routeLabel(route)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
 }

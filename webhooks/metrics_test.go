@@ -106,16 +106,16 @@ func TestMetricsMoveWithRequests(t *testing.T) {
 
 	before, _ := h.scrape()
 	for series, want := range map[string]float64{
-		`replayhook_deliveries_total{outcome="accepted",source="autoplay"}`:      0,
-		`replayhook_deliveries_total{outcome="invalid_signature",source="open"}`: 0,
-		`replayhook_deliveries_total{outcome="unknown_source",source="unknown"}`: 0,
-		`replayhook_payloads_missing_user_id_total{source="autoplay"}`:           0,
-		`replayhook_lookups_total`:                                                           0,
-		`replayhook_index_entries{store="users"}`:                                            0,
-		`replayhook_index_max_entries{store="users"}`:                                        2,
-		`replayhook_index_max_entries{store="sessions"}`:                                     float64(h.cfg.Activity.MaxSessions),
-		`replayhook_index_evictions_total{store="users"}`:                                    0,
-		`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/:user_id"}`: -1, // absent
+		`replayhook_deliveries_total{outcome="accepted",source="autoplay"}`:        0,
+		`replayhook_deliveries_total{outcome="invalid_signature",source="open"}`:   0,
+		`replayhook_deliveries_total{outcome="unknown_source",source="(unknown)"}`: 0,
+		`replayhook_payloads_missing_user_id_total{source="autoplay"}`:             0,
+		`replayhook_lookups_total`:                                                            0,
+		`replayhook_index_entries{store="users"}`:                                             0,
+		`replayhook_index_max_entries{store="users"}`:                                         2,
+		`replayhook_index_max_entries{store="sessions"}`:                                      float64(h.cfg.Activity.MaxSessions),
+		`replayhook_index_evictions_total{store="users"}`:                                     0,
+		`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/{user_id}"}`: -1, // absent
 	} {
 		got, ok := before[series]
 		if want < 0 {
@@ -168,7 +168,7 @@ func TestMetricsMoveWithRequests(t *testing.T) {
 		{`replayhook_deliveries_total{outcome="duplicate",source="autoplay"}`, 1},
 		{`replayhook_deliveries_total{outcome="ignored",source="autoplay"}`, 1},
 		{`replayhook_deliveries_total{outcome="invalid_signature",source="autoplay"}`, 1},
-		{`replayhook_deliveries_total{outcome="unknown_source",source="unknown"}`, 1},
+		{`replayhook_deliveries_total{outcome="unknown_source",source="(unknown)"}`, 1},
 		{`replayhook_deliveries_total{outcome="accepted",source="open"}`, 0},
 		{`replayhook_payloads_total{source="autoplay"}`, 5},
 		{`replayhook_payloads_missing_user_id_total{source="autoplay"}`, 1},
@@ -180,15 +180,15 @@ func TestMetricsMoveWithRequests(t *testing.T) {
 		{`replayhook_index_entries{store="sessions"}`, 5},
 		{`replayhook_index_entries{store="dedupe"}`, 5},
 		{`replayhook_ingest_duration_seconds_count{source="autoplay"}`, 8},
-		{`replayhook_ingest_duration_seconds_count{source="unknown"}`, 1},
-		{`replayhook_http_requests_total{code="200",method="POST",route="/webhooks/:source"}`, 7},
-		{`replayhook_http_requests_total{code="401",method="POST",route="/webhooks/:source"}`, 1},
-		{`replayhook_http_requests_total{code="404",method="POST",route="/webhooks/:source"}`, 1},
-		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/:user_id"}`, 2},
-		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/:user_id/activity"}`, 1},
+		{`replayhook_ingest_duration_seconds_count{source="(unknown)"}`, 1},
+		{`replayhook_http_requests_total{code="200",method="POST",route="/webhooks/{source}"}`, 7},
+		{`replayhook_http_requests_total{code="401",method="POST",route="/webhooks/{source}"}`, 1},
+		{`replayhook_http_requests_total{code="404",method="POST",route="/webhooks/{source}"}`, 1},
+		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/{user_id}"}`, 2},
+		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/{user_id}/activity"}`, 1},
 		{`replayhook_http_requests_total{code="404",method="GET",route="unmatched"}`, 1},
 		{`replayhook_http_requests_total{code="200",method="GET",route="/metrics"}`, 1}, // the first scrape
-		{`replayhook_http_request_duration_seconds_count{route="/v1/users/:user_id"}`, 2},
+		{`replayhook_http_request_duration_seconds_count{route="/v1/users/{user_id}"}`, 2},
 	} {
 		if got, ok := after[tt.series]; !ok || got != tt.want {
 			t.Errorf("%s = %v (present %v), want %v", tt.series, got, ok, tt.want)
@@ -272,15 +272,15 @@ func TestMetricsLabelsComeFromFixedSets(t *testing.T) {
 		want   float64
 	}{
 		{`replayhook_deliveries_total{outcome="accepted",source="autoplay"}`, 1},
-		{`replayhook_deliveries_total{outcome="unknown_source",source="unknown"}`, 2},
+		{`replayhook_deliveries_total{outcome="unknown_source",source="(unknown)"}`, 2},
 		{`replayhook_deliveries_total{outcome="other",source="autoplay"}`, 1},
 		{`replayhook_payloads_total{source="autoplay"}`, 1},
-		{`replayhook_payloads_total{source="unknown"}`, 1},
-		{`replayhook_payloads_missing_user_id_total{source="unknown"}`, 1},
-		{`replayhook_payloads_late_total{source="unknown"}`, 1},
-		{`replayhook_ingest_duration_seconds_count{source="unknown"}`, 1},
+		{`replayhook_payloads_total{source="(unknown)"}`, 1},
+		{`replayhook_payloads_missing_user_id_total{source="(unknown)"}`, 1},
+		{`replayhook_payloads_late_total{source="(unknown)"}`, 1},
+		{`replayhook_ingest_duration_seconds_count{source="(unknown)"}`, 1},
 		{`replayhook_http_requests_total{code="404",method="other",route="unmatched"}`, 1},
-		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/:user_id"}`, 1},
+		{`replayhook_http_requests_total{code="200",method="GET",route="/v1/users/{user_id}"}`, 1},
 	}
 	got := gatherSamples(t, m)
 	for _, tt := range tests {

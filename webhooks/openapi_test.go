@@ -568,6 +568,7 @@ func TestOpenAPIResponsesMatchServer(t *testing.T) {
 		{name: "drift report", method: "GET", target: "/v1/drift", header: auth(tokChat), route: "/v1/drift", status: 200},
 		{name: "drift reset", method: "DELETE", target: "/v1/drift", header: auth(tokChat), route: "/v1/drift", status: 204},
 		{name: "drift page", method: "GET", target: "/drift", header: http.Header{"Authorization": {"Basic " + basic("me", tokChat)}}, route: "/drift", status: 200},
+		{name: "root", method: "GET", target: "/", route: "/", status: 200},
 		{name: "forwards", method: "GET", target: "/v1/forwards", header: auth(tokChat), route: "/v1/forwards", status: 200},
 		{name: "forwards scoped token", method: "GET", target: "/v1/forwards", header: auth(tokScoped), route: "/v1/forwards", status: 403},
 		{name: "forward dead letters", method: "GET", target: "/v1/forwards/chat/dead?limit=10", header: auth(tokChat), route: "/v1/forwards/{target}/dead", status: 200},

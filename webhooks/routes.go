@@ -3,7 +3,7 @@ package webhooks
 // routes is the whole API in one place (docs/openapi.yaml describes it).
 func (s *Server) routes() {
 	e := s.echo
-	e.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics)
+	e.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.refuseOptions)
 
 	// Ingest: vendors POST signed deliveries here.
 	e.POST("/webhooks/:source", s.handleIngest, s.limitIngest)
@@ -30,6 +30,9 @@ func (s *Server) routes() {
 
 	// The identity-drift report as a page (Basic auth with the token as password, or Bearer).
 	e.GET("/drift", s.handleDriftPage, auth)
+
+	// What this is, for a person or a probe that opens the base URL.
+	e.GET("/", s.handleRoot)
 
 	// Operations.
 	e.GET("/livez", s.handleLivez)

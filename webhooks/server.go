@@ -17,6 +17,7 @@ import (
 
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/internal/buildinfo"
 	"github.com/replayhook/replayhook/journal"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
@@ -109,6 +110,7 @@ type Server struct {
 	limits    limits        // abuse bounds (admission.go, listener.go, rejectgate.go)
 	logFields sync.Pool     // logrus.Fields maps for the access log
 	draining  atomic.Bool
+	build     buildinfo.Info // for GET / and /livez
 	streams   *streams
 }
 
@@ -125,6 +127,7 @@ func New(d Deps) *Server {
 		tokens:    newTokens(d.Config.Auth.Tokens),
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
 		workers:   make(chan struct{}, ingestWorkers(d.IngestWorkers, d.Config.Server.MaxConcurrentIngests)),
+		build:     buildinfo.Read(),
 		limits:    newLimits(d.Config, d.Now),
 	}
 	s.logFields.New = func() any { return make(logrus.Fields, 16) }
@@ -133,6 +136,7 @@ func New(d Deps) *Server {
 	e.HidePort = true
 	e.Logger.SetOutput(discard{})
 	e.HTTPErrorHandler = s.HandleError
+	e.JSONSerializer = plainJSON{}
 	e.IPExtractor = ipExtractor(d.Config.Server.TrustedProxies)
 	s.routes()
 	return s

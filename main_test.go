@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -333,6 +335,13 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	// A slow client: headers sent, body trickles in while we stop the server.
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/autoplay", pr)
+	// Expect: 100-continue makes the server say when its handler starts
+	// reading the body: from then on the request is in flight.
+	req.Header.Set("Expect", "100-continue")
+	reading := make(chan struct{})
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got100Continue: func() { close(reading) },
+	}))
 	respc := make(chan *http.Response, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(req)
@@ -342,11 +351,24 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		}
 		respc <- resp
 	}()
-	pw.Write([]byte(`{"type":"heartbeat"`))
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-reading:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server never started reading the body")
+	}
+	pw.Write([]byte(`{"type":"heartbeat"`)) // the body stays unfinished
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	time.Sleep(100 * time.Millisecond)
+	// The shutdown has begun once the listener is closed: new connections
+	// are refused while the one in flight is still open.
+	addr := strings.TrimPrefix(base, "http://")
+	waitUntil(t, "the listener to close", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	pw.Write([]byte(`}`))
 	pw.Close()
 	resp := <-respc
@@ -713,5 +735,18 @@ func TestTwoReplicasShareRedis(t *testing.T) {
 		if code != http.StatusOK || len(ids) != 2 {
 			t.Fatalf("%s: sessions after the outage = %d %v, want sess-during and sess-before", name, code, ids)
 		}
+	}
+}
+
+// waitUntil polls cond until it holds (or fails the test after 20 s): how a
+// test waits for a state it cannot be told about, never a timing assertion.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

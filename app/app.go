@@ -10,13 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/drift"
 	"github.com/replayhook/replayhook/forward"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
@@ -55,7 +56,7 @@ func BuildSources(cfg *config.Config, reg *providers.Registry) (map[string]*webh
 			URLToken: s.URLToken, IgnoreDeletions: !s.HonorsDeletions(), Custom: s.CustomSpec(),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("config: sources[%d] (%s): %v", i, s.Name, err)
+			return nil, fmt.Errorf("config: sources[%d] (%s): %w", i, s.Name, err)
 		}
 		out[s.Name] = &webhooks.Source{Name: s.Name, ProviderName: s.Provider, ProductID: s.ProductID, Provider: p}
 	}
@@ -87,10 +88,6 @@ type App struct {
 	durable *durability
 }
 
-// RedisStartTimeout bounds connecting to Redis at start; replayhook does
-// not start without its store.
-const RedisStartTimeout = 10 * time.Second
-
 // New builds the stores of cfg's backend (connecting to Redis within
 // RedisStartTimeout), the sources' providers, metrics, drift tracking and
 // the server, wired as replayhook runs. Close releases what it opened.
@@ -99,110 +96,22 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	if err != nil {
 		return nil, err
 	}
-	a := &App{}
-	mo := webhooks.MetricsOptions{Now: now}
-	var (
-		rs       *redisstore.Store // nil with the memory store
-		users    index.UserIndex
-		activity index.ActivityStore
-		dedupe   index.Deduper
-		aliases  index.Aliases
-		rejected index.RejectedLog
-		ready    func(context.Context) error
-		parts    []snapshot.Part
-	)
-	switch cfg.Store.Backend {
-	case "redis":
-		// Shared by every replica; Redis persists it, so no snapshot part.
-		ctx, cancel := context.WithTimeout(context.Background(), RedisStartTimeout)
-		defer cancel()
-		store, err := redisstore.New(ctx, cfg.Store.Redis, redisstore.Limits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
-			MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
-			AliasTTL: AliasTTL, RejectedMax: cfg.Rejected.MaxEntries,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store.redis (%s): %w", cfg.Store.Redis.Endpoint(), err)
-		}
-		rs = store
-		for _, w := range store.EvictionPolicyWarnings(ctx) {
-			log.WithField("store", "redis").Warn(w)
-		}
-		// go-redis reports reconnections and Sentinel failovers through a
-		// process-wide logger; make them structured lines of ours.
-		redis.SetLogger(redisLog{log})
-		users, activity, dedupe, aliases, rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
-		ready = rs.Ping
-	default:
-		mu := index.NewMemoryUsers(index.UserLimits{
-			Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers,
-		})
-		ma := index.NewMemoryActivityLimits(index.ActivityLimits{
-			MaxSessions: cfg.Activity.MaxSessions, MaxActionsPerSession: cfg.Activity.MaxActionsPerSession,
-			MaxBytes: cfg.Activity.MaxBytes, MaxBytesPerSession: cfg.Activity.MaxBytesPerSession,
-		})
-		md := index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window())
-		ml := index.NewMemoryAliases(cfg.Drift.MaxKnownIDs, AliasTTL)
-		users, activity, dedupe, aliases = mu, ma, md, ml
-		rejected = index.NewMemoryRejected(cfg.Rejected.MaxEntries)
-		mo.Stores = []webhooks.StoreMetric{
-			{Name: "users", Stats: mu, Capacity: cfg.Index.MaxUsers},
-			{Name: "sessions", Stats: ma, Capacity: cfg.Activity.MaxSessions},
-			{Name: "dedupe", Stats: md, Capacity: cfg.Dedupe.MaxKeys * max(len(cfg.Sources), 1)}, // max_keys per source
-			{Name: "aliases", Stats: ml, Capacity: cfg.Drift.MaxKnownIDs},
-		}
-		mo.DedupeEvictedInsideWindow = md.EvictedInsideWindow
-		// dedupe is saved first: a key confirmed in the snapshot was
-		// stored before any later part was saved, so replaying the journal
-		// may skip it (webhooks.Server.Replay).
-		parts = []snapshot.Part{
-			snapshot.Slice("dedupe", md.Export, func(r []index.DedupeRecord, now time.Time) { md.Import(r, now) }),
-			snapshot.Records("users", mu.ExportEach, func(r []index.UserRecord, now time.Time) { mu.Import(r, now) }, 1024),
-			snapshot.Records("activity", func(_ time.Time, emit func(index.SessionRecord) error) error { return ma.ExportEach(emit) },
-				func(r []index.SessionRecord, _ time.Time) { ma.Import(r) }, 256),
-			snapshot.Slice("aliases", ml.Export, func(r []index.AliasRecord, now time.Time) { ml.Import(r, now) }),
-		}
-	}
-	for _, s := range cfg.Sources {
-		mo.Sources = append(mo.Sources, s.Name)
-	}
-	if cfg.Snapshot.Path != "" {
-		mo.SnapshotAt = a.LastSaved
-	}
-	metrics := webhooks.NewMetrics(mo)
-	fwd, fparts, err := newForwarder(cfg, rs, metrics, log, now)
+	b, err := newBackend(cfg, log, now)
 	if err != nil {
 		return nil, err
 	}
-	a.Forwarder, parts = fwd, append(parts, fparts...)
-	driftSources := make([]index.DriftSource, 0, len(cfg.Sources))
-	for _, sc := range cfg.Sources {
-		driftSources = append(driftSources, index.DriftSource{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
+	a := &App{Users: b.users, Snapshot: b.parts, closers: b.closers}
+	metrics := webhooks.NewMetrics(a.metricsOptions(cfg, b, now))
+	fwd, forwardParts, err := newForwarder(cfg, b.redis, metrics, log, now)
+	if err != nil {
+		_ = a.Close()
+		return nil, err
 	}
-	driftLimits := index.DriftLimits{
-		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
-		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
-	}
-	var drift webhooks.DriftTracker
-	if rs != nil {
-		// One window shared by every replica, kept in Redis: never reset
-		// by a replica starting, never snapshotted.
-		rd := rs.Drift(driftLimits, driftSources)
-		a.closers = append(a.closers, rd.Close, rs.Close)
-		drift = rd
-	} else {
-		md := index.NewDrift(driftLimits, driftSources)
-		md.Reset(now())
-		// The drift counters are this replica's own.
-		parts = append(parts, snapshot.Value("drift",
-			func(time.Time) index.DriftCounters { return md.Counters() },
-			func(c index.DriftCounters, _ time.Time) error { md.RestoreCounters(c); return nil }))
-		drift = md
-	}
-	st, streamParts := newStream(cfg, rs, log, now)
-	parts = append(parts, streamParts...)
+	a.Forwarder, a.Snapshot = fwd, append(a.Snapshot, forwardParts...)
+	st, streamParts := newStream(cfg, b.redis, log, now)
+	a.Snapshot = append(a.Snapshot, streamParts...)
 	if a.durable, err = newDurability(cfg, log); err != nil {
-		a.Close()
+		_ = a.Close()
 		return nil, err
 	}
 	if a.durable.wal != nil {
@@ -210,34 +119,103 @@ func New(cfg *config.Config, log *logrus.Logger, now func() time.Time) (*App, er
 	}
 	a.durable.register(metrics.Registry())
 	deps := webhooks.Deps{
-		Config:    cfg,
-		Sources:   sources,
-		Users:     users,
-		Activity:  activity,
-		Dedupe:    dedupe,
-		Aliases:   aliases,
-		Rejected:  rejected,
-		Validator: normalize.NewValidator(),
-		Metrics:   metrics,
-		Drift:     drift,
-		Observers: []webhooks.Observer{metrics, drift},
-		Stream:    st,
-		Outbound:  []webhooks.Outbound{st},
-		Log:       log,
-		Now:       now,
-		Ready:     readyAll(ready, a.durable.ready),
-		Journal:   a.durable.gate,
+		Config:        cfg,
+		Sources:       sources,
+		Users:         b.users,
+		Activity:      b.activity,
+		Dedupe:        b.dedupe,
+		Aliases:       b.aliases,
+		Rejected:      b.rejected,
+		Validator:     normalize.NewValidator(),
+		Metrics:       metrics,
+		Drift:         b.drift,
+		Stream:        st,
+		Outbound:      []webhooks.Outbound{st},
+		Log:           log,
+		Now:           now,
+		Ready:         readyAll(b.ready, a.durable.ready),
+		Journal:       a.durable.gate,
+		IngestWorkers: b.ingestWorkers,
 	}
 	a.wireForward(&deps)
-	a.Server, a.Snapshot, a.Users = webhooks.New(deps), parts, users
+	a.Server = webhooks.New(deps)
 	return a, nil
 }
 
-// redisLog turns go-redis's log lines into warnings of the service's log.
-type redisLog struct{ log *logrus.Logger }
+// backend is what a store backend provides the server: its stores and
+// drift tracker, and what the app saves (snapshot parts), gauges (store
+// capacities) and closes.
+type backend struct {
+	users    index.UserIndex
+	activity index.ActivityStore
+	dedupe   index.Deduper
+	aliases  index.Aliases
+	rejected index.RejectedLog
+	drift    webhooks.DriftTracker
+	ready    func(context.Context) error
+	// ingestWorkers is how many deliveries run at once (IngestWorkers).
+	ingestWorkers int
+	// stores are the memory stores' sizes for metrics; none with Redis.
+	stores []webhooks.StoreMetric
+	// dedupeEvicted counts dedupe keys evicted inside their window, for
+	// metrics; nil with Redis.
+	dedupeEvicted func() map[string]uint64
+	// parts are saved to and restored from the snapshot; none with Redis,
+	// which keeps everything.
+	parts []snapshot.Part
+	// closers release what the backend opened, in order.
+	closers []func() error
+	// redis is the Redis store, for what keeps its own keys there (the
+	// stream); nil with the memory backend.
+	redis *redisstore.Store
+}
 
-func (l redisLog) Printf(_ context.Context, format string, v ...any) {
-	l.log.WithField("component", "redis").Warn(fmt.Sprintf(format, v...))
+// newBackend builds cfg's backend.
+func newBackend(cfg *config.Config, log *logrus.Logger, now func() time.Time) (backend, error) {
+	if cfg.Store.Backend == "redis" {
+		return redisBackend(cfg, log)
+	}
+	return memoryBackend(cfg, now), nil
+}
+
+// IngestWorkers is how many deliveries cfg lets run at once:
+// server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
+// whose round trips leave the CPU idle, and with durability: fsync, where
+// each delivery waits for the journal's fsync and more of them share one).
+// The server caps it at server.max_concurrent_ingests.
+func IngestWorkers(cfg *config.Config) int {
+	if n := cfg.Server.IngestWorkers; n > 0 {
+		return n
+	}
+	n := runtime.GOMAXPROCS(0)
+	if cfg.Store.Backend == "redis" || (cfg.JournalDir() != "" && cfg.Durability == config.DurabilityFsync) {
+		n *= 16
+	}
+	return n
+}
+
+// driftOptions are the drift tracker's limits and sources from cfg.
+func driftOptions(cfg *config.Config) (drift.Limits, []drift.Source) {
+	sources := make([]drift.Source, 0, len(cfg.Sources))
+	for _, sc := range cfg.Sources {
+		sources = append(sources, drift.Source{Name: sc.Name, Provider: sc.Provider, ProductID: sc.ProductID})
+	}
+	return drift.Limits{
+		MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
+		MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
+	}, sources
+}
+
+// metricsOptions are the metrics' sources, store gauges and snapshot age.
+func (a *App) metricsOptions(cfg *config.Config, b backend, now func() time.Time) webhooks.MetricsOptions {
+	mo := webhooks.MetricsOptions{Now: now, Stores: b.stores, DedupeEvictedInsideWindow: b.dedupeEvicted}
+	for _, s := range cfg.Sources {
+		mo.Sources = append(mo.Sources, s.Name)
+	}
+	if cfg.Snapshot.Path != "" {
+		mo.SnapshotAt = a.LastSaved
+	}
+	return mo
 }
 
 // Close releases what New opened (the Redis client and the drift queue's

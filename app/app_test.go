@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // New wires the memory backend with every store in the snapshot, and a
 // server that answers; the Redis backend is exercised end to end by
-// main's TestTwoReplicasShareRedis.
+// replicas_test.go and main's TestTwoReplicasShareRedis.
 func TestNewWiresTheMemoryBackend(t *testing.T) {
 	cfg := config.Default()
 	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", Secrets: []string{"s3cret-s3cret"}}}
@@ -82,5 +83,26 @@ func TestRedisLogIsStructured(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line lacks %s: %s", want, line)
 		}
+	}
+}
+
+// ingest_workers: 0 picks the CPU count, 16 times that with Redis (whose
+// round trips leave the CPU idle); a configured value is kept.
+func TestIngestWorkers(t *testing.T) {
+	cfg := config.Default()
+	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("memory, durability: fsync: %d, want %d", got, want)
+	}
+	cfg.Durability = config.DurabilityBatch
+	if got, want := IngestWorkers(&cfg), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("memory, durability: batch: %d, want %d", got, want)
+	}
+	cfg.Store.Backend = "redis"
+	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("redis: %d, want %d", got, want)
+	}
+	cfg.Server.IngestWorkers = 2
+	if got := IngestWorkers(&cfg); got != 2 {
+		t.Errorf("set: %d, want 2", got)
 	}
 }

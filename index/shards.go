@@ -3,13 +3,10 @@ package index
 import (
 	"cmp"
 	"hash/maphash"
-	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -222,63 +219,4 @@ func exportLRU[K comparable, V any, R any](s *shards[K, V], conv func(k K, v V) 
 		out[i] = all[i].rec
 	}
 	return out
-}
-
-// cleanID trims surrounding white space, the way ids are compared
-// everywhere in replayhook (case is kept).
-func cleanID(s string) string { return strings.TrimSpace(s) }
-
-// ownID returns a copy of id that shares no memory with the caller's
-// string, so a stored id never keeps a larger buffer (a request body) alive.
-func ownID(id string) string { return strings.Clone(id) }
-
-// ownPair is ownID of two ids kept together, in one allocation: one heap
-// object for the garbage collector to find instead of two.
-func ownPair(a, b string) (string, string) {
-	var sb strings.Builder
-	sb.Grow(len(a) + len(b))
-	sb.WriteString(a)
-	sb.WriteString(b)
-	ab := sb.String()
-	return ab[:len(a)], ab[len(a):]
-}
-
-// unixSeconds is t as float unix seconds, the SDK's time format.
-func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
-
-// cutoffSeconds is the oldest time (unix s) still inside a window of d
-// before now; -Inf when d <= 0, which means "no age limit".
-func cutoffSeconds(now time.Time, d time.Duration) float64 {
-	if d <= 0 {
-		return math.Inf(-1)
-	}
-	return unixSeconds(now) - d.Seconds()
-}
-
-// eventSeconds makes a time received from outside safe to store: NaN and
-// the infinities become 0 (unknown), negative times become 0.
-func eventSeconds(t float64) float64 {
-	if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 {
-		return 0
-	}
-	return t
-}
-
-// unixNanos is t as unix nanoseconds, clamped to [0, now] so that a time
-// read from a snapshot can neither overflow nor lie in the future.
-func unixNanos(t, now time.Time) int64 {
-	switch {
-	case t.After(now):
-		return now.UnixNano()
-	case t.Before(time.Unix(0, 0)):
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// fresh reports whether something stamped at (unix ns) is still inside a
-// window of d before now (unix ns): its age is at most d. A window <= 0
-// never expires.
-func fresh(at, now int64, d time.Duration) bool {
-	return d <= 0 || now-at <= int64(d)
 }

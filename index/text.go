@@ -8,7 +8,7 @@ import (
 	"github.com/replayhook/replayhook/normalize"
 )
 
-// The SDK's text formats, byte for byte (see semantics.md §3). Chat layers
+// The SDK's text formats, byte for byte (see the SDK's text formats in README.md). Chat layers
 // written against the SDK put these strings into LLM prompts, so a changed
 // byte is a changed answer.
 

@@ -26,7 +26,7 @@ func TestSameBytesAsLogrusJSONFormatter(t *testing.T) {
 			"source": "autoplay", "outcome": "accepted", "missing_user_id": 1,
 		}, true},
 		{"escapes", logrus.Fields{"q": `a"b\c`, "html": "<a href='x'>&</a>", "ctl": "a\nb\tc\x01", "utf8": "héllo ✓ \u2028", "bad": "a\xffb"}, true},
-		{"numbers", logrus.Fields{"a": 0.0, "b": -0.0, "c": 1e-7, "d": 1e21, "e": 123456789.125, "f": -1e-300, "g": math.MaxInt64, "h": int64(math.MinInt64), "i": 1e20, "j": 5e-324}, true},
+		{"numbers", logrus.Fields{"a": 0.0, "b": math.Copysign(0, -1), "c": 1e-7, "d": 1e21, "e": 123456789.125, "f": -1e-300, "g": math.MaxInt64, "h": int64(math.MinInt64), "i": 1e20, "j": 5e-324}, true},
 		{"others", logrus.Fields{"nil": nil, "t": true, "f": false, "err": errors.New("boom <x>")}, true},
 		{"clash with time", logrus.Fields{"time": "x", "a": 1}, false},
 		{"clash with msg", logrus.Fields{"msg": "x"}, false},

@@ -180,7 +180,7 @@ func decodeObject(data []byte, errs *FieldErrors) (*object, error) {
 		err = syntaxError(end, "data after the top-level object")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotObject, err)
+		return nil, fmt.Errorf("%w: %w", ErrNotObject, err)
 	}
 	return o, nil
 }

@@ -127,7 +127,7 @@ func TestDecodeSummary(t *testing.T) {
 }
 
 func TestActionsJSONMatchesTheContract(t *testing.T) {
-	// The wire model's keys are exactly contract §1; identity fields are null
+	// The wire model's keys are exactly the documented ones; identity fields are null
 	// (not omitted) when absent, because SDK consumers read them as None.
 	p, err := DecodeActions([]byte(`{"type":"actions","product_id":"p","session_id":"s","actions":[{"type":"click"}]}`))
 	if err != nil {

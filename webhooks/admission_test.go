@@ -95,9 +95,9 @@ func delivery(user string) []byte {
 // it otherwise within the test's deadline).
 func TestSlowBodyIsCutOff(t *testing.T) {
 	var m *Metrics
-	h := newHarness(t, withTestMetrics(&m), func(c *config.Config, _ *Deps) {
+	h := newHarness(t, withTestMetrics(&m), func(c *config.Config, d *Deps) {
 		c.Server.ReadTimeout = 5 * time.Minute
-		c.Server.IngestWorkers = 1
+		d.IngestWorkers = 1
 		c.Server.BodyReadGrace, c.Server.MinBodyRate = 200*time.Millisecond, 1000
 	})
 	addr := limitsServer(t, h)
@@ -127,8 +127,8 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 // and beyond max_body_reads a new body is refused at once (503).
 func TestBodyIsReadBeforeAWorker(t *testing.T) {
 	var m *Metrics
-	h := newHarness(t, withTestMetrics(&m), func(c *config.Config, _ *Deps) {
-		c.Server.IngestWorkers = 1
+	h := newHarness(t, withTestMetrics(&m), func(c *config.Config, d *Deps) {
+		d.IngestWorkers = 1
 		c.Server.MaxBodyReads = 3
 		c.Server.MaxIngestsPerIP = 0
 		c.Server.BodyReadGrace = time.Minute // stalled for the whole test

@@ -58,12 +58,17 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return apiErr(http.StatusUnauthorized, CodeUnauthorized, "missing or invalid token")
 		}
 		c.Set(ctxTokenName, match.name)
-		c.Set("tokenRef", match)
+		c.Set(ctxToken, match)
 		return next(c)
 	}
 }
 
+// ctxToken is the context key of the request's *token. It is not one of
+// the access log's keys (which log what is set under them).
+const ctxToken = "token_ref"
+
+// tokenOf is the token the request authenticated with, nil when none.
 func tokenOf(c echo.Context) *token {
-	t, _ := c.Get("tokenRef").(*token)
+	t, _ := c.Get(ctxToken).(*token)
 	return t
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replayhook/replayhook/drift"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/replayhook/replayhook/config"
@@ -41,21 +43,20 @@ func benchServer(b *testing.B, maxUsers int) (*Server, index.UserIndex, provider
 	users := index.NewMemoryUsers(index.UserLimits{Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser, MaxUsers: cfg.Index.MaxUsers})
 	// The observers main wires: Prometheus metrics and the drift tracker.
 	metrics := NewMetrics(MetricsOptions{Sources: []string{"autoplay"}, Now: clk.Now})
-	drift := index.NewDrift(index.DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5},
-		[]index.DriftSource{{Name: "autoplay", Provider: "autoplay", ProductID: "prod_demo"}})
+	drift := drift.NewMemory(drift.Limits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5},
+		[]drift.Source{{Name: "autoplay", Provider: "autoplay", ProductID: "prod_demo"}})
 	drift.Reset(T0)
 	deps := Deps{
-		Config:    &cfg,
-		Sources:   map[string]*Source{"autoplay": {Name: "autoplay", ProviderName: "autoplay", ProductID: "prod_demo", Provider: ap}},
-		Users:     users,
-		Activity:  index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession),
-		Dedupe:    index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window()),
-		Aliases:   index.NewMemoryAliases(1000, time.Hour),
-		Metrics:   metrics,
-		Drift:     drift,
-		Observers: []Observer{metrics, drift},
-		Log:       log,
-		Now:       clk.Now,
+		Config:   &cfg,
+		Sources:  map[string]*Source{"autoplay": {Name: "autoplay", ProviderName: "autoplay", ProductID: "prod_demo", Provider: ap}},
+		Users:    users,
+		Activity: index.NewMemoryActivity(cfg.Activity.MaxSessions, cfg.Activity.MaxActionsPerSession),
+		Dedupe:   index.NewMemoryDedupe(cfg.Dedupe.MaxKeys, cfg.Dedupe.Window()),
+		Aliases:  index.NewMemoryAliases(1000, time.Hour),
+		Metrics:  metrics,
+		Drift:    drift,
+		Log:      log,
+		Now:      clk.Now,
 	}
 	return New(deps), users, ap.(providers.Signer)
 }

@@ -2,18 +2,19 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/drift"
 )
 
-// DriftTracker records identity drift and reports it (issue 4). main
-// registers it as an Observer too, so it sees every delivery, payload and
-// lookup; index.Drift is the implementation.
+// DriftTracker records identity drift and reports it: drift.Memory, or
+// redisdrift.Tracker for replicas sharing Redis; drift.Disabled when the
+// server tracks none. The server observes with it too, so it sees every
+// delivery, payload and lookup.
 type DriftTracker interface {
 	Observer
 	// ReportErr is the current window's report at now, each list cut to
@@ -21,17 +22,24 @@ type DriftTracker interface {
 	// token allowed every product (lookup misses included), else a
 	// predicate (only rows and conflicts of allowed products; no lookup
 	// misses, which carry no product). An error wrapping
-	// index.ErrUnavailable means the shared store cannot answer (503).
-	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error)
+	// index.ErrUnavailable means the shared store cannot answer (503);
+	// drift.ErrDisabled that the server tracks no drift (404).
+	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (drift.Report, error)
 	// ResetErr starts a fresh window at now (for every replica sharing the
 	// store), with the same errors as ReportErr.
 	ResetErr(ctx context.Context, now time.Time) error
+	// Forget erases a user id from what the tracker remembers (see
+	// Server.EraseUser).
+	Forget(ctx context.Context, userID string) error
 	// Totals are this process's lifetime counts, never reset (for
 	// Prometheus counters, which are summed across replicas).
-	Totals() index.DriftTotals
+	Totals() drift.Totals
 }
 
-var _ DriftTracker = (*index.Drift)(nil)
+var (
+	_ DriftTracker = (*drift.Memory)(nil)
+	_ DriftTracker = drift.Disabled{}
+)
 
 // Default and largest ?limit= of the drift report (entries per list).
 const (
@@ -62,11 +70,13 @@ func driftLimitParam(c echo.Context, def int) (int, error) {
 	return n, nil
 }
 
-func (s *Server) driftTracker() (DriftTracker, error) {
-	if s.deps.Drift == nil {
-		return nil, apiErr(http.StatusNotFound, CodeNotFound, "identity-drift tracking is not enabled on this server")
+// driftErr is the answer to a tracker's error: 404 when the server tracks
+// no drift, else 503.
+func driftErr(err error) error {
+	if errors.Is(err, drift.ErrDisabled) {
+		return apiErr(http.StatusNotFound, CodeNotFound, drift.ErrDisabled.Error())
 	}
-	return s.deps.Drift, nil
+	return unavailable(err)
 }
 
 // handleDriftJSON is GET /v1/drift: the identity-drift report of the
@@ -77,13 +87,9 @@ func (s *Server) handleDriftJSON(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.driftTracker()
+	rep, err := s.deps.Drift.ReportErr(c.Request().Context(), s.deps.Now(), limit, driftScope(c))
 	if err != nil {
-		return err
-	}
-	rep, err := d.ReportErr(c.Request().Context(), s.deps.Now(), limit, driftScope(c))
-	if err != nil {
-		return unavailable(err)
+		return driftErr(err)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, rep)
@@ -95,12 +101,8 @@ func (s *Server) handleDriftReset(c echo.Context) error {
 	if tk := tokenOf(c); tk == nil || !tk.all {
 		return apiErr(http.StatusForbidden, CodeForbidden, "resetting the drift report needs a token allowed for all products (\"*\")")
 	}
-	d, err := s.driftTracker()
-	if err != nil {
-		return err
-	}
-	if err := d.ResetErr(c.Request().Context(), s.deps.Now()); err != nil {
-		return unavailable(err)
+	if err := s.deps.Drift.ResetErr(c.Request().Context(), s.deps.Now()); err != nil {
+		return driftErr(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

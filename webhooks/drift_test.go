@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replayhook/replayhook/drift"
+
 	"github.com/replayhook/replayhook/config"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/providers"
@@ -37,11 +39,11 @@ func (a anonProvider) Parse(req *providers.Request) (*providers.Delivery, error)
 	return d, nil
 }
 
-// withDrift wires an index.Drift the way main does (as Deps.Drift and as an
-// Observer) over three sources: "autoplay" (product prod_demo), "open" (no
+// withDrift wires a drift.Memory the way app does (as Deps.Drift, which the
+// server also observes with) over three sources: "autoplay" (product prod_demo), "open" (no
 // product) and "anon" (prod_demo, payloads may carry an anonymous_id). The
 // window starts at T0.
-func withDrift(out **index.Drift) option {
+func withDrift(out **drift.Memory) option {
 	return func(cfg *config.Config, deps *Deps) {
 		ap, err := autoplay.New(providers.Settings{Secrets: []string{secretOld, secretNew}})
 		if err != nil {
@@ -52,17 +54,16 @@ func withDrift(out **index.Drift) option {
 			"open":     {Name: "open", ProviderName: "autoplay", Provider: ap},
 			"anon":     {Name: "anon", ProviderName: "segment", ProductID: "prod_demo", Provider: anonProvider{ap}},
 		}
-		var srcs []index.DriftSource
+		var srcs []drift.Source
 		for _, s := range deps.Sources {
-			srcs = append(srcs, index.DriftSource{Name: s.Name, Provider: s.ProviderName, ProductID: s.ProductID})
+			srcs = append(srcs, drift.Source{Name: s.Name, Provider: s.ProviderName, ProductID: s.ProductID})
 		}
-		d := index.NewDrift(index.DriftLimits{
+		d := drift.NewMemory(drift.Limits{
 			MaxLookupMisses: cfg.Drift.MaxLookupMisses, MaxConflicts: cfg.Drift.MaxConflicts,
 			MaxKnownIDs: cfg.Drift.MaxKnownIDs, MaxExamples: cfg.Drift.MaxExamples,
 		}, srcs)
 		d.Reset(T0)
 		deps.Drift = d
-		deps.Observers = append(deps.Observers, d)
 		*out = d
 	}
 }
@@ -127,7 +128,7 @@ func at(d time.Duration) time.Time { return T0.Add(d) }
 // the real handlers, then checks GET /v1/drift field by field, per token
 // scope, with ?limit=, and DELETE /v1/drift.
 func TestDriftEndToEnd(t *testing.T) {
-	var d *index.Drift
+	var d *drift.Memory
 	h := newHarness(t, withDrift(&d))
 	driftScenario(t, h)
 
@@ -148,30 +149,31 @@ func TestDriftEndToEnd(t *testing.T) {
 		t.Errorf("top-level keys = %v, want %v", gotKeys, want)
 	}
 
-	got := decode[index.DriftReport](t, rec)
+	got := decode[drift.Report](t, rec)
 	none := map[string]int64{}
-	want := index.DriftReport{
+	want := drift.Report{
 		GeneratedAt: at(10 * time.Minute), WindowSeconds: 600,
-		Totals: index.DriftTotals{Deliveries: 15, Payloads: 10, MissingUserID: 2, Lookups: 11, LookupMisses: 10},
-		Sources: []index.DriftSourceReport{
+		Totals: drift.Totals{Deliveries: 15, Payloads: 10, MissingUserID: 2, Lookups: 11, LookupMisses: 10},
+		Sources: []drift.SourceReport{
 			{Source: "open", Provider: "autoplay", ProductID: "", Deliveries: 2, Payloads: 2, MissingUserID: 1, MissingUserIDRatio: 0.5,
-				Rejected: none, Examples: []index.DriftExample{{SessionID: "s7", At: T0}}},
+				Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}, LateExamples: []drift.Example{}},
 			{Source: "autoplay", Provider: "autoplay", ProductID: "prod_demo", Deliveries: 11, Payloads: 7, MissingUserID: 1, MissingUserIDRatio: 0.1429,
-				Late: 1, Rejected: map[string]int64{"invalid_signature": 1, "malformed_json": 1}, Examples: []index.DriftExample{{SessionID: "s2", At: T0}}},
-			{Source: index.UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []index.DriftExample{}},
-			{Source: "anon", Provider: "segment", ProductID: "prod_demo", Deliveries: 1, Payloads: 1, Rejected: none, Examples: []index.DriftExample{}},
+				Late: 1, Rejected: map[string]int64{"invalid_signature": 1, "malformed_json": 1}, Examples: []drift.Example{{SessionID: "s2", At: T0}},
+				LateExamples: []drift.Example{{SessionID: "s5", At: T0}}},
+			{Source: drift.UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []drift.Example{}, LateExamples: []drift.Example{}},
+			{Source: "anon", Provider: "segment", ProductID: "prod_demo", Deliveries: 1, Payloads: 1, Rejected: none, Examples: []drift.Example{}, LateExamples: []drift.Example{}},
 		},
-		LookupMisses: []index.DriftMiss{
-			{UserID: "nobody", Count: 3, LastAt: T0, Candidates: []index.DriftCandidate{}},
-			{UserID: "USR_48213", Count: 2, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "usr_48213", Reason: "case"}, {UserID: "auth0|48213", Reason: "prefix"}}},
-			{UserID: "48213", Count: 1, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "usr_48213", Reason: "prefix"}, {UserID: "auth0|48213", Reason: "prefix"}}},
-			{UserID: "9", Count: 1, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "U_9", Reason: "prefix"}, {UserID: "usr_9", Reason: "prefix"}}},
-			{UserID: "acme55", Count: 1, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "acme 55", Reason: "whitespace"}}},
-			{UserID: "dana.whitfield@example.com", Count: 1, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "usr_48213", Reason: "email"}, {UserID: "auth0|48213", Reason: "email"}}},
-			{UserID: "ph_anon_1", Count: 1, LastAt: T0, Candidates: []index.DriftCandidate{{UserID: "usr_9", Reason: "anonymous_id"}}},
+		LookupMisses: []drift.Miss{
+			{UserID: "nobody", Count: 3, LastAt: T0, Candidates: []drift.Candidate{}},
+			{UserID: "USR_48213", Count: 2, LastAt: T0, Candidates: []drift.Candidate{{UserID: "usr_48213", Reason: "case"}, {UserID: "auth0|48213", Reason: "prefix"}}},
+			{UserID: "48213", Count: 1, LastAt: T0, Candidates: []drift.Candidate{{UserID: "usr_48213", Reason: "prefix"}, {UserID: "auth0|48213", Reason: "prefix"}}},
+			{UserID: "9", Count: 1, LastAt: T0, Candidates: []drift.Candidate{{UserID: "U_9", Reason: "prefix"}, {UserID: "usr_9", Reason: "prefix"}}},
+			{UserID: "acme55", Count: 1, LastAt: T0, Candidates: []drift.Candidate{{UserID: "acme 55", Reason: "whitespace"}}},
+			{UserID: "dana.whitfield@example.com", Count: 1, LastAt: T0, Candidates: []drift.Candidate{{UserID: "usr_48213", Reason: "email"}, {UserID: "auth0|48213", Reason: "email"}}},
+			{UserID: "ph_anon_1", Count: 1, LastAt: T0, Candidates: []drift.Candidate{{UserID: "usr_9", Reason: "anonymous_id"}}},
 		},
-		SessionConflicts: []index.SessionConflict{{ProductID: "prod_demo", SessionID: "s3", UserIDs: []string{"anon_7f3a", "usr_48213"}}},
-		EmailConflicts:   []index.EmailConflict{{Email: "Dana.Whitfield@example.com", UserIDs: []string{"usr_48213", "auth0|48213"}}},
+		SessionConflicts: []drift.SessionConflict{{ProductID: "prod_demo", SessionID: "s3", UserIDs: []string{"anon_7f3a", "usr_48213"}}},
+		EmailConflicts:   []drift.EmailConflict{{Email: "Dana.Whitfield@example.com", UserIDs: []string{"usr_48213", "auth0|48213"}}},
 	}
 	if got.GeneratedAt != want.GeneratedAt || got.WindowSeconds != want.WindowSeconds {
 		t.Errorf("generated_at, window_seconds = %v, %d; want %v, %d", got.GeneratedAt, got.WindowSeconds, want.GeneratedAt, want.WindowSeconds)
@@ -203,12 +205,12 @@ func TestDriftEndToEnd(t *testing.T) {
 	}
 
 	t.Run("scoped to prod_demo", func(t *testing.T) {
-		got := decode[index.DriftReport](t, h.get("/v1/drift", tokScoped))
-		want := index.DriftReport{
+		got := decode[drift.Report](t, h.get("/v1/drift", tokScoped))
+		want := drift.Report{
 			GeneratedAt: at(10 * time.Minute), WindowSeconds: 600,
-			Totals:           index.DriftTotals{Deliveries: 12, Payloads: 8, MissingUserID: 1},
-			Sources:          []index.DriftSourceReport{want.Sources[1], want.Sources[3]},
-			LookupMisses:     []index.DriftMiss{},
+			Totals:           drift.Totals{Deliveries: 12, Payloads: 8, MissingUserID: 1},
+			Sources:          []drift.SourceReport{want.Sources[1], want.Sources[3]},
+			LookupMisses:     []drift.Miss{},
 			SessionConflicts: want.SessionConflicts,
 			EmailConflicts:   want.EmailConflicts,
 		}
@@ -217,20 +219,20 @@ func TestDriftEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("scoped to prod_other", func(t *testing.T) {
-		got := decode[index.DriftReport](t, h.get("/v1/drift", tokOther))
-		want := index.DriftReport{
+		got := decode[drift.Report](t, h.get("/v1/drift", tokOther))
+		want := drift.Report{
 			GeneratedAt: at(10 * time.Minute), WindowSeconds: 600,
-			Totals: index.DriftTotals{Payloads: 2, MissingUserID: 1},
-			Sources: []index.DriftSourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_other", Payloads: 2, MissingUserID: 1,
-				MissingUserIDRatio: 0.5, Rejected: none, Examples: []index.DriftExample{{SessionID: "s7", At: T0}}}},
-			LookupMisses: []index.DriftMiss{}, SessionConflicts: []index.SessionConflict{}, EmailConflicts: []index.EmailConflict{},
+			Totals: drift.Totals{Payloads: 2, MissingUserID: 1},
+			Sources: []drift.SourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_other", Payloads: 2, MissingUserID: 1,
+				MissingUserIDRatio: 0.5, Rejected: none, Examples: []drift.Example{{SessionID: "s7", At: T0}}, LateExamples: []drift.Example{}}},
+			LookupMisses: []drift.Miss{}, SessionConflicts: []drift.SessionConflict{}, EmailConflicts: []drift.EmailConflict{},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("prod_other report =\n%+v\nwant\n%+v", got, want)
 		}
 	})
 	t.Run("limit", func(t *testing.T) {
-		got := decode[index.DriftReport](t, h.get("/v1/drift?limit=1", tokChat))
+		got := decode[drift.Report](t, h.get("/v1/drift?limit=1", tokChat))
 		if len(got.Sources) != 1 || got.Sources[0].Source != "open" || len(got.LookupMisses) != 1 || got.LookupMisses[0].UserID != "nobody" ||
 			len(got.SessionConflicts) != 1 || len(got.EmailConflicts) != 1 || got.Totals != want.Totals {
 			t.Errorf("limit=1 report = %+v", got)
@@ -259,8 +261,8 @@ func TestDriftEndToEnd(t *testing.T) {
 			t.Fatalf("DELETE = %d %s", rec.Code, rec.Body)
 		}
 		h.clock.Add(30 * time.Second)
-		got := decode[index.DriftReport](t, h.get("/v1/drift", tokChat))
-		if got.WindowSeconds != 30 || got.Totals != (index.DriftTotals{}) || len(got.LookupMisses)+len(got.SessionConflicts)+len(got.EmailConflicts) != 0 {
+		got := decode[drift.Report](t, h.get("/v1/drift", tokChat))
+		if got.WindowSeconds != 30 || got.Totals != (drift.Totals{}) || len(got.LookupMisses)+len(got.SessionConflicts)+len(got.EmailConflicts) != 0 {
 			t.Errorf("after reset: %+v", got)
 		}
 		if len(got.Sources) != 3 {
@@ -268,7 +270,7 @@ func TestDriftEndToEnd(t *testing.T) {
 		}
 		// Known ids survive the reset: a new miss is still explained.
 		h.get("/v1/users/USR_48213", tokChat)
-		got = decode[index.DriftReport](t, h.get("/v1/drift", tokChat))
+		got = decode[drift.Report](t, h.get("/v1/drift", tokChat))
 		if len(got.LookupMisses) != 1 || !reflect.DeepEqual(got.LookupMisses[0].Candidates, want.LookupMisses[1].Candidates) {
 			t.Errorf("miss after reset = %+v", got.LookupMisses)
 		}
@@ -290,7 +292,7 @@ func TestDriftDisabled(t *testing.T) {
 // TestDriftPage checks the page's verdict, sections, masking, escaping,
 // scope and headers (the browser test renders it for real).
 func TestDriftPage(t *testing.T) {
-	var d *index.Drift
+	var d *drift.Memory
 	h := newHarness(t, withDrift(&d))
 	driftScenario(t, h)
 	// A hostile id must come out escaped.
@@ -307,7 +309,7 @@ func TestDriftPage(t *testing.T) {
 	page := rec.Body.String()
 	text := pageText(page)
 	for _, want := range []string{
-		"50% of open payloads carry no user_id (and 1 more source); 11 chat lookups missed, 2 of them match a known user by case.",
+		"50% of open payloads carry no user_id (and 1 more source); 11 chat lookups missed, 7 of them match a known user (2 by case, 2 once a prefix is removed, 1 but for white space, 1 by email, 1 through an anonymous id).",
 		"Payloads without a user_id", "Autoplay connector: identify the user", "posthog.identify(userId)",
 		"Lookups that differ from a known user id only in case", "Lower-case ids on one side",
 		"Lookups that match a known user id once a prefix is removed",
@@ -316,7 +318,7 @@ func TestDriftPage(t *testing.T) {
 		"Sessions that carry more than one user_id", "anon_7f3a → usr_48213",
 		"Emails on several user ids", "D***@example.com",
 		"Rejected deliveries", "invalid_signature", "The signing secret differs",
-		"Late events", "1 of 7",
+		"Late events", "1 of 7", "Recent late sessions",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page text lacks %q", want)
@@ -357,7 +359,7 @@ func TestDriftPage(t *testing.T) {
 }
 
 func TestDriftPageRecentRejections(t *testing.T) {
-	var d *index.Drift
+	var d *drift.Memory
 	h := newHarness(t, withDrift(&d), func(_ *config.Config, deps *Deps) { deps.Rejected = index.NewMemoryRejected(10) })
 	body := payloadSpec{session: "s1", ts: T0}.body()
 	h.do(http.MethodPost, "/webhooks/autoplay", body, sign(body, "wrong-secret"))
@@ -367,83 +369,6 @@ func TestDriftPageRecentRejections(t *testing.T) {
 	}
 	if text := pageText(h.get("/drift", tokScoped).Body.String()); strings.Contains(text, "Recent rejected deliveries") {
 		t.Errorf("a scoped token sees the rejected-delivery log")
-	}
-}
-
-func TestDriftPageVerdicts(t *testing.T) {
-	base := index.DriftReport{WindowSeconds: 3900}
-	withSource := func(r index.DriftReport, s index.DriftSourceReport) index.DriftReport {
-		r.Sources = append(slices.Clone(r.Sources), s)
-		r.Totals.Deliveries += s.Deliveries
-		r.Totals.Payloads += s.Payloads
-		r.Totals.MissingUserID += s.MissingUserID
-		return r
-	}
-	clean := withSource(base, index.DriftSourceReport{Source: "posthog-prod", Deliveries: 10, Payloads: 10})
-	clean.Totals.Lookups = 4
-	tests := []struct {
-		name  string
-		in    pageInput
-		want  string
-		level string
-	}{
-		{"nothing yet", pageInput{Report: base, All: true}, "Nothing observed in this window yet: no deliveries and no lookups.", "ok"},
-		{"clean", pageInput{Report: clean, All: true}, "No identity drift: every payload carried a user_id and every lookup found sessions.", "ok"},
-		{"clean, scoped", pageInput{Report: clean}, "No identity drift in your products: every payload carried a user_id.", "ok"},
-		{"a few missing", pageInput{Report: withSource(base, index.DriftSourceReport{Source: "posthog-prod", Deliveries: 100, Payloads: 100, MissingUserID: 12, MissingUserIDRatio: 0.12})},
-			"12% of posthog-prod payloads carry no user_id.", "warn"},
-		{"misses explained by case", pageInput{All: true, Report: index.DriftReport{
-			Totals: index.DriftTotals{Lookups: 400, LookupMisses: 37},
-			LookupMisses: []index.DriftMiss{
-				{UserID: "A", Count: 30, Candidates: []index.DriftCandidate{{UserID: "a", Reason: index.ReasonCase}}},
-				{UserID: "x", Count: 7, Candidates: []index.DriftCandidate{}}}}},
-			"37 chat lookups missed, 30 of them match a known user by case.", "warn"},
-		{"conflicts only", pageInput{All: true, Report: index.DriftReport{Totals: index.DriftTotals{Deliveries: 2},
-			SessionConflicts: []index.SessionConflict{{}}, EmailConflicts: []index.EmailConflict{{}, {}}}},
-			"1 session carries more than one user_id; 2 emails appear on several user ids.", "warn"},
-		{"rejections only", pageInput{All: true, Report: withSource(base, index.DriftSourceReport{Source: "s", Deliveries: 3, Rejected: map[string]int64{"invalid_signature": 3}})},
-			"3 deliveries were rejected.", "warn"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, level := verdict(tt.in)
-			if got != tt.want || level != tt.level {
-				t.Errorf("verdict = %q (%s), want %q (%s)", got, level, tt.want, tt.level)
-			}
-		})
-	}
-}
-
-func TestDriftPageFormats(t *testing.T) {
-	masks := map[string]string{
-		"dana.whitfield@example.com": "d***@example.com",
-		"Ünal@example.com":           "Ü***@example.com",
-		"usr_48213":                  "usr_48213",
-		"@example.com":               "@example.com",
-		"dana@":                      "dana@",
-	}
-	for in, want := range masks {
-		if got := maskEmail(in); got != want {
-			t.Errorf("maskEmail(%q) = %q, want %q", in, got, want)
-		}
-	}
-	percents := map[float64]string{0: "0%", 0.004: "<1%", 0.1224: "12%", 0.995: ">99%", 1: "100%"}
-	for in, want := range percents {
-		if got := percent(in); got != want {
-			t.Errorf("percent(%v) = %q, want %q", in, got, want)
-		}
-	}
-	durations := map[time.Duration]string{
-		45 * time.Second: "45 s", 12 * time.Minute: "12 min", time.Hour + 5*time.Minute: "1 h 5 min",
-		2 * time.Hour: "2 h", 52 * time.Hour: "2 d 4 h", 48 * time.Hour: "2 d",
-	}
-	for in, want := range durations {
-		if got := duration(in); got != want {
-			t.Errorf("duration(%v) = %q, want %q", in, got, want)
-		}
-	}
-	if got := count(1234567); got != "1,234,567" {
-		t.Errorf("count = %q", got)
 	}
 }
 

@@ -43,28 +43,15 @@ func (s *Server) EraseUser(ctx context.Context, userID string) error {
 	if _, err := s.deps.Activity.EraseUser(ctx, er); err != nil {
 		return err
 	}
-	if s.deps.Aliases != nil {
-		if _, err := s.deps.Aliases.ForgetUser(ctx, userID); err != nil {
-			return err
-		}
+	if _, err := s.deps.Aliases.ForgetUser(ctx, userID); err != nil {
+		return err
 	}
 	return s.eraseDrift(ctx, er)
 }
 
-// DriftEraser is implemented by a drift tracker that can erase a user from
-// its tables (rows, conflicts, examples, lookup misses naming the user id
-// or one of the emails).
-type DriftEraser interface {
-	EraseUser(ctx context.Context, e index.UserErasure) error
-}
-
-// eraseDrift is EraseUser's drift step: the tracker erases the user from
-// its tables when it implements DriftEraser. The drift tables do not
-// implement it yet: until they do, an erased user's id and email can still
-// appear in GET /v1/drift and /drift for the rest of the drift window.
+// eraseDrift is EraseUser's drift step: the tracker forgets the user id
+// (its lookup misses, its refs in the known ids, emails, anonymous ids and
+// sessions, and the conflicts it made; see drift.Memory.Forget).
 func (s *Server) eraseDrift(ctx context.Context, er index.UserErasure) error {
-	if d, ok := s.deps.Drift.(DriftEraser); ok {
-		return d.EraseUser(ctx, er)
-	}
-	return nil
+	return s.deps.Drift.Forget(ctx, er.UserID)
 }

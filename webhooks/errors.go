@@ -30,7 +30,7 @@ func (e *APIError) Error() string {
 
 func (e *APIError) Unwrap() error { return e.Internal }
 
-// The contract's error codes (contract §2, §3).
+// The API's error codes (docs/openapi.yaml lists them).
 const (
 	CodeUnknownSource    = "unknown_source"
 	CodeInvalidSignature = "invalid_signature"

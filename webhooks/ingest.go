@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,7 +46,11 @@ func (s *Server) handleIngest(c echo.Context) error {
 		// The body is never read: close after the answer rather than drain it.
 		c.Response().Header().Set(echo.HeaderConnection, "close")
 		err := apiErr(http.StatusNotFound, CodeUnknownSource, "no source is configured under this name")
-		s.rejected(c, nil, 0, err)
+		// The rejected log's reason names what was posted to (quoted, cut
+		// to 64 bytes), so that the drift page shows the wrong URL; the
+		// answer and the access log do not echo it.
+		s.rejected(c, nil, 0, apiErr(http.StatusNotFound, CodeUnknownSource,
+			fmt.Sprintf("no source is configured under the name %q", shorten(name, 64))))
 		return err
 	}
 	body, done, err := s.admitDelivery(c, src)
@@ -80,7 +85,7 @@ func (s *Server) rejected(c echo.Context, src *Source, size int64, err error) {
 		name, provider = src.Name, src.ProviderName
 	}
 	s.observe(func(o Observer) { o.Delivery(name, provider, code) })
-	if s.deps.Rejected == nil || code == CodeUnavailable {
+	if code == CodeUnavailable {
 		return
 	}
 	if !s.limits.rejected.allow(c.RealIP()) {
@@ -146,13 +151,13 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return buf, nil
 }
 
-// readAll reads at most max bytes of body. A Content-Length below max
+// readAll reads at most limit bytes of body. A Content-Length below limit
 // sizes the buffer in one allocation (io.ReadAll grows it from 512 bytes);
 // the body is still read to EOF, so one longer than announced is read (up
-// to max) and caught by the caller's length check.
-func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
-	if contentLength <= 0 || contentLength >= max {
-		return io.ReadAll(io.LimitReader(body, max))
+// to limit) and caught by the caller's length check.
+func readAll(body io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength >= limit {
+		return io.ReadAll(io.LimitReader(body, limit))
 	}
 	buf := make([]byte, contentLength, contentLength+1)
 	if _, err := io.ReadFull(body, buf); err != nil {
@@ -161,7 +166,7 @@ func readAll(body io.Reader, contentLength, max int64) ([]byte, error) {
 	var probe [1]byte
 	switch n, err := io.ReadFull(body, probe[:]); {
 	case n == 1: // more than announced (net/http refuses that; other callers may not)
-		rest, err := io.ReadAll(io.LimitReader(body, max-contentLength-1))
+		rest, err := io.ReadAll(io.LimitReader(body, limit-contentLength-1))
 		return append(append(buf, probe[0]), rest...), err
 	case errors.Is(err, io.EOF):
 		return buf, nil
@@ -311,7 +316,7 @@ func (s *Server) prepare(ctx context.Context, src *Source, payloads []normalize.
 		p.UserID = cleanOpt(p.UserID)
 		p.Email = cleanOpt(p.Email)
 		p.AnonymousID = normalize.CleanID(p.AnonymousID)
-		if p.UserID == nil && p.AnonymousID != "" && s.deps.Aliases != nil {
+		if p.UserID == nil && p.AnonymousID != "" {
 			id, ok, err := s.deps.Aliases.Resolve(ctx, src.ProductID, p.AnonymousID, now)
 			if err != nil {
 				return unavailable(err)
@@ -395,13 +400,11 @@ func (s *Server) store(ctx context.Context, src *Source, payloads []normalize.Ac
 			return nil, err
 		}
 	}
-	if s.deps.Aliases != nil {
-		for _, id := range ids {
-			// Aliases are scoped by the source's product: an identify of
-			// one product never re-assigns another's anonymous ids.
-			if err := s.deps.Aliases.Remember(ctx, src.ProductID, id, now); err != nil {
-				return nil, err
-			}
+	for _, id := range ids {
+		// Aliases are scoped by the source's product: an identify of
+		// one product never re-assigns another's anonymous ids.
+		if err := s.deps.Aliases.Remember(ctx, src.ProductID, id, now); err != nil {
+			return nil, err
 		}
 	}
 	return lates, nil
@@ -554,7 +557,20 @@ func unavailable(err error) error {
 }
 
 func (s *Server) observe(f func(Observer)) {
-	for _, o := range s.deps.Observers {
+	for _, o := range s.observers {
 		f(o)
 	}
+}
+
+// shorten cuts s to at most n bytes, on a rune boundary, marking a cut
+// with "...".
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -221,7 +221,7 @@ func TestOverloadAnswers503WithRetryAfter(t *testing.T) {
 // stored.
 func TestIngestWaitsForAWorkerThenGives503(t *testing.T) {
 	h := newHarness(t, func(c *config.Config, d *Deps) {
-		c.Server.IngestWorkers = 1
+		d.IngestWorkers = 1
 		c.Server.IngestQueueTimeout = time.Hour // only the freed worker can end the wait
 	})
 	if got := cap(h.srv.workers); got != 1 {
@@ -245,7 +245,7 @@ func TestIngestWaitsForAWorkerThenGives503(t *testing.T) {
 	}
 
 	h2 := newHarness(t, func(c *config.Config, d *Deps) {
-		c.Server.IngestWorkers = 1
+		d.IngestWorkers = 1
 		c.Server.IngestQueueTimeout = time.Millisecond
 	})
 	h2.srv.workers <- struct{}{}
@@ -262,28 +262,18 @@ func TestIngestWaitsForAWorkerThenGives503(t *testing.T) {
 	}
 }
 
-// ingest_workers: 0 picks the CPU count (16× with Redis or a journal
-// fsynced per delivery), capped by max_concurrent_ingests.
+// Deps.IngestWorkers 0 picks the CPU count, capped by
+// max_concurrent_ingests.
 func TestIngestWorkersDefault(t *testing.T) {
-	cfg := config.Default()
-	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("memory, durability: fsync: %d, want %d", got, want)
+	if got, want := cap(newHarness(t).srv.workers), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("default: %d, want %d", got, want)
 	}
-	cfg.Durability = config.DurabilityBatch
-	if got, want := IngestWorkers(&cfg), runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("memory, durability: batch: %d, want %d", got, want)
-	}
-	cfg.Store.Backend = "redis"
-	if got, want := IngestWorkers(&cfg), 16*runtime.GOMAXPROCS(0); got != want {
-		t.Errorf("redis: %d, want %d", got, want)
-	}
-	cfg.Server.MaxConcurrentIngests = 3
-	if got := IngestWorkers(&cfg); got != 3 {
+	h := newHarness(t, func(c *config.Config, d *Deps) {
+		c.Server.MaxConcurrentIngests = 3
+		d.IngestWorkers = 64
+	})
+	if got := cap(h.srv.workers); got != 3 {
 		t.Errorf("capped: %d, want 3", got)
-	}
-	cfg.Server.IngestWorkers = 2
-	if got := IngestWorkers(&cfg); got != 2 {
-		t.Errorf("set: %d, want 2", got)
 	}
 }
 

@@ -260,11 +260,9 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	if s.draining.Load() {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 	}
-	if s.deps.Ready != nil {
-		if err := s.deps.Ready(c.Request().Context()); err != nil {
-			c.Set(ctxInternalErr, err)
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
-		}
+	if err := s.deps.Ready(c.Request().Context()); err != nil {
+		c.Set(ctxInternalErr, err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
@@ -283,13 +281,10 @@ func (s *Server) handleRejected(c echo.Context) error {
 		}
 		limit = n
 	}
-	out := []index.Rejection{}
-	if s.deps.Rejected != nil {
-		r, err := s.deps.Rejected.Recent(c.Request().Context(), limit)
-		if err != nil {
-			return unavailable(err)
-		}
-		out = s.limits.rejected.recent(c.Request().Context(), r, limit)
+	r, err := s.deps.Rejected.Recent(c.Request().Context(), limit)
+	if err != nil {
+		return unavailable(err)
 	}
+	out := s.limits.rejected.recent(c.Request().Context(), r, limit)
 	return c.JSON(http.StatusOK, map[string]any{"rejected": out})
 }

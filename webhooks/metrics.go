@@ -338,7 +338,7 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	m.requestDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// handleMetrics serves GET /metrics (contract §4): the Prometheus text
+// handleMetrics serves GET /metrics: the Prometheus text
 // format, without authentication like the other operations endpoints. It
 // exposes no user or session id; bind or firewall it like /livez. Without
 // metrics configured it is a 404.

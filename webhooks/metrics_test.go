@@ -54,7 +54,6 @@ func withTestMetrics(out **Metrics, tweak ...func(*MetricsOptions)) option {
 		}
 		m := NewMetrics(opts)
 		d.Metrics = m
-		d.Observers = append(d.Observers, m)
 		*out = m
 	}
 }

@@ -1,14 +1,14 @@
 package webhooks
 
-// routes is the whole API in one place (contract §2–§4).
+// routes is the whole API in one place (docs/openapi.yaml describes it).
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.refuseOptions)
 
-	// Ingest: vendors POST signed deliveries here (contract §2).
+	// Ingest: vendors POST signed deliveries here.
 	e.POST("/webhooks/:source", s.handleIngest, s.limitIngest)
 
-	// Lookup API for the chat layer (contract §3), bearer token, product-scoped.
+	// Lookup API for the chat layer, bearer token, product-scoped.
 	// (Middleware per route, not per group: a group's middleware turns a
 	// wrong method into 404 instead of 405.)
 	auth := s.requireToken
@@ -34,7 +34,7 @@ func (s *Server) routes() {
 	// What this is, for a person or a probe that opens the base URL.
 	e.GET("/", s.handleRoot)
 
-	// Operations (contract §4).
+	// Operations.
 	e.GET("/livez", s.handleLivez)
 	e.GET("/readyz", s.handleReadyz)
 	e.HEAD("/livez", s.handleLivez)

@@ -69,10 +69,12 @@ type Deps struct {
 	// Rejected keeps recent rejected deliveries for GET /v1/deliveries/rejected.
 	Rejected  index.RejectedLog
 	Validator *normalize.Validator
-	// Drift tracks identity drift (also registered as an Observer by main).
+	// Drift tracks identity drift; the server observes with it. Default:
+	// drift.Disabled.
 	Drift DriftTracker
-	// Metrics exposes Prometheus metrics (also an Observer).
-	Metrics   *Metrics
+	// Metrics exposes Prometheus metrics; the server observes with it.
+	Metrics *Metrics
+	// Observers are observers beyond Drift and Metrics; none by default.
 	Observers []Observer
 	// Outbound receives every stored payload before the acknowledgement;
 	// none by default.
@@ -87,6 +89,10 @@ type Deps struct {
 	Now func() time.Time
 	// Ready reports whether the stores can serve; nil means always.
 	Ready func(context.Context) error
+	// IngestWorkers is how many deliveries run at once (never more than
+	// server.max_concurrent_ingests); 0 means the CPUs Go uses. The
+	// backend's builder sizes it (app.IngestWorkers).
+	IngestWorkers int
 	// Journal writes each delivery ahead of its acknowledgement and
 	// admits deliveries (webhooks/journal.go); nil is journal.Nop.
 	Journal journal.Journal
@@ -95,6 +101,7 @@ type Deps struct {
 // Server is the HTTP application.
 type Server struct {
 	deps      Deps
+	observers []Observer // Drift, Metrics, then Deps.Observers
 	cfg       *config.Config
 	echo      *echo.Echo
 	tokens    []token
@@ -109,27 +116,17 @@ type Server struct {
 
 // New builds the server and registers its routes.
 func New(d Deps) *Server {
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Validator == nil {
-		d.Validator = normalize.NewValidator()
-	}
-	if d.Forwards == nil {
-		d.Forwards = noForwards{}
-	}
-	if d.Journal == nil {
-		d.Journal = journal.Nop{}
-	}
+	d = withDefaults(d)
 	streams := newStreams(&d)
 	s := &Server{
 		streams:   streams,
 		deps:      d,
+		observers: observers(d),
 		cfg:       d.Config,
 		echo:      echo.New(),
 		tokens:    newTokens(d.Config.Auth.Tokens),
 		ingestSem: make(chan struct{}, d.Config.Server.MaxConcurrentIngests),
-		workers:   make(chan struct{}, IngestWorkers(d.Config)),
+		workers:   make(chan struct{}, ingestWorkers(d.IngestWorkers, d.Config.Server.MaxConcurrentIngests)),
 		build:     buildinfo.Read(),
 		limits:    newLimits(d.Config, d.Now),
 	}
@@ -145,20 +142,13 @@ func New(d Deps) *Server {
 	return s
 }
 
-// IngestWorkers is how many deliveries cfg lets run at once:
-// server.ingest_workers, or when 0 the CPUs Go uses (times 16 with Redis,
-// whose round trips leave the CPU idle, and with durability: fsync, where
-// each delivery waits for the journal's fsync and more of them share one);
-// never more than server.max_concurrent_ingests.
-func IngestWorkers(cfg *config.Config) int {
-	n := cfg.Server.IngestWorkers
+// ingestWorkers is n, or the CPUs Go uses when n <= 0, between 1 and
+// limit.
+func ingestWorkers(n, limit int) int {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
-		if cfg.Store.Backend == "redis" || (cfg.JournalDir() != "" && cfg.Durability == config.DurabilityFsync) {
-			n *= 16
-		}
 	}
-	return max(1, min(n, cfg.Server.MaxConcurrentIngests))
+	return max(1, min(n, limit))
 }
 
 // Handler is the server's http.Handler.

@@ -163,7 +163,7 @@ func (s *Server) start() error {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-done
-			return fmt.Errorf("redis-server on port %d does not answer: %v\n%s", s.port, err, out)
+			return fmt.Errorf("redis-server on port %d does not answer: %w\n%s", s.port, err, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -3,6 +3,7 @@ package standard
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,9 +26,26 @@ import (
 
 const interopInstall = "npm ci --prefix scripts/interop (from the repository root; node and npm from Debian: apt-get install nodejs npm)"
 
-// interop returns a function that runs sign.mjs with args and returns its
-// trimmed output and whether it exited 0.
-func interop(t *testing.T) func(args ...string) (string, bool) {
+// interopReq is one request to sign.mjs --batch: sign body, or verify its
+// signature.
+type interopReq struct {
+	Op        string `json:"op"` // "sign" or "verify"
+	Secret    string `json:"secret"`
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+	Signature string `json:"signature,omitempty"`
+	Body      string `json:"body"`
+}
+
+// interopRes is its answer: the signature, "ok", or the package's error.
+type interopRes struct {
+	OK  bool   `json:"ok"`
+	Out string `json:"out"`
+}
+
+// interop returns a function that runs every request through one node
+// process (sign.mjs --batch) and returns the answers in order.
+func interop(t *testing.T) func(reqs []interopReq) []interopRes {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "interop"))
 	if err != nil {
@@ -48,21 +66,36 @@ func interop(t *testing.T) func(args ...string) (string, bool) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "standardwebhooks", "package.json")); err != nil {
 		missing("scripts/interop/node_modules/standardwebhooks is not installed")
 	}
-	return func(args ...string) (string, bool) {
+	return func(reqs []interopReq) []interopRes {
 		t.Helper()
+		var in bytes.Buffer
+		enc := json.NewEncoder(&in)
+		for _, r := range reqs {
+			if err := enc.Encode(r); err != nil {
+				t.Fatal(err)
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, node, append([]string{filepath.Join(dir, "sign.mjs")}, args...)...)
+		cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "sign.mjs"), "--batch")
 		var out, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		err := cmd.Run()
-		if _, exited := err.(*exec.ExitError); err != nil && !exited {
-			t.Fatalf("running node: %v", err)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = &in, &out, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("running node: %v\n%s", err, stderr.Bytes())
 		}
-		if stderr.Len() > 0 {
-			t.Logf("sign.mjs stderr: %s", stderr.String())
+		var res []interopRes
+		dec := json.NewDecoder(&out)
+		for dec.More() {
+			var r interopRes
+			if err := dec.Decode(&r); err != nil {
+				t.Fatalf("sign.mjs answered %v", err)
+			}
+			res = append(res, r)
 		}
-		return strings.TrimSpace(out.String()), err == nil
+		if len(res) != len(reqs) {
+			t.Fatalf("sign.mjs answered %d of %d requests\n%s", len(res), len(reqs), stderr.Bytes())
+		}
+		return res
 	}
 }
 
@@ -86,68 +119,83 @@ func TestInteropTheirSignatureVerifies(t *testing.T) {
 
 	// The reference vector first: the package must agree with it, or the
 	// comparison below proves nothing.
-	vector := filepath.Join(t.TempDir(), "vector.json")
-	if err := os.WriteFile(vector, []byte(`{"test": 2432232314}`), 0o600); err != nil {
-		t.Fatal(err)
+	reqs := []interopReq{{Op: "sign", Secret: specSecret, ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Timestamp: "1614265330", Body: `{"test": 2432232314}`}}
+	type vector struct {
+		name, id, secret string
+		body             []byte
 	}
-	if sig, _ := run(specSecret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", vector); sig != "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=" {
-		t.Fatalf("the npm package signs the reference vector as %q", sig)
-	}
-
+	var vectors []vector
 	for i, path := range fixturePaths(t) {
 		body, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for j, secret := range settings().Secrets {
-			id := fmt.Sprintf("msg_interop_%d_%d", i, j)
-			t.Run(fmt.Sprintf("%s secret #%d", filepath.Base(path), j+1), func(t *testing.T) {
-				sig, ok := run(secret, id, ts, path)
-				if !ok || !strings.HasPrefix(sig, "v1,") {
-					t.Fatalf("sign.mjs failed: %q", sig)
-				}
-				h := header(id, ts, sig)
-				if err := p.Verify(&providers.Request{Header: h, Body: body, Now: now}); err != nil {
-					t.Fatalf("their signature %s rejected: %v", sig, err)
-				}
-				svix := svixSigner{p}.Sign(body, secret, now) // only for the names
-				svix.Set(SvixIDHeader, id)
-				svix.Set(SvixSignatureHeader, sig)
-				if err := p.Verify(&providers.Request{Header: svix, Body: body, Now: now}); err != nil {
-					t.Fatalf("their signature under svix-* names rejected: %v", err)
-				}
-				tampered := append(append([]byte(nil), body...), '\n')
-				if err := p.Verify(&providers.Request{Header: h, Body: tampered, Now: now}); err == nil {
-					t.Fatal("their signature verified a different body")
-				}
-			})
+			v := vector{fmt.Sprintf("%s secret #%d", filepath.Base(path), j+1), fmt.Sprintf("msg_interop_%d_%d", i, j), secret, body}
+			vectors = append(vectors, v)
+			reqs = append(reqs, interopReq{Op: "sign", Secret: secret, ID: v.id, Timestamp: ts, Body: string(body)})
 		}
+	}
+	res := run(reqs)
+	if sig := res[0].Out; sig != "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=" {
+		t.Fatalf("the npm package signs the reference vector as %q", sig)
+	}
+	for i, v := range vectors {
+		t.Run(v.name, func(t *testing.T) {
+			sig := res[i+1].Out
+			if !res[i+1].OK || !strings.HasPrefix(sig, "v1,") {
+				t.Fatalf("sign.mjs failed: %q", sig)
+			}
+			h := header(v.id, ts, sig)
+			if err := p.Verify(&providers.Request{Header: h, Body: v.body, Now: now}); err != nil {
+				t.Fatalf("their signature %s rejected: %v", sig, err)
+			}
+			svix := svixSigner{p}.Sign(v.body, v.secret, now) // only for the names
+			svix.Set(SvixIDHeader, v.id)
+			svix.Set(SvixSignatureHeader, sig)
+			if err := p.Verify(&providers.Request{Header: svix, Body: v.body, Now: now}); err != nil {
+				t.Fatalf("their signature under svix-* names rejected: %v", err)
+			}
+			tampered := append(append([]byte(nil), v.body...), '\n')
+			if err := p.Verify(&providers.Request{Header: h, Body: tampered, Now: now}); err == nil {
+				t.Fatal("their signature verified a different body")
+			}
+		})
 	}
 }
 
 // TestInteropOurSignatureVerifies: headers from our Signer are accepted by
-// the npm package's Webhook.verify. The package checks the timestamp
-// against its own clock, so these deliveries are signed at time.Now().
+// the npm package's Webhook.verify, and one made with another secret is
+// not (the test can fail). The package checks the timestamp against its own
+// clock, so these deliveries are signed at time.Now().
 func TestInteropOurSignatureVerifies(t *testing.T) {
 	run := interop(t)
 	p := providertest.New[*Provider](t, New, settings())
+	type check struct {
+		name string
+		want bool
+	}
+	var checks []check
+	var reqs []interopReq
+	verify := func(name string, want bool, body []byte, signedWith, verifiedWith string) {
+		h := p.Sign(body, signedWith, time.Now())
+		checks = append(checks, check{name, want})
+		reqs = append(reqs, interopReq{Op: "verify", Secret: verifiedWith, ID: h.Get(IDHeader),
+			Timestamp: h.Get(TimestampHeader), Signature: h.Get(SignatureHeader), Body: string(body)})
+	}
 	for _, path := range fixturePaths(t) {
 		body, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			for _, secret := range settings().Secrets {
-				h := p.Sign(body, secret, time.Now())
-				if out, ok := run("--verify", secret, h.Get(IDHeader), h.Get(TimestampHeader), h.Get(SignatureHeader), path); !ok {
-					t.Fatalf("the npm package rejects our signature: %s", out)
-				}
-			}
-			// And it does reject what it should: the test can fail.
-			h := p.Sign(body, rotatedSecret, time.Now())
-			if out, ok := run("--verify", specSecret, h.Get(IDHeader), h.Get(TimestampHeader), h.Get(SignatureHeader), path); ok {
-				t.Fatalf("the npm package accepted a signature made with another secret: %s", out)
-			}
-		})
+		for j, secret := range settings().Secrets {
+			verify(fmt.Sprintf("%s secret #%d", filepath.Base(path), j+1), true, body, secret, secret)
+		}
+		verify(filepath.Base(path)+" another secret", false, body, rotatedSecret, specSecret)
+	}
+	for i, r := range run(reqs) {
+		if r.OK != checks[i].want {
+			t.Errorf("%s: the npm package answered %q (accepted: %v, want %v)", checks[i].name, r.Out, r.OK, checks[i].want)
+		}
 	}
 }

@@ -9,6 +9,12 @@
 //       prints "ok" and exits 0 when the package accepts the delivery, else
 //       prints its error and exits 1 (the package checks TIMESTAMP against
 //       the clock, with its fixed 5-minute tolerance)
+//   node sign.mjs --batch
+//       reads one JSON request a line from stdin, {"op": "sign" | "verify",
+//       "secret", "id", "timestamp", "signature" (verify), "body"}, and
+//       answers each with one JSON line, {"ok": bool, "out": string}: the
+//       signature, "ok", or the package's error. One process for every
+//       vector (starting node costs far more than signing).
 import { readFileSync } from "node:fs";
 import { Webhook } from "standardwebhooks";
 
@@ -18,8 +24,27 @@ function usage() {
   process.exit(2);
 }
 
+function answer(req) {
+  try {
+    if (req.op === "sign") {
+      return { ok: true, out: new Webhook(req.secret).sign(req.id, new Date(Number(req.timestamp) * 1000), req.body) };
+    }
+    new Webhook(req.secret).verify(req.body, {
+      "webhook-id": req.id,
+      "webhook-timestamp": req.timestamp,
+      "webhook-signature": req.signature,
+    });
+    return { ok: true, out: "ok" };
+  } catch (err) {
+    return { ok: false, out: String(err && err.message ? err.message : err) };
+  }
+}
+
 const args = process.argv.slice(2);
-if (args[0] === "--verify") {
+if (args[0] === "--batch") {
+  const lines = readFileSync(0, "utf8").split("\n").filter((l) => l.trim() !== "");
+  for (const line of lines) console.log(JSON.stringify(answer(JSON.parse(line))));
+} else if (args[0] === "--verify") {
   if (args.length !== 6) usage();
   const [, secret, msgId, timestamp, signature, bodyFile] = args;
   const body = readFileSync(bodyFile, "utf8");

@@ -1,4 +1,4 @@
-package redisstore
+package redisdrift
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/drift"
 )
 
 // The drift's encodings, written and read by the drift scripts too (see
@@ -93,14 +93,14 @@ func parseDriftTime(s string) time.Time {
 }
 
 // decodeRows turns the rows hash into row states.
-func decodeRows(h map[string]string) []index.DriftRowState {
+func decodeRows(h map[string]string) []drift.RowState {
 	type key struct{ source, product string }
-	byKey := map[key]*index.DriftRowState{}
+	byKey := map[key]*drift.RowState{}
 	var order []key
-	get := func(k key) *index.DriftRowState {
+	get := func(k key) *drift.RowState {
 		r, ok := byKey[k]
 		if !ok {
-			r = &index.DriftRowState{Source: k.source, Product: k.product}
+			r = &drift.RowState{Source: k.source, Product: k.product}
 			byKey[k] = r
 			order = append(order, k)
 		}
@@ -119,8 +119,12 @@ func decodeRows(h map[string]string) []index.DriftRowState {
 		if len(suffix) < 2 || suffix[0] != 1 {
 			continue
 		}
-		if suffix[1] == 'x' {
+		switch suffix[1] {
+		case 'x':
 			get(k).Examples = decodeExamples(v)
+			continue
+		case 'y':
+			get(k).LateExamples = decodeExamples(v)
 			continue
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -144,7 +148,7 @@ func decodeRows(h map[string]string) []index.DriftRowState {
 			r.Rejected[suffix[2:]] = n
 		}
 	}
-	out := make([]index.DriftRowState, 0, len(order))
+	out := make([]drift.RowState, 0, len(order))
 	for _, k := range order {
 		if _, created := h[rowField(k.source, k.product)]; created { // counters of a row never created are ignored
 			out = append(out, *byKey[k])
@@ -154,34 +158,34 @@ func decodeRows(h map[string]string) []index.DriftRowState {
 }
 
 // decodeExamples reads a row's examples (session, time pairs).
-func decodeExamples(v string) []index.DriftExample {
+func decodeExamples(v string) []drift.Example {
 	t, ok := lpList(v)
 	if !ok {
 		return nil
 	}
-	out := []index.DriftExample{}
+	out := []drift.Example{}
 	for i := 0; i+1 < len(t); i += 2 {
-		out = append(out, index.DriftExample{SessionID: t[i], At: parseDriftTime(t[i+1])})
+		out = append(out, drift.Example{SessionID: t[i], At: parseDriftTime(t[i+1])})
 	}
 	return out
 }
 
 // decodeMiss reads one lookup miss ("<count> <last>").
-func decodeMiss(id, v string) (index.DriftMissState, bool) {
+func decodeMiss(id, v string) (drift.MissState, bool) {
 	count, last, ok := strings.Cut(v, " ")
 	if !ok {
-		return index.DriftMissState{}, false
+		return drift.MissState{}, false
 	}
 	n, err := strconv.ParseInt(count, 10, 64)
 	if err != nil {
-		return index.DriftMissState{}, false
+		return drift.MissState{}, false
 	}
-	return index.DriftMissState{UserID: id, Count: n, Last: parseDriftTime(last)}, true
+	return drift.MissState{UserID: id, Count: n, Last: parseDriftTime(last)}, true
 }
 
 // decodeKnown reads the refs of a known entry (display, count, refs,
 // anonymous ids).
-func decodeKnown(v string) ([]index.DriftRef, bool) {
+func decodeKnown(v string) ([]drift.Ref, bool) {
 	t, ok := lpList(v)
 	if !ok || len(t) < 2 {
 		return nil, false
@@ -190,34 +194,34 @@ func decodeKnown(v string) ([]index.DriftRef, bool) {
 	if err != nil || n < 0 || 2+2*n > len(t) {
 		return nil, false
 	}
-	refs := make([]index.DriftRef, n)
+	refs := make([]drift.Ref, n)
 	for i := range n {
-		refs[i] = index.DriftRef{UserID: t[2+2*i], Product: t[3+2*i]}
+		refs[i] = drift.Ref{UserID: t[2+2*i], Product: t[3+2*i]}
 	}
 	return refs, true
 }
 
 // decodeConflict reads one conflict: its key (kind 's' or 'e' and the
 // list (a, b)) and its value (display, last, refs).
-func decodeConflict(k, v string) (index.DriftConflictState, bool) {
+func decodeConflict(k, v string) (drift.ConflictState, bool) {
 	if k == "" {
-		return index.DriftConflictState{}, false
+		return drift.ConflictState{}, false
 	}
 	a, rest, ok := lpNext(k[1:])
 	if !ok {
-		return index.DriftConflictState{}, false
+		return drift.ConflictState{}, false
 	}
 	b, rest, ok := lpNext(rest)
 	if !ok || rest != "" {
-		return index.DriftConflictState{}, false
+		return drift.ConflictState{}, false
 	}
 	t, ok := lpList(v)
 	if !ok || len(t) < 2 || len(t)%2 != 0 {
-		return index.DriftConflictState{}, false
+		return drift.ConflictState{}, false
 	}
-	c := index.DriftConflictState{Display: t[0], Last: parseDriftTime(t[1])}
+	c := drift.ConflictState{Display: t[0], Last: parseDriftTime(t[1])}
 	for i := 2; i+1 < len(t); i += 2 {
-		c.Refs = append(c.Refs, index.DriftRef{UserID: t[i], Product: t[i+1]})
+		c.Refs = append(c.Refs, drift.Ref{UserID: t[i], Product: t[i+1]})
 	}
 	switch k[0] {
 	case 's':
@@ -225,7 +229,7 @@ func decodeConflict(k, v string) (index.DriftConflictState, bool) {
 	case 'e':
 		c.Email = true
 	default:
-		return index.DriftConflictState{}, false
+		return drift.ConflictState{}, false
 	}
 	return c, true
 }

@@ -1,4 +1,4 @@
-package index
+package drift
 
 import (
 	"encoding/json"
@@ -10,9 +10,9 @@ import (
 
 func TestDriftCountersSurviveARestart(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 9, 45, 0, 0, time.UTC)
-	srcs := []DriftSource{{Name: "posthog", Provider: "posthog", ProductID: "p"}}
-	limits := DriftLimits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 10, MaxExamples: 2}
-	a := NewDrift(limits, srcs)
+	srcs := []Source{{Name: "posthog", Provider: "posthog", ProductID: "p"}}
+	limits := Limits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 10, MaxExamples: 2}
+	a := NewMemory(limits, srcs)
 	a.Reset(t0)
 	a.Delivery("posthog", "posthog", "accepted")
 	a.Delivery("posthog", "posthog", "invalid_signature")
@@ -23,11 +23,11 @@ func TestDriftCountersSurviveARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var saved DriftCounters
+	var saved Counters
 	if err := json.Unmarshal(raw, &saved); err != nil {
 		t.Fatal(err)
 	}
-	b := NewDrift(limits, srcs)
+	b := NewMemory(limits, srcs)
 	b.RestoreCounters(saved)
 	if b.Totals() != a.Totals() {
 		t.Fatalf("lifetime totals %+v, want %+v", b.Totals(), a.Totals())
@@ -40,7 +40,7 @@ func TestDriftCountersSurviveARestart(t *testing.T) {
 		t.Fatalf("source row after restore: %+v", rb.Sources)
 	}
 	// Rows of sources that are no longer configured are dropped.
-	c := NewDrift(limits, []DriftSource{{Name: "other"}})
+	c := NewMemory(limits, []Source{{Name: "other"}})
 	c.RestoreCounters(saved)
 	if s := c.Sizes(); s.SourceRows != 1 {
 		t.Fatalf("rows %d", s.SourceRows)

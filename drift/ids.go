@@ -1,4 +1,4 @@
-package index
+package drift
 
 import (
 	"strings"
@@ -59,7 +59,7 @@ func prefixWord(w string) bool {
 func isNamespace(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
 			return false
 		}
 	}
@@ -107,3 +107,12 @@ func looksLikeEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return at > 0 && at < len(s)-1
 }
+
+// cleanID is an id as drift compares it: surrounding white space removed,
+// as the stores do on write and read.
+func cleanID(s string) string { return strings.TrimSpace(s) }
+
+// ownID returns a copy of id that shares no memory with the caller's
+// string, so a remembered id never keeps a larger buffer (a request body)
+// alive.
+func ownID(id string) string { return strings.Clone(id) }

@@ -1,4 +1,4 @@
-package redisstore
+package redisdrift
 
 import (
 	"reflect"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/replayhook/replayhook/index"
+	"github.com/replayhook/replayhook/drift"
 )
 
 func TestDriftRowFieldRoundTrip(t *testing.T) {
@@ -75,7 +75,7 @@ func TestDriftDecodeHostile(t *testing.T) {
 		rowField("ghost", "") + "\x01d": "7", // counters of a row never created
 		"garbage":                       "1",
 	})
-	want := []index.DriftRowState{{Source: "open", Provider: "autoplay", Deliveries: 3}}
+	want := []drift.RowState{{Source: "open", Provider: "autoplay", Deliveries: 3}}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("rows = %+v, want %+v", rows, want)
 	}
@@ -110,8 +110,7 @@ func FuzzDriftDecode(f *testing.F) {
 // TestDriftQueueFullDrops: an observation that finds the queue full is
 // dropped and counted; it never blocks the caller.
 func TestDriftQueueFullDrops(t *testing.T) {
-	st := &Store{prefix: "x:"}
-	d := st.newDrift(index.DriftLimits{}, nil, 2) // writer not started: nothing drains the queue
+	d := newTracker(nil, Options{Prefix: "x:"}, 2) // writer not started: nothing drains the queue
 	for range 5 {
 		d.Lookup("u1", false, time.Unix(0, 0))
 	}
@@ -123,12 +122,11 @@ func TestDriftQueueFullDrops(t *testing.T) {
 // TestDriftKeysShareOneSlot: every drift key carries the hash tag
 // "{<prefix>drift}" and starts with the prefix.
 func TestDriftKeysShareOneSlot(t *testing.T) {
-	st := &Store{prefix: "rh:"}
-	keys := st.driftKeys()
-	if len(keys) != 9 {
-		t.Fatalf("%d keys", len(keys))
+	ks := keys("rh:")
+	if len(ks) != 9 {
+		t.Fatalf("%d keys", len(ks))
 	}
-	for _, k := range keys {
+	for _, k := range ks {
 		if !strings.HasPrefix(k, "rh:") || !strings.Contains(k, "{rh:drift}") {
 			t.Errorf("key %q", k)
 		}

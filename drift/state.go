@@ -1,8 +1,7 @@
-package index
+package drift
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"time"
 
@@ -10,84 +9,72 @@ import (
 )
 
 // What every identity-drift tracker shares, whatever holds its state (this
-// process's memory in Drift, Redis in package redisstore): how an
-// observation is read, the per-entry caps, how a missed lookup finds its
-// candidates, and how a report is assembled from the window's state. Two
-// trackers fed the same observations report the same thing.
+// process's memory in Memory, Redis in package redisdrift): how an
+// observation is read, how a missed lookup finds its candidates, and how a
+// report is assembled from a window's State. Two trackers fed the same
+// observations report the same thing. A new kind of finding is added here
+// once: a field in State, its assembly in Assemble, and each tracker fills
+// the field.
 
-// Per-entry caps of every drift tracker (see the unexported constants in
-// drift.go, which these are).
-const (
-	// DriftMaxIDs caps the user ids kept per known id, email, anonymous id,
-	// session and conflict.
-	DriftMaxIDs = driftMaxIDs
-	// DriftMaxAnons caps the anonymous ids kept per session.
-	DriftMaxAnons = driftMaxAnons
-	// DriftMaxCodes caps the distinct rejection codes per source row; more
-	// are counted under "other".
-	DriftMaxCodes = driftMaxCodes
-	// DriftMaxExtraRows caps the (source, product) rows beyond the
-	// configured sources.
-	DriftMaxExtraRows = driftMaxExtraRows
-)
-
-// DriftRef is a user id as drift remembers it, with the product it was seen
+// Ref is a user id as drift remembers it, with the product it was seen
 // in ("" where the product does not matter: known normalized ids and
 // anonymous ids).
-type DriftRef struct {
+type Ref struct {
 	UserID  string
 	Product string
 }
 
-// DriftRowState is one (source, product) row of a window.
-type DriftRowState struct {
+// RowState is one (source, product) row of a window.
+type RowState struct {
 	Source, Product, Provider           string
 	Deliveries, Payloads, Missing, Late int64
 	// Rejected counts rejections by code (nil or empty when none).
 	Rejected map[string]int64
 	// Examples are distinct sessions, newest first, times truncated to the
 	// second.
-	Examples []DriftExample
+	Examples []Example
+	// LateExamples are the same for late payloads.
+	LateExamples []Example
 }
 
-// DriftMissState is one remembered lookup miss.
-type DriftMissState struct {
+// MissState is one remembered lookup miss.
+type MissState struct {
 	UserID string
 	Count  int64
 	Last   time.Time
 }
 
-// DriftConflictState is one remembered session or email conflict.
-type DriftConflictState struct {
+// ConflictState is one remembered session or email conflict.
+type ConflictState struct {
 	// Email tells an email conflict (Display is the email as first seen)
 	// from a session conflict (ProductID and SessionID).
 	Email                bool
 	Display              string
 	ProductID, SessionID string
 	// Refs are the user ids with their products, first seen first.
-	Refs []DriftRef
+	Refs []Ref
 	// Last is when the conflict last grew; it orders conflicts of equal
 	// size, most recent first.
 	Last time.Time
 }
 
-// DriftState is a window's state as report assembly reads it. The order of
+// State is a window's state as report assembly reads it. The order of
 // its slices does not matter: the report sorts every list with a total
 // order.
-type DriftState struct {
+type State struct {
 	// Start is the window's start.
 	Start time.Time
 	// Lookups and LookupMisses are the window's lookup counts.
 	Lookups, LookupMisses int64
-	Rows                  []DriftRowState
-	Misses                []DriftMissState
-	Conflicts             []DriftConflictState
+	Rows                  []RowState
+	Misses                []MissState
+	Conflicts             []ConflictState
 }
 
-// DriftPayloadIDs is what one stored payload tells drift, read the same way
+// PayloadIDs is what one stored payload tells drift, read the same way
 // by every tracker: ids trimmed, ids longer than 1 KiB forgotten (""), the
 // product replaced by the source's configured one.
-type DriftPayloadIDs struct {
+type PayloadIDs struct {
 	User, Email, Session, Anon, Product string
 	// Missing: the payload, as stored, has no user id (an id too long to
 	// remember still counts as present).
@@ -97,14 +84,14 @@ type DriftPayloadIDs struct {
 	NormKey, EmailKey string
 }
 
-// DriftReadPayload reads p for drift; configuredProduct is the source's
+// ReadPayload reads p for drift; configuredProduct is the source's
 // configured product ("" when the payload names its own). ok is false for a
 // nil payload, which is not counted.
-func DriftReadPayload(p *normalize.ActionsPayload, configuredProduct string) (ids DriftPayloadIDs, ok bool) {
+func ReadPayload(p *normalize.ActionsPayload, configuredProduct string) (ids PayloadIDs, ok bool) {
 	if p == nil {
 		return ids, false
 	}
-	ids = DriftPayloadIDs{
+	ids = PayloadIDs{
 		User:    boundedID(normalize.Str(p.UserID)),
 		Email:   boundedID(normalize.Str(p.Email)),
 		Session: boundedID(normalize.Str(p.SessionID)),
@@ -124,10 +111,10 @@ func DriftReadPayload(p *normalize.ActionsPayload, configuredProduct string) (id
 	return ids, true
 }
 
-// DriftOutcome is outcome as a row counts it: codes longer than 64 bytes are
+// Outcome is outcome as a row counts it: codes longer than 64 bytes are
 // "other". Rejected reports whether the outcome counts as a rejection
 // (anything but "accepted", "duplicate" and "ignored").
-func DriftOutcome(outcome string) (code string, rejected bool) {
+func Outcome(outcome string) (code string, rejected bool) {
 	if len(outcome) > 64 {
 		outcome = "other"
 	}
@@ -138,36 +125,36 @@ func DriftOutcome(outcome string) (code string, rejected bool) {
 	return outcome, true
 }
 
-// DriftMissID is the id under which a missed lookup of userID is
+// MissID is the id under which a missed lookup of userID is
 // remembered; ok is false when it is not remembered (blank, or longer than
 // 1 KiB), though still counted.
-func DriftMissID(userID string) (id string, ok bool) {
+func MissID(userID string) (id string, ok bool) {
 	id = cleanID(userID)
-	return id, id != "" && len(id) <= driftMaxIDBytes
+	return id, id != "" && len(id) <= maxIDBytes
 }
 
-// DriftCandidateKeys are the keys under which known ids may explain a
+// CandidateKeys are the keys under which known ids may explain a
 // missed lookup of missed: its normalized form, its email form (ok=false
 // when missed does not look like an email) and missed itself as an
 // anonymous id.
-func DriftCandidateKeys(missed string) (norm, email string, isEmail bool, anon string) {
+func CandidateKeys(missed string) (norm, email string, isEmail bool, anon string) {
 	ek := emailKey(missed)
 	return normKey(missed), ek, looksLikeEmail(ek), missed
 }
 
-// DriftCandidates lists the known user ids that are probably the person
+// Candidates lists the known user ids that are probably the person
 // missed asks for, best reason first, at most five: byNorm are the ids known
 // under missed's normalized form (reason whitespace, case or prefix),
 // byEmail those seen with missed as their email, byAnon those that later
 // carried missed as an anonymous id. It never returns nil.
-func DriftCandidates(missed string, byNorm, byEmail, byAnon []DriftRef) []DriftCandidate {
-	out := []DriftCandidate{}
+func Candidates(missed string, byNorm, byEmail, byAnon []Ref) []Candidate {
+	out := []Candidate{}
 	add := func(userID, reason string) {
-		if userID == missed || len(out) >= driftMaxCandidates ||
-			slices.ContainsFunc(out, func(c DriftCandidate) bool { return c.UserID == userID }) {
+		if userID == missed || len(out) >= maxCandidates ||
+			slices.ContainsFunc(out, func(c Candidate) bool { return c.UserID == userID }) {
 			return
 		}
-		out = append(out, DriftCandidate{UserID: userID, Reason: reason})
+		out = append(out, Candidate{UserID: userID, Reason: reason})
 	}
 	for _, r := range byNorm {
 		add(r.UserID, similarity(missed, r.UserID))
@@ -181,23 +168,23 @@ func DriftCandidates(missed string, byNorm, byEmail, byAnon []DriftRef) []DriftC
 	return out
 }
 
-// AssembleDriftReport builds the report of st at now (see Drift.Report for
+// Assemble builds the report of st at now (see Memory.Report for
 // limit and products), for the configured sources and MaxExamples.
 // Lookup misses come without candidates (nil): the caller fills them with
-// DriftCandidates for the misses reported, after the limit is applied.
-func AssembleDriftReport(st DriftState, sources []DriftSource, maxExamples int, now time.Time, limit int, products func(string) bool) DriftReport {
-	rep := DriftReport{
+// Candidates for the misses reported, after the limit is applied.
+func Assemble(st State, sources []Source, maxExamples int, now time.Time, limit int, products func(string) bool) Report {
+	rep := Report{
 		GeneratedAt:      now.UTC().Truncate(time.Second),
 		WindowSeconds:    max(int64(now.Sub(st.Start)/time.Second), 0),
 		Sources:          assembleRows(st.Rows, sources, maxExamples, products),
-		LookupMisses:     []DriftMiss{},
+		LookupMisses:     []Miss{},
 		SessionConflicts: []SessionConflict{},
 		EmailConflicts:   []EmailConflict{},
 	}
 	if products == nil {
 		rep.Totals.Lookups, rep.Totals.LookupMisses = st.Lookups, st.LookupMisses
 		for _, m := range st.Misses {
-			rep.LookupMisses = append(rep.LookupMisses, DriftMiss{UserID: m.UserID, Count: m.Count, LastAt: m.Last.UTC().Truncate(time.Second)})
+			rep.LookupMisses = append(rep.LookupMisses, Miss{UserID: m.UserID, Count: m.Count, LastAt: m.Last.UTC().Truncate(time.Second)})
 		}
 	}
 	var conflictAt, emailAt []time.Time
@@ -223,7 +210,7 @@ func AssembleDriftReport(st DriftState, sources []DriftSource, maxExamples int, 
 		rep.Totals.Payloads += s.Payloads
 		rep.Totals.MissingUserID += s.MissingUserID
 	}
-	slices.SortStableFunc(rep.Sources, func(a, b DriftSourceReport) int {
+	slices.SortStableFunc(rep.Sources, func(a, b SourceReport) int {
 		return cmp.Or(
 			cmp.Compare(b.MissingUserIDRatio, a.MissingUserIDRatio),
 			cmp.Compare(b.MissingUserID, a.MissingUserID),
@@ -233,7 +220,7 @@ func AssembleDriftReport(st DriftState, sources []DriftSource, maxExamples int, 
 			cmp.Compare(a.ProductID, b.ProductID),
 		)
 	})
-	slices.SortStableFunc(rep.LookupMisses, func(a, b DriftMiss) int {
+	slices.SortStableFunc(rep.LookupMisses, func(a, b Miss) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), b.LastAt.Compare(a.LastAt), cmp.Compare(a.UserID, b.UserID))
 	})
 	rep.SessionConflicts = sortConflicts(rep.SessionConflicts, conflictAt, func(c SessionConflict) []string { return c.UserIDs },
@@ -253,8 +240,8 @@ func AssembleDriftReport(st DriftState, sources []DriftSource, maxExamples int, 
 // all-products view, a source's rows are merged into one, whose product is
 // the source's configured product ("" for a source without one). Configured
 // sources are always shown, with zero counts when st holds no row for them.
-func assembleRows(rows []DriftRowState, sources []DriftSource, maxExamples int, products func(string) bool) []DriftSourceReport {
-	configured := make(map[string]DriftSource, len(sources))
+func assembleRows(rows []RowState, sources []Source, maxExamples int, products func(string) bool) []SourceReport {
+	configured := make(map[string]Source, len(sources))
 	type key struct{ source, product string }
 	have := map[key]bool{}
 	for _, r := range rows {
@@ -266,10 +253,10 @@ func assembleRows(rows []DriftRowState, sources []DriftSource, maxExamples int, 
 		}
 		configured[s.Name] = s
 		if !have[key{s.Name, s.ProductID}] {
-			rows = append(rows, DriftRowState{Source: s.Name, Product: s.ProductID, Provider: s.Provider})
+			rows = append(rows, RowState{Source: s.Name, Product: s.ProductID, Provider: s.Provider})
 		}
 	}
-	out := []DriftSourceReport{}
+	out := []SourceReport{}
 	bySource := map[string]int{}
 	for _, r := range rows {
 		if products != nil && (r.Product == "" || !products(r.Product)) {
@@ -284,8 +271,8 @@ func assembleRows(rows []DriftRowState, sources []DriftSource, maxExamples int, 
 			}
 			bySource[r.Source] = len(out)
 		}
-		out = append(out, mergeRow(DriftSourceReport{Source: r.Source, Provider: r.Provider, ProductID: product,
-			Rejected: map[string]int64{}, Examples: []DriftExample{}}, r, maxExamples))
+		out = append(out, mergeRow(SourceReport{Source: r.Source, Provider: r.Provider, ProductID: product,
+			Rejected: map[string]int64{}, Examples: []Example{}, LateExamples: []Example{}}, r, maxExamples))
 	}
 	for i := range out {
 		if out[i].Payloads > 0 {
@@ -298,7 +285,7 @@ func assembleRows(rows []DriftRowState, sources []DriftSource, maxExamples int, 
 
 // refUserIDs lists the distinct user ids of refs whose product is allowed
 // (all when products is nil), first seen first.
-func refUserIDs(refs []DriftRef, products func(string) bool) []string {
+func refUserIDs(refs []Ref, products func(string) bool) []string {
 	out := []string{}
 	for _, r := range refs {
 		if products != nil && (r.Product == "" || !products(r.Product)) {
@@ -309,72 +296,4 @@ func refUserIDs(refs []DriftRef, products func(string) bool) []string {
 		}
 	}
 	return out
-}
-
-// ReportErr is Report for callers that also serve trackers which can fail
-// (package redisstore): the memory tracker never fails, and ignores ctx.
-func (d *Drift) ReportErr(_ context.Context, now time.Time, limit int, products func(string) bool) (DriftReport, error) {
-	return d.Report(now, limit, products), nil
-}
-
-// ResetErr is Reset for callers that also serve trackers which can fail:
-// the memory tracker never fails, and ignores ctx.
-func (d *Drift) ResetErr(_ context.Context, now time.Time) error {
-	d.Reset(now)
-	return nil
-}
-
-// driftState copies the window's state (d.mu held).
-func (d *Drift) driftState() DriftState {
-	st := DriftState{Start: d.start, Lookups: d.window.Lookups, LookupMisses: d.window.LookupMisses}
-	for k, r := range d.rows {
-		row := DriftRowState{Source: k.source, Product: k.product, Provider: r.provider,
-			Deliveries: r.deliveries, Payloads: r.payloads, Missing: r.missing, Late: r.late,
-			Examples: slices.Clone(r.examples)}
-		if len(r.rejected) > 0 {
-			row.Rejected = make(map[string]int64, len(r.rejected))
-			for code, n := range r.rejected {
-				row.Rejected[code] = n
-			}
-		}
-		st.Rows = append(st.Rows, row)
-	}
-	for _, id := range d.misses.Keys() {
-		m, _ := d.misses.Peek(id)
-		st.Misses = append(st.Misses, DriftMissState{UserID: id, Count: m.count, Last: m.last})
-	}
-	for _, k := range d.conflicts.Keys() {
-		c, _ := d.conflicts.Peek(k)
-		cs := DriftConflictState{Last: c.last, Refs: slices.Clone(c.ids)}
-		switch k.kind {
-		case kindSession:
-			cs.ProductID, cs.SessionID = k.a, k.b
-		case kindEmail:
-			cs.Email, cs.Display = true, c.display
-		default:
-			continue
-		}
-		st.Conflicts = append(st.Conflicts, cs)
-	}
-	return st
-}
-
-// knownRefs are the refs of the known entry k, or nil (d.mu held).
-func (d *Drift) knownRefs(k knownKey) []DriftRef {
-	e, ok := d.known.Peek(k)
-	if !ok {
-		return nil
-	}
-	return slices.Clone(e.ids)
-}
-
-// driftCandidatesLocked is DriftCandidates over the memory tables (d.mu
-// held).
-func (d *Drift) driftCandidatesLocked(missed string) []DriftCandidate {
-	norm, email, isEmail, anon := DriftCandidateKeys(missed)
-	var byEmail []DriftRef
-	if isEmail {
-		byEmail = d.knownRefs(knownKey{kind: kindEmail, a: email})
-	}
-	return DriftCandidates(missed, d.knownRefs(knownKey{kind: kindNorm, a: norm}), byEmail, d.knownRefs(knownKey{kind: kindAnon, a: anon}))
 }

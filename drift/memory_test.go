@@ -1,10 +1,13 @@
-package index
+package drift
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,17 +17,17 @@ import (
 
 var driftT0 = time.Date(2025, 3, 14, 9, 45, 0, 0, time.UTC)
 
-var driftSources = []DriftSource{
+var driftSources = []Source{
 	{Name: "posthog-prod", Provider: "posthog", ProductID: "prod_demo"},
 	{Name: "open", Provider: "autoplay"},
 	{Name: "quiet", Provider: "segment", ProductID: "prod_demo"},
 }
 
-func newTestDrift(l DriftLimits) *Drift {
-	if l == (DriftLimits{}) {
-		l = DriftLimits{MaxLookupMisses: 100, MaxConflicts: 100, MaxKnownIDs: 1000, MaxExamples: 3}
+func newTestDrift(l Limits) *Memory {
+	if l == (Limits{}) {
+		l = Limits{MaxLookupMisses: 100, MaxConflicts: 100, MaxKnownIDs: 1000, MaxExamples: 3}
 	}
-	d := NewDrift(l, driftSources)
+	d := NewMemory(l, driftSources)
 	d.Reset(driftT0)
 	return d
 }
@@ -42,7 +45,7 @@ func (s seen) payload() *normalize.ActionsPayload {
 	}
 }
 
-func feed(d *Drift, at time.Time, ps ...seen) {
+func feed(d *Memory, at time.Time, ps ...seen) {
 	for _, p := range ps {
 		src := p.source
 		if src == "" {
@@ -53,7 +56,7 @@ func feed(d *Drift, at time.Time, ps ...seen) {
 }
 
 // missOf returns the report entry for a missed lookup of id.
-func missOf(t *testing.T, d *Drift, id string) DriftMiss {
+func missOf(t *testing.T, d *Memory, id string) Miss {
 	t.Helper()
 	d.Lookup(id, false, driftT0)
 	for _, m := range d.Report(driftT0, 0, nil).LookupMisses {
@@ -62,7 +65,7 @@ func missOf(t *testing.T, d *Drift, id string) DriftMiss {
 		}
 	}
 	t.Fatalf("no lookup miss for %q", id)
-	return DriftMiss{}
+	return Miss{}
 }
 
 func TestDriftCandidateReasons(t *testing.T) {
@@ -70,70 +73,70 @@ func TestDriftCandidateReasons(t *testing.T) {
 		name   string
 		known  []seen
 		lookup string
-		want   []DriftCandidate
+		want   []Candidate
 	}{
 		{"case", []seen{{session: "s1", user: "usr_48213"}}, "USR_48213",
-			[]DriftCandidate{{"usr_48213", ReasonCase}}},
+			[]Candidate{{"usr_48213", ReasonCase}}},
 		{"case of an email used as user id", []seen{{session: "s1", user: "dana@example.com"}}, "Dana@Example.com",
-			[]DriftCandidate{{"dana@example.com", ReasonCase}}},
+			[]Candidate{{"dana@example.com", ReasonCase}}},
 		{"whitespace inside the id", []seen{{session: "s1", user: "acme 55"}}, "acme55",
-			[]DriftCandidate{{"acme 55", ReasonWhitespace}}},
+			[]Candidate{{"acme 55", ReasonWhitespace}}},
 		{"zero-width space left by trimming", []seen{{session: "s1", user: "usr_66\u200b"}}, "usr_66",
-			[]DriftCandidate{{"usr_66\u200b", ReasonWhitespace}}},
+			[]Candidate{{"usr_66\u200b", ReasonWhitespace}}},
 		{"byte order mark on the lookup side", []seen{{session: "s1", user: "usr_67"}}, "\ufeffusr_67",
-			[]DriftCandidate{{"usr_67", ReasonWhitespace}}},
+			[]Candidate{{"usr_67", ReasonWhitespace}}},
 		{"no-break space inside the id", []seen{{session: "s1", user: "dana\u00a0w"}}, "danaw",
-			[]DriftCandidate{{"dana\u00a0w", ReasonWhitespace}}},
+			[]Candidate{{"dana\u00a0w", ReasonWhitespace}}},
 		{"prefix on the known side", []seen{{session: "s1", user: "user_123"}}, "123",
-			[]DriftCandidate{{"user_123", ReasonPrefix}}},
+			[]Candidate{{"user_123", ReasonPrefix}}},
 		{"prefix on the lookup side", []seen{{session: "s1", user: "123"}}, "usr-123",
-			[]DriftCandidate{{"123", ReasonPrefix}}},
+			[]Candidate{{"123", ReasonPrefix}}},
 		{"prefix and case", []seen{{session: "s1", user: "U_77"}}, "77",
-			[]DriftCandidate{{"U_77", ReasonPrefix}}},
+			[]Candidate{{"U_77", ReasonPrefix}}},
 		{"auth0 namespace", []seen{{session: "s1", user: "auth0|5f7c8ec7"}}, "5f7c8ec7",
-			[]DriftCandidate{{"auth0|5f7c8ec7", ReasonPrefix}}},
+			[]Candidate{{"auth0|5f7c8ec7", ReasonPrefix}}},
 		{"google-oauth2 namespace", []seen{{session: "s1", user: "google-oauth2|1077"}}, "1077",
-			[]DriftCandidate{{"google-oauth2|1077", ReasonPrefix}}},
+			[]Candidate{{"google-oauth2|1077", ReasonPrefix}}},
 		{"stacked prefixes", []seen{{session: "s1", user: "samlp|acme|user_42"}}, "id:42",
-			[]DriftCandidate{{"samlp|acme|user_42", ReasonPrefix}}},
+			[]Candidate{{"samlp|acme|user_42", ReasonPrefix}}},
 		{"email namespace", []seen{{session: "s1", user: "dana@example.com"}}, "email:dana@example.com",
-			[]DriftCandidate{{"dana@example.com", ReasonPrefix}}},
+			[]Candidate{{"dana@example.com", ReasonPrefix}}},
 		{"a dot is not a prefix separator", []seen{{session: "s1", user: "user.name@example.com"}}, "name@example.com",
-			[]DriftCandidate{}},
+			[]Candidate{}},
 		{"email seen on a user", []seen{{session: "s1", user: "usr_1", email: "Dana@Example.com"}}, "dana@example.com",
-			[]DriftCandidate{{"usr_1", ReasonEmail}}},
+			[]Candidate{{"usr_1", ReasonEmail}}},
 		{"email with mailto", []seen{{session: "s1", user: "usr_1", email: "dana@example.com"}}, "mailto:DANA@example.com",
-			[]DriftCandidate{{"usr_1", ReasonEmail}}},
+			[]Candidate{{"usr_1", ReasonEmail}}},
 		{"anonymous id on the payload", []seen{{session: "s1", user: "usr_9", anon: "anon_1"}}, "anon_1",
-			[]DriftCandidate{{"usr_9", ReasonAnonymousID}}},
+			[]Candidate{{"usr_9", ReasonAnonymousID}}},
 		{"anonymous id on a session identified later", []seen{
 			{session: "s1", anon: "anon_2"}, {session: "s1", user: "usr_9"}}, "anon_2",
-			[]DriftCandidate{{"usr_9", ReasonAnonymousID}}},
+			[]Candidate{{"usr_9", ReasonAnonymousID}}},
 		{"earlier user id of a session identified later", []seen{
 			{session: "s1", user: "0195-anon"}, {session: "s1", user: "usr_9"}}, "0195-anon",
-			[]DriftCandidate{{"usr_9", ReasonAnonymousID}}},
+			[]Candidate{{"usr_9", ReasonAnonymousID}}},
 		{"an anonymous id first seen after the user is not linked", []seen{
 			{session: "s1", user: "usr_9"}, {session: "s1", anon: "anon_3"}}, "anon_3",
-			[]DriftCandidate{}},
+			[]Candidate{}},
 		{"several reasons, best first", []seen{
 			{session: "s1", user: "usr_48213", email: "dana@example.com"},
 			{session: "s2", user: "auth0|48213", email: "dana@example.com"}}, "USR_48213",
-			[]DriftCandidate{{"usr_48213", ReasonCase}, {"auth0|48213", ReasonPrefix}}},
+			[]Candidate{{"usr_48213", ReasonCase}, {"auth0|48213", ReasonPrefix}}},
 		{"one candidate, first reason wins", []seen{
 			{session: "s1", user: "dana@example.com", email: "dana@example.com"}}, "DANA@example.com",
-			[]DriftCandidate{{"dana@example.com", ReasonCase}}},
+			[]Candidate{{"dana@example.com", ReasonCase}}},
 		{"the missed id itself is no candidate", []seen{{session: "s1", user: "usr_1"}}, "usr_1",
-			[]DriftCandidate{}},
+			[]Candidate{}},
 		{"nothing alike", []seen{{session: "s1", user: "usr_1"}}, "nobody",
-			[]DriftCandidate{}},
+			[]Candidate{}},
 		{"at most five", []seen{
 			{session: "s1", user: "u_5"}, {session: "s2", user: "U_5"}, {session: "s3", user: "usr_5"},
 			{session: "s4", user: "user-5"}, {session: "s5", user: "id:5"}, {session: "s6", user: "uid_5"}}, "5",
-			[]DriftCandidate{{"u_5", ReasonPrefix}, {"U_5", ReasonPrefix}, {"usr_5", ReasonPrefix}, {"user-5", ReasonPrefix}, {"id:5", ReasonPrefix}}},
+			[]Candidate{{"u_5", ReasonPrefix}, {"U_5", ReasonPrefix}, {"usr_5", ReasonPrefix}, {"user-5", ReasonPrefix}, {"id:5", ReasonPrefix}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := newTestDrift(DriftLimits{})
+			d := newTestDrift(Limits{})
 			feed(d, driftT0, tt.known...)
 			got := missOf(t, d, tt.lookup)
 			if !reflect.DeepEqual(got.Candidates, tt.want) {
@@ -144,7 +147,7 @@ func TestDriftCandidateReasons(t *testing.T) {
 }
 
 func TestDriftLookupMisses(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
+	d := newTestDrift(Limits{})
 	d.Lookup("a", false, driftT0)
 	d.Lookup("b", false, driftT0.Add(time.Second))
 	d.Lookup("b", false, driftT0.Add(3*time.Second))
@@ -152,9 +155,9 @@ func TestDriftLookupMisses(t *testing.T) {
 	d.Lookup("c", true, driftT0)
 	d.Lookup("  ", false, driftT0) // counted, not remembered
 	rep := d.Report(driftT0.Add(time.Minute), 0, nil)
-	want := []DriftMiss{
-		{UserID: "b", Count: 3, LastAt: driftT0.Add(3 * time.Second), Candidates: []DriftCandidate{}},
-		{UserID: "a", Count: 1, LastAt: driftT0, Candidates: []DriftCandidate{}},
+	want := []Miss{
+		{UserID: "b", Count: 3, LastAt: driftT0.Add(3 * time.Second), Candidates: []Candidate{}},
+		{UserID: "a", Count: 1, LastAt: driftT0, Candidates: []Candidate{}},
 	}
 	if !reflect.DeepEqual(rep.LookupMisses, want) {
 		t.Errorf("misses = %#v, want %#v", rep.LookupMisses, want)
@@ -187,7 +190,7 @@ func TestDriftSessionConflicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := newTestDrift(DriftLimits{})
+			d := newTestDrift(Limits{})
 			feed(d, driftT0, tt.seen...)
 			if got := d.Report(driftT0, 0, nil).SessionConflicts; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("session conflicts = %#v, want %#v", got, tt.want)
@@ -216,7 +219,7 @@ func TestDriftEmailConflicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := newTestDrift(DriftLimits{})
+			d := newTestDrift(Limits{})
 			feed(d, driftT0, tt.seen...)
 			if got := d.Report(driftT0, 0, nil).EmailConflicts; !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("email conflicts = %#v, want %#v", got, tt.want)
@@ -226,7 +229,7 @@ func TestDriftEmailConflicts(t *testing.T) {
 }
 
 func TestDriftSources(t *testing.T) {
-	d := newTestDrift(DriftLimits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 100, MaxExamples: 2})
+	d := newTestDrift(Limits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 100, MaxExamples: 2})
 	for _, o := range []string{"accepted", "accepted", "accepted", "duplicate", "ignored", "invalid_signature", "invalid_signature", "stale_timestamp"} {
 		d.Delivery("posthog-prod", "posthog", o)
 	}
@@ -243,19 +246,19 @@ func TestDriftSources(t *testing.T) {
 	feed(d, driftT0, seen{source: "open", product: "prod_a", session: "o1"}, seen{source: "open", product: "prod_b", session: "o2", user: "u9"})
 
 	rep := d.Report(driftT0.Add(90*time.Second), 0, nil)
-	want := []DriftSourceReport{
+	want := []SourceReport{
 		{Source: "posthog-prod", Provider: "posthog", ProductID: "prod_demo", Deliveries: 8, Payloads: 6, MissingUserID: 4,
 			MissingUserIDRatio: 0.6667, Late: 1, Rejected: map[string]int64{"invalid_signature": 2, "stale_timestamp": 1},
-			Examples: []DriftExample{{"s4", driftT0.Add(time.Second)}, {"s2", driftT0}}},
+			Examples: []Example{{"s4", driftT0.Add(time.Second)}, {"s2", driftT0}}, LateExamples: []Example{{"s3", driftT0}}},
 		{Source: "open", Provider: "autoplay", ProductID: "", Deliveries: 1, Payloads: 2, MissingUserID: 1,
-			MissingUserIDRatio: 0.5, Rejected: map[string]int64{}, Examples: []DriftExample{{"o1", driftT0}}},
-		{Source: UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []DriftExample{}},
-		{Source: "quiet", Provider: "segment", ProductID: "prod_demo", Rejected: map[string]int64{}, Examples: []DriftExample{}},
+			MissingUserIDRatio: 0.5, Rejected: map[string]int64{}, Examples: []Example{{"o1", driftT0}}, LateExamples: []Example{}},
+		{Source: UnknownSource, Provider: "", ProductID: "", Deliveries: 1, Rejected: map[string]int64{"unknown_source": 1}, Examples: []Example{}, LateExamples: []Example{}},
+		{Source: "quiet", Provider: "segment", ProductID: "prod_demo", Rejected: map[string]int64{}, Examples: []Example{}, LateExamples: []Example{}},
 	}
 	if !reflect.DeepEqual(rep.Sources, want) {
 		t.Errorf("sources =\n%#v\nwant\n%#v", rep.Sources, want)
 	}
-	if want := (DriftTotals{Deliveries: 10, Payloads: 8, MissingUserID: 5}); rep.Totals != want {
+	if want := (Totals{Deliveries: 10, Payloads: 8, MissingUserID: 5}); rep.Totals != want {
 		t.Errorf("totals = %+v, want %+v", rep.Totals, want)
 	}
 	if rep.WindowSeconds != 90 || !rep.GeneratedAt.Equal(driftT0.Add(90*time.Second)) {
@@ -264,7 +267,7 @@ func TestDriftSources(t *testing.T) {
 }
 
 func TestDriftProductScope(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
+	d := newTestDrift(Limits{})
 	d.Delivery("open", "autoplay", "accepted")
 	d.Delivery("posthog-prod", "posthog", "accepted")
 	feed(d, driftT0,
@@ -277,12 +280,12 @@ func TestDriftProductScope(t *testing.T) {
 	d.Lookup("U1", false, driftT0)
 
 	onlyB := d.Report(driftT0, 0, func(p string) bool { return p == "prod_b" })
-	wantB := DriftReport{
+	wantB := Report{
 		GeneratedAt: driftT0,
-		Totals:      DriftTotals{Payloads: 5, MissingUserID: 1},
-		Sources: []DriftSourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_b", Payloads: 5, MissingUserID: 1,
-			MissingUserIDRatio: 0.2, Rejected: map[string]int64{}, Examples: []DriftExample{{"s4", driftT0}}}},
-		LookupMisses:     []DriftMiss{},
+		Totals:      Totals{Payloads: 5, MissingUserID: 1},
+		Sources: []SourceReport{{Source: "open", Provider: "autoplay", ProductID: "prod_b", Payloads: 5, MissingUserID: 1,
+			MissingUserIDRatio: 0.2, Rejected: map[string]int64{}, Examples: []Example{{"s4", driftT0}}, LateExamples: []Example{}}},
+		LookupMisses:     []Miss{},
 		SessionConflicts: []SessionConflict{{"prod_b", "s1", []string{"b1", "b2"}}},
 		EmailConflicts:   []EmailConflict{{"x@example.com", []string{"b3", "b4"}}},
 	}
@@ -314,7 +317,7 @@ func TestDriftProductScope(t *testing.T) {
 }
 
 func TestDriftLimitAndSorting(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
+	d := newTestDrift(Limits{})
 	for i, n := range []int{1, 3, 2} {
 		for range n {
 			d.Lookup(fmt.Sprintf("m%d", i), false, driftT0)
@@ -336,14 +339,14 @@ func TestDriftLimitAndSorting(t *testing.T) {
 		d.Lookup("USR_1", false, driftT0)
 	}
 	rep = d.Report(driftT0, 1, nil)
-	want := []DriftMiss{{UserID: "USR_1", Count: 5, LastAt: driftT0, Candidates: []DriftCandidate{{"usr_1", ReasonCase}}}}
+	want := []Miss{{UserID: "USR_1", Count: 5, LastAt: driftT0, Candidates: []Candidate{{"usr_1", ReasonCase}}}}
 	if !reflect.DeepEqual(rep.LookupMisses, want) {
 		t.Errorf("limit 1 misses = %+v, want %+v", rep.LookupMisses, want)
 	}
 }
 
 func TestDriftResetKeepsKnownIDs(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
+	d := newTestDrift(Limits{})
 	d.Delivery("posthog-prod", "posthog", "invalid_signature")
 	feed(d, driftT0, seen{session: "s1", user: "anon_1"}, seen{session: "s1", user: "usr_1", email: "x@example.com"},
 		seen{session: "s2", user: "usr_2", email: "x@example.com"})
@@ -352,7 +355,7 @@ func TestDriftResetKeepsKnownIDs(t *testing.T) {
 
 	d.Reset(driftT0.Add(time.Hour))
 	rep := d.Report(driftT0.Add(time.Hour+5*time.Second), 0, nil)
-	if rep.WindowSeconds != 5 || rep.Totals != (DriftTotals{}) || len(rep.LookupMisses)+len(rep.SessionConflicts)+len(rep.EmailConflicts) != 0 {
+	if rep.WindowSeconds != 5 || rep.Totals != (Totals{}) || len(rep.LookupMisses)+len(rep.SessionConflicts)+len(rep.EmailConflicts) != 0 {
 		t.Errorf("after reset: %+v", rep)
 	}
 	for _, s := range rep.Sources {
@@ -360,10 +363,10 @@ func TestDriftResetKeepsKnownIDs(t *testing.T) {
 			t.Errorf("source %s kept counts: %+v", s.Source, s)
 		}
 	}
-	if got := d.Totals(); got != before || got != (DriftTotals{Deliveries: 1, Payloads: 3, Lookups: 1, LookupMisses: 1}) {
+	if got := d.Totals(); got != before || got != (Totals{Deliveries: 1, Payloads: 3, Lookups: 1, LookupMisses: 1}) {
 		t.Errorf("lifetime totals = %+v, before reset %+v", got, before)
 	}
-	if m := missOf(t, d, "USR_1"); !reflect.DeepEqual(m.Candidates, []DriftCandidate{{"usr_1", ReasonCase}}) {
+	if m := missOf(t, d, "USR_1"); !reflect.DeepEqual(m.Candidates, []Candidate{{"usr_1", ReasonCase}}) {
 		t.Errorf("known ids lost in the reset: %+v", m.Candidates)
 	}
 	// A conflict already reported is not reported again by old activity alone.
@@ -382,7 +385,7 @@ func TestDriftResetKeepsKnownIDs(t *testing.T) {
 // TestDriftMemoryBounds floods every table with distinct ids and checks that
 // each stays within its limit, as does every per-entry list.
 func TestDriftMemoryBounds(t *testing.T) {
-	limits := DriftLimits{MaxLookupMisses: 50, MaxConflicts: 20, MaxKnownIDs: 300, MaxExamples: 4}
+	limits := Limits{MaxLookupMisses: 50, MaxConflicts: 20, MaxKnownIDs: 300, MaxExamples: 4}
 	d := newTestDrift(limits)
 	const n = 20000
 	for i := range n {
@@ -402,7 +405,7 @@ func TestDriftMemoryBounds(t *testing.T) {
 	}
 	sz := d.Sizes()
 	if sz.KnownIDs > limits.MaxKnownIDs || sz.LookupMisses > limits.MaxLookupMisses || sz.Conflicts > limits.MaxConflicts ||
-		sz.SourceRows > len(driftSources)+driftMaxExtraRows+1 {
+		sz.SourceRows > len(driftSources)+MaxExtraRows+1 {
 		t.Errorf("sizes %+v exceed limits %+v", sz, limits)
 	}
 	if sz.KnownIDs != limits.MaxKnownIDs || sz.LookupMisses != limits.MaxLookupMisses || sz.Conflicts != limits.MaxConflicts {
@@ -413,24 +416,24 @@ func TestDriftMemoryBounds(t *testing.T) {
 		t.Errorf("totals %+v: counts must stay exact when tables evict", rep.Totals)
 	}
 	for _, s := range rep.Sources {
-		if len(s.Examples) > limits.MaxExamples || len(s.Rejected) > driftMaxCodes+1 {
+		if len(s.Examples) > limits.MaxExamples || len(s.Rejected) > MaxCodes+1 {
 			t.Errorf("source %s holds %d examples and %d codes", s.Source, len(s.Examples), len(s.Rejected))
 		}
 	}
 	for _, c := range rep.SessionConflicts {
-		if len(c.UserIDs) > driftMaxIDs {
+		if len(c.UserIDs) > MaxIDs {
 			t.Errorf("session conflict %s holds %d ids", c.SessionID, len(c.UserIDs))
 		}
 	}
 	for _, c := range rep.EmailConflicts {
-		if len(c.UserIDs) > driftMaxIDs {
+		if len(c.UserIDs) > MaxIDs {
 			t.Errorf("email conflict %s holds %d ids", c.Email, len(c.UserIDs))
 		}
 	}
 	d.mu.Lock()
 	for _, k := range d.known.Keys() {
 		e, _ := d.known.Peek(k)
-		if len(e.ids) > driftMaxIDs || len(e.anons) > driftMaxAnons {
+		if len(e.ids) > MaxIDs || len(e.anons) > MaxAnons {
 			t.Errorf("known entry %+v holds %d ids and %d anonymous ids", k, len(e.ids), len(e.anons))
 		}
 	}
@@ -442,7 +445,7 @@ func TestDriftMemoryBounds(t *testing.T) {
 
 // countOverflow is the payloads counted in product-less rows (visible only
 // to all-products readers).
-func countOverflow(d *Drift) int64 {
+func countOverflow(d *Memory) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var n int64
@@ -455,8 +458,8 @@ func countOverflow(d *Drift) int64 {
 }
 
 func TestDriftIgnoresHostileSizes(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
-	long := string(make([]byte, driftMaxIDBytes+1))
+	d := newTestDrift(Limits{})
+	long := string(make([]byte, maxIDBytes+1))
 	d.Lookup(long, false, driftT0)
 	d.Payload("posthog-prod", "posthog", &normalize.ActionsPayload{UserID: &long, SessionID: &long}, false, driftT0)
 	d.Payload("posthog-prod", "posthog", nil, false, driftT0)
@@ -474,7 +477,7 @@ func TestDriftIgnoresHostileSizes(t *testing.T) {
 }
 
 func TestDriftConcurrentUse(t *testing.T) {
-	d := newTestDrift(DriftLimits{MaxLookupMisses: 20, MaxConflicts: 20, MaxKnownIDs: 50, MaxExamples: 2})
+	d := newTestDrift(Limits{MaxLookupMisses: 20, MaxConflicts: 20, MaxKnownIDs: 50, MaxExamples: 2})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -501,12 +504,13 @@ func TestDriftConcurrentUse(t *testing.T) {
 
 // TestDriftReportJSON pins the wire format of GET /v1/drift (docs/openapi.yaml).
 func TestDriftReportJSON(t *testing.T) {
-	d := newTestDrift(DriftLimits{})
+	d := newTestDrift(Limits{})
 	d.Delivery("posthog-prod", "posthog", "accepted")
 	d.Delivery("posthog-prod", "posthog", "invalid_signature")
 	feed(d, driftT0.Add(-50*time.Second), seen{session: "ps_01959380"}, seen{session: "ps_01959380", user: "anon_7f3a"},
 		seen{session: "ps_01959380", user: "usr_48213", email: "dana.whitfield@example.com"},
-		seen{session: "ps_01959381", user: "auth0|48213", email: "dana.whitfield@example.com"})
+		seen{session: "ps_01959381", user: "auth0|48213", email: "dana.whitfield@example.com"},
+		seen{session: "ps_01959377", user: "usr_48213", late: true})
 	d.Lookup("USR_48213", false, driftT0.Add(-time.Second))
 	rep := d.Report(driftT0.Add(time.Hour), 0, nil)
 	got, err := json.MarshalIndent(rep, "", "  ")
@@ -547,7 +551,7 @@ func TestNormKey(t *testing.T) {
 // BenchmarkDriftPayload is the cost the drift tracker adds to each stored
 // payload (user, email, anonymous id, session), with full tables.
 func BenchmarkDriftPayload(b *testing.B) {
-	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	d := newTestDrift(Limits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
 	ps := make([]*normalize.ActionsPayload, 4096)
 	for i := range ps {
 		ps[i] = seen{session: fmt.Sprintf("s%d", i/3), user: fmt.Sprintf("usr_%d", i), email: fmt.Sprintf("u%d@example.com", i/2), anon: fmt.Sprintf("a%d", i)}.payload()
@@ -561,7 +565,7 @@ func BenchmarkDriftPayload(b *testing.B) {
 
 // BenchmarkDriftLookupMiss is the cost added to each missed lookup.
 func BenchmarkDriftLookupMiss(b *testing.B) {
-	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	d := newTestDrift(Limits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
 	ids := make([]string, 4096)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("USR_%d", i)
@@ -575,7 +579,7 @@ func BenchmarkDriftLookupMiss(b *testing.B) {
 
 // BenchmarkDriftReport is GET /v1/drift over full tables.
 func BenchmarkDriftReport(b *testing.B) {
-	d := newTestDrift(DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
+	d := newTestDrift(Limits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 10000, MaxExamples: 5})
 	for i := range 10000 {
 		feed(d, driftT0, seen{session: fmt.Sprintf("s%d", i/2), user: fmt.Sprintf("usr_%d", i), email: fmt.Sprintf("u%d@example.com", i/2)})
 		d.Lookup(fmt.Sprintf("USR_%d", i), false, driftT0)
@@ -584,5 +588,53 @@ func BenchmarkDriftReport(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		_ = d.Report(driftT0, 100, nil)
+	}
+}
+
+// TestDriftForget: erasing a user removes its id from every table (no
+// report mentions it, no candidate names it, conflicts it made are gone)
+// while the other users' findings and the counts stay.
+func TestDriftForget(t *testing.T) {
+	d := newTestDrift(Limits{})
+	feed(d, driftT0,
+		seen{session: "s1", user: "usr_1", email: "erin@example.com", anon: "anon_1"},
+		seen{session: "s1", user: "usr_2", email: "erin@example.com"},
+		seen{session: "s2", user: "USR_1"},
+		seen{session: "s3", user: "usr_1"}, seen{session: "s3", user: "usr_3"}, seen{session: "s3", user: "usr_4"},
+		seen{session: "s4", anon: "usr_1"})
+	d.Lookup("usr_1", false, driftT0)
+	before := d.Report(driftT0, 0, nil)
+	if len(before.SessionConflicts) != 2 || len(before.EmailConflicts) != 1 {
+		t.Fatalf("before: %d session and %d email conflicts, want 2 and 1", len(before.SessionConflicts), len(before.EmailConflicts))
+	}
+
+	if err := d.Forget(context.Background(), " usr_1\t"); err != nil {
+		t.Fatal(err)
+	}
+	rep := d.Report(driftT0, 0, nil)
+	raw, _ := json.Marshal(rep)
+	if strings.Contains(string(raw), `"usr_1"`) {
+		t.Errorf("the report still names usr_1: %s", raw)
+	}
+	if len(rep.EmailConflicts) != 0 {
+		t.Errorf("email conflicts = %+v, want none (usr_2 alone is left)", rep.EmailConflicts)
+	}
+	if len(rep.SessionConflicts) != 1 || !slices.Equal(rep.SessionConflicts[0].UserIDs, []string{"usr_3", "usr_4"}) {
+		t.Errorf("session conflicts = %+v, want s3 with usr_3 and usr_4", rep.SessionConflicts)
+	}
+	if rep.Totals != before.Totals {
+		t.Errorf("totals changed: %+v, were %+v", rep.Totals, before.Totals)
+	}
+	for id, want := range map[string][]Candidate{
+		"erin@example.com": {{UserID: "usr_2", Reason: ReasonEmail}},
+		"Usr_1":            {{UserID: "USR_1", Reason: ReasonCase}},
+		"anon_1":           {{UserID: "usr_2", Reason: ReasonAnonymousID}}, // seen on s1 before usr_2
+	} {
+		if got := missOf(t, d, id).Candidates; !slices.Equal(got, want) {
+			t.Errorf("candidates of %q = %+v, want %+v", id, got, want)
+		}
+	}
+	if err := d.Forget(context.Background(), "nobody"); err != nil {
+		t.Errorf("forgetting an unknown user: %v", err)
 	}
 }

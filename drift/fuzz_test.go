@@ -1,4 +1,4 @@
-package index
+package drift
 
 import (
 	"strings"
@@ -14,7 +14,7 @@ func FuzzDrift(f *testing.F) {
 	f.Add("acme\u200b 55", "", "0195-anon", "0195-anon")
 	f.Add("user_id:42", "x@y", "id:42", "42")
 	f.Fuzz(func(t *testing.T, user, email, anon, lookup string) {
-		limits := DriftLimits{MaxLookupMisses: 2, MaxConflicts: 2, MaxKnownIDs: 6, MaxExamples: 1}
+		limits := Limits{MaxLookupMisses: 2, MaxConflicts: 2, MaxKnownIDs: 6, MaxExamples: 1}
 		d := newTestDrift(limits)
 		feed(d, driftT0,
 			seen{session: "s1", user: anon},

@@ -1,4 +1,4 @@
-package redisstore_test
+package redisdrift_test
 
 import (
 	"context"
@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replayhook/replayhook/drift"
+	"github.com/replayhook/replayhook/drift/redisdrift"
 	"github.com/replayhook/replayhook/index"
-	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/internal/redistest"
 	"github.com/replayhook/replayhook/normalize"
 )
@@ -26,10 +27,10 @@ var _ interface {
 	Delivery(source, provider, outcome string)
 	Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time)
 	Lookup(userID string, hit bool, now time.Time)
-	Report(now time.Time, limit int, products func(string) bool) index.DriftReport
+	Report(now time.Time, limit int, products func(string) bool) drift.Report
 	Reset(now time.Time)
-	Totals() index.DriftTotals
-} = (*redisstore.Drift)(nil)
+	Totals() drift.Totals
+} = (*redisdrift.Tracker)(nil)
 
 // driftTrackerErr is the interface change proposed for webhooks (Report and
 // Reset with a context and an error, so that a Redis failure answers 503):
@@ -38,25 +39,25 @@ type driftTrackerErr interface {
 	Delivery(source, provider, outcome string)
 	Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time)
 	Lookup(userID string, hit bool, now time.Time)
-	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error)
+	ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (drift.Report, error)
 	ResetErr(ctx context.Context, now time.Time) error
-	Totals() index.DriftTotals
+	Totals() drift.Totals
 }
 
 var (
-	_ driftTrackerErr = (*redisstore.Drift)(nil)
-	_ driftTrackerErr = (*index.Drift)(nil)
+	_ driftTrackerErr = (*redisdrift.Tracker)(nil)
+	_ driftTrackerErr = (*drift.Memory)(nil)
 )
 
 var driftT0 = time.Date(2025, 3, 14, 9, 45, 0, 0, time.UTC)
 
-var driftSources = []index.DriftSource{
+var driftSources = []drift.Source{
 	{Name: "posthog-prod", Provider: "posthog", ProductID: "prod_demo"},
 	{Name: "open", Provider: "autoplay"},
 	{Name: "quiet", Provider: "segment", ProductID: "prod_demo"},
 }
 
-var defaultDriftLimits = index.DriftLimits{MaxLookupMisses: 100, MaxConflicts: 100, MaxKnownIDs: 1000, MaxExamples: 3}
+var defaultDriftLimits = drift.Limits{MaxLookupMisses: 100, MaxConflicts: 100, MaxKnownIDs: 1000, MaxExamples: 3}
 
 // observer is what a scenario feeds: both trackers have these methods.
 type observer interface {
@@ -64,6 +65,18 @@ type observer interface {
 	Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time)
 	Lookup(userID string, hit bool, now time.Time)
 	Reset(now time.Time)
+	Forget(ctx context.Context, userID string) error
+}
+
+// forget erases ids.
+func forget(ids ...string) func(observer) {
+	return func(o observer) {
+		for _, id := range ids {
+			if err := o.Forget(context.Background(), id); err != nil {
+				panic(err) // the scenario's Redis is up: an error is a bug
+			}
+		}
+	}
 }
 
 // seen is one payload as the pipeline reports it (ids already trimmed).
@@ -111,13 +124,13 @@ func deliveries(source, provider string, outcomes ...string) func(observer) {
 // driftPair is a memory tracker and a Redis tracker fed the same
 // observations.
 type driftPair struct {
-	mem *index.Drift
-	rd  *redisstore.Drift
+	mem *drift.Memory
+	rd  *redisdrift.Tracker
 }
 
-func newDriftPair(t *testing.T, st *redisstore.Store, l index.DriftLimits) driftPair {
+func newDriftPair(t *testing.T, st conn, l drift.Limits) driftPair {
 	t.Helper()
-	p := driftPair{mem: index.NewDrift(l, driftSources), rd: st.Drift(l, driftSources)}
+	p := driftPair{mem: drift.NewMemory(l, driftSources), rd: st.Drift(l, driftSources)}
 	t.Cleanup(func() { _ = p.rd.Close() })
 	p.mem.Reset(driftT0)
 	p.rd.Reset(driftT0)
@@ -168,16 +181,16 @@ func (p driftPair) compare(t *testing.T, now time.Time) {
 }
 
 // TestDriftSameReportAsMemory feeds scripted observations, covering every
-// candidate reason, conflict kind, row rule and bound of index/drift_test.go,
+// candidate reason, conflict kind, row rule and bound of drift/memory_test.go,
 // to the memory tracker and to the Redis one, and compares their reports
 // field by field.
 func TestDriftSameReportAsMemory(t *testing.T) {
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	long := strings.Repeat("x", 1025)
 	t1 := driftT0.Add(time.Second)
 	tests := []struct {
 		name   string
-		limits index.DriftLimits
+		limits drift.Limits
 		steps  []func(observer)
 	}{
 		{name: "candidate reasons", steps: []func(observer){
@@ -221,7 +234,7 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 			seen{source: "open", product: "prod_a", session: "s3", user: "u1", email: "x@example.com"},
 			seen{source: "open", product: "prod_b", session: "s4", user: "u1", email: "x@example.com"},
 			seen{session: "s5", email: "y@example.com"}, seen{session: "s6", user: "u1", email: "y@example.com"})}},
-		{name: "sources", limits: index.DriftLimits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 100, MaxExamples: 2}, steps: []func(observer){
+		{name: "sources", limits: drift.Limits{MaxLookupMisses: 10, MaxConflicts: 10, MaxKnownIDs: 100, MaxExamples: 2}, steps: []func(observer){
 			deliveries("posthog-prod", "posthog", "accepted", "accepted", "accepted", "duplicate", "ignored",
 				"invalid_signature", "invalid_signature", "stale_timestamp", long),
 			deliveries("open", "autoplay", "accepted"), deliveries("typo", "", "unknown_source"),
@@ -263,12 +276,12 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 			payloads(driftT0.Add(time.Hour), seen{session: "s1", user: "usr_1"}, seen{session: "s1", user: "usr_3"}),
 		}},
 		{name: "rows beyond the bound go to the product-less row", steps: []func(observer){func(o observer) {
-			for i := range index.DriftMaxExtraRows + 20 {
+			for i := range drift.MaxExtraRows + 20 {
 				seen{source: "open", product: fmt.Sprintf("p%d", i), session: fmt.Sprintf("s%d", i)}.feed(o, driftT0)
 			}
 			o.Delivery("unknown-after-full", "x", "unknown_source")
 		}}},
-		{name: "tables evict their least recently used entry", limits: index.DriftLimits{MaxLookupMisses: 3, MaxConflicts: 2, MaxKnownIDs: 6, MaxExamples: 1},
+		{name: "tables evict their least recently used entry", limits: drift.Limits{MaxLookupMisses: 3, MaxConflicts: 2, MaxKnownIDs: 6, MaxExamples: 1},
 			steps: []func(observer){
 				misses(driftT0, "m1", "m2", "m3", "m1", "m4", "m5"),
 				payloads(driftT0, seen{session: "s1", user: "a1"}, seen{session: "s1", user: "a2"},
@@ -277,6 +290,16 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 					seen{session: "e1", user: "d1", email: "d@example.com"}, seen{session: "e2", user: "d2", email: "d@example.com"}),
 				misses(t1, "A1", "x1", "D@example.com", "b1"),
 			}},
+		{name: "erasure", steps: []func(observer){
+			payloads(driftT0,
+				seen{session: "s1", user: "usr_1", email: "erin@example.com", anon: "anon_1"},
+				seen{session: "s1", user: "usr_2", email: "erin@example.com"},
+				seen{session: "s2", user: "USR_1"}, seen{session: "s3", user: "usr_1"}, seen{session: "s3", user: "usr_3"},
+				seen{session: "s3", user: "usr_4"}, seen{session: "s4", anon: "usr_1"}),
+			misses(driftT0, "usr_1", "Usr_1"),
+			forget(" usr_1 ", "nobody"),
+			misses(t1, "erin@example.com", "anon_1", "usr_1 ", "usr_1"),
+		}},
 		{name: "per-entry caps", steps: []func(observer){func(o observer) {
 			for i := range 12 {
 				seen{session: "busy", user: fmt.Sprintf("b%d", i), email: "shared@example.com", anon: fmt.Sprintf("ba%d", i)}.feed(o, driftT0)
@@ -290,10 +313,10 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := tt.limits
-			if l == (index.DriftLimits{}) {
+			if l == (drift.Limits{}) {
 				l = defaultDriftLimits
 			}
-			p := newDriftPair(t, newStore(t, srv, redisstore.Limits{}), l)
+			p := newDriftPair(t, newConn(t, srv), l)
 			p.do(tt.steps...)
 			p.compare(t, driftT0.Add(2*time.Hour))
 		})
@@ -304,8 +327,8 @@ func TestDriftSameReportAsMemory(t *testing.T) {
 // seed) with tight limits, so that every table evicts, and compares the
 // reports along the way and across a reset.
 func TestDriftRandomSameAsMemory(t *testing.T) {
-	srv := startRedis(t, false)
-	randomDriftSequence(t, newStore(t, srv, redisstore.Limits{}), 3000)
+	srv := startRedis(t)
+	randomDriftSequence(t, newConn(t, srv), 3000)
 }
 
 // TestDriftOnCluster runs drift on a real 3-master Cluster: every drift key
@@ -313,15 +336,15 @@ func TestDriftRandomSameAsMemory(t *testing.T) {
 // (Redis answers CROSSSLOT otherwise).
 func TestDriftOnCluster(t *testing.T) {
 	cl := redistest.StartCluster(t, 3)
-	randomDriftSequence(t, newClusterStore(t, cl, redisstore.Limits{}), 1000)
+	randomDriftSequence(t, newClusterConn(t, cl), 1000)
 }
 
 // randomDriftSequence feeds n pseudo-random observations to a memory
 // tracker and to a Redis tracker on st and compares their reports every
 // 500 observations; a reset comes after 1700.
-func randomDriftSequence(t *testing.T, st *redisstore.Store, n int) {
+func randomDriftSequence(t *testing.T, st conn, n int) {
 	t.Helper()
-	l := index.DriftLimits{MaxLookupMisses: 7, MaxConflicts: 5, MaxKnownIDs: 40, MaxExamples: 2}
+	l := drift.Limits{MaxLookupMisses: 7, MaxConflicts: 5, MaxKnownIDs: 40, MaxExamples: 2}
 	p := newDriftPair(t, st, l)
 	rng := rand.New(rand.NewPCG(8, 2026))
 	pick := func(prefix string, n int) string { return fmt.Sprintf("%s%d", prefix, rng.IntN(n)) }
@@ -366,13 +389,13 @@ func randomDriftSequence(t *testing.T, st *redisstore.Store, n int) {
 // the observations of both, and a Reset by one starts a new window for
 // both while each keeps its own lifetime totals.
 func TestDriftSharedByReplicas(t *testing.T) {
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	prefix := uniquePrefix()
-	a := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
-	b := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+	a := newConnWithPrefix(t, srv, prefix, 0).Drift(defaultDriftLimits, driftSources)
+	b := newConnWithPrefix(t, srv, prefix, 0).Drift(defaultDriftLimits, driftSources)
 	defer a.Close()
 	defer b.Close()
-	mem := index.NewDrift(defaultDriftLimits, driftSources)
+	mem := drift.NewMemory(defaultDriftLimits, driftSources)
 	a.Reset(driftT0)
 	mem.Reset(driftT0)
 
@@ -389,14 +412,14 @@ func TestDriftSharedByReplicas(t *testing.T) {
 	// the next: the memory tracker then saw the same order.
 	for i, s := range steps {
 		s(mem)
-		r := []*redisstore.Drift{a, b}[i%2]
+		r := []*redisdrift.Tracker{a, b}[i%2]
 		s(r)
 		if err := r.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want := mem.Report(driftT0.Add(time.Minute), 0, nil)
-	for name, d := range map[string]*redisstore.Drift{"a": a, "b": b} {
+	for name, d := range map[string]*redisdrift.Tracker{"a": a, "b": b} {
 		got, err := d.ReportErr(ctx, driftT0.Add(time.Minute), 0, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -416,7 +439,7 @@ func TestDriftSharedByReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.WindowSeconds != 5 || got.Totals != (index.DriftTotals{}) || len(got.LookupMisses)+len(got.SessionConflicts)+len(got.EmailConflicts) != 0 {
+	if got.WindowSeconds != 5 || got.Totals != (drift.Totals{}) || len(got.LookupMisses)+len(got.SessionConflicts)+len(got.EmailConflicts) != 0 {
 		t.Errorf("replica a after b's reset: %+v", got)
 	}
 	a.Lookup("USR_1", false, driftT0.Add(time.Hour))
@@ -427,8 +450,8 @@ func TestDriftSharedByReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantMiss := []index.DriftMiss{{UserID: "USR_1", Count: 1, LastAt: driftT0.Add(time.Hour),
-		Candidates: []index.DriftCandidate{{UserID: "usr_1", Reason: index.ReasonCase}}}}
+	wantMiss := []drift.Miss{{UserID: "USR_1", Count: 1, LastAt: driftT0.Add(time.Hour),
+		Candidates: []drift.Candidate{{UserID: "usr_1", Reason: drift.ReasonCase}}}}
 	if !reflect.DeepEqual(got.LookupMisses, wantMiss) {
 		t.Errorf("after the reset, misses = %+v, want %+v (known ids outlive the window)", got.LookupMisses, wantMiss)
 	}
@@ -437,11 +460,11 @@ func TestDriftSharedByReplicas(t *testing.T) {
 // TestDriftConcurrentReplicas: two replicas observing the same ids at once
 // lose no update: every count is exact.
 func TestDriftConcurrentReplicas(t *testing.T) {
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	prefix := uniquePrefix()
-	var trackers []*redisstore.Drift
+	var trackers []*redisdrift.Tracker
 	for range 2 {
-		d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+		d := newConnWithPrefix(t, srv, prefix, 0).Drift(defaultDriftLimits, driftSources)
 		defer d.Close()
 		trackers = append(trackers, d)
 	}
@@ -474,7 +497,7 @@ func TestDriftConcurrentReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Totals != (index.DriftTotals{Deliveries: 2 * n, Payloads: 2 * n, Lookups: 2 * n, LookupMisses: 2 * n}) {
+	if rep.Totals != (drift.Totals{Deliveries: 2 * n, Payloads: 2 * n, Lookups: 2 * n, LookupMisses: 2 * n}) {
 		t.Errorf("totals = %+v", rep.Totals)
 	}
 	if len(rep.LookupMisses) != 1 || rep.LookupMisses[0].Count != 2*n || !rep.LookupMisses[0].LastAt.Equal(driftT0.Add((n-1)*time.Millisecond).Truncate(time.Second)) {
@@ -492,10 +515,10 @@ func TestDriftConcurrentReplicas(t *testing.T) {
 // each stays within its limit, counts stay exact, and every drift key has a
 // TTL.
 func TestDriftBoundedUnderFlood(t *testing.T) {
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	prefix := uniquePrefix()
-	l := index.DriftLimits{MaxLookupMisses: 50, MaxConflicts: 20, MaxKnownIDs: 300, MaxExamples: 4}
-	d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{FallbackTTL: time.Hour}).Drift(l, driftSources)
+	l := drift.Limits{MaxLookupMisses: 50, MaxConflicts: 20, MaxKnownIDs: 300, MaxExamples: 4}
+	d := newConnWithPrefix(t, srv, prefix, time.Hour).Drift(l, driftSources)
 	defer d.Close()
 	d.Reset(driftT0)
 	const n = 5000
@@ -528,8 +551,8 @@ func TestDriftBoundedUnderFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sz != (index.DriftSizes{KnownIDs: l.MaxKnownIDs, LookupMisses: l.MaxLookupMisses, Conflicts: l.MaxConflicts, SourceRows: sz.SourceRows}) ||
-		sz.SourceRows > len(driftSources)+index.DriftMaxExtraRows {
+	if sz != (drift.Sizes{KnownIDs: l.MaxKnownIDs, LookupMisses: l.MaxLookupMisses, Conflicts: l.MaxConflicts, SourceRows: sz.SourceRows}) ||
+		sz.SourceRows > len(driftSources)+drift.MaxExtraRows {
 		t.Errorf("sizes %+v, want every table full at its limit %+v", sz, l)
 	}
 	if rep.Totals.Payloads != n+30 || rep.Totals.LookupMisses != n || rep.Totals.Deliveries != 2*n || d.Dropped()+d.Failed() != 0 {
@@ -539,22 +562,22 @@ func TestDriftBoundedUnderFlood(t *testing.T) {
 		t.Errorf("report holds %d misses and %d conflicts", len(rep.LookupMisses), len(rep.SessionConflicts)+len(rep.EmailConflicts))
 	}
 	for _, s := range rep.Sources {
-		if len(s.Examples) > l.MaxExamples || len(s.Rejected) > index.DriftMaxCodes+1 {
+		if len(s.Examples) > l.MaxExamples || len(s.Rejected) > drift.MaxCodes+1 {
 			t.Errorf("source %s holds %d examples and %d codes", s.Source, len(s.Examples), len(s.Rejected))
 		}
 	}
 	for _, c := range rep.SessionConflicts {
-		if len(c.UserIDs) > index.DriftMaxIDs {
+		if len(c.UserIDs) > drift.MaxIDs {
 			t.Errorf("session conflict %s holds %d ids", c.SessionID, len(c.UserIDs))
 		}
 	}
 	for _, c := range rep.EmailConflicts {
-		if len(c.UserIDs) > index.DriftMaxIDs {
+		if len(c.UserIDs) > drift.MaxIDs {
 			t.Errorf("email conflict %s holds %d ids", c.Email, len(c.UserIDs))
 		}
 	}
 
-	rdb := srv.client()
+	rdb := srv.Client()
 	keys, err := rdb.Keys(ctx, globEscapeTest(prefix)+"*").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -577,10 +600,10 @@ func TestDriftBoundedUnderFlood(t *testing.T) {
 // its hash, the next write drops the orphaned hash, so the table stays
 // bounded.
 func TestDriftLRUKeyEvicted(t *testing.T) {
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	prefix := uniquePrefix()
-	l := index.DriftLimits{MaxLookupMisses: 5, MaxConflicts: 5, MaxKnownIDs: 10, MaxExamples: 1}
-	d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(l, driftSources)
+	l := drift.Limits{MaxLookupMisses: 5, MaxConflicts: 5, MaxKnownIDs: 10, MaxExamples: 1}
+	d := newConnWithPrefix(t, srv, prefix, 0).Drift(l, driftSources)
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -594,7 +617,7 @@ func TestDriftLRUKeyEvicted(t *testing.T) {
 		}
 	}
 	feedIDs(0)
-	rdb := srv.client()
+	rdb := srv.Client()
 	base := prefix + "{" + prefix + "drift}:"
 	if err := rdb.Del(ctx, base+"known:lru", base+"miss:lru").Err(); err != nil { // as an eviction would
 		t.Fatal(err)
@@ -642,8 +665,8 @@ func globEscapeTest(s string) string {
 // an error wrapping index.ErrUnavailable, Report answers an empty report;
 // after a restart everything works again by itself.
 func TestDriftRedisDown(t *testing.T) {
-	srv := startRedis(t, false)
-	d := newStore(t, srv, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+	srv := startRedis(t)
+	d := newConn(t, srv).Drift(defaultDriftLimits, driftSources)
 	defer d.Close()
 	d.Reset(driftT0)
 	seen{session: "s1", user: "usr_1"}.feed(d, driftT0)
@@ -653,7 +676,7 @@ func TestDriftRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.kill()
+	srv.Kill()
 	seen{session: "s2"}.feed(d, driftT0)
 	d.Lookup("USR_1", false, driftT0)
 	if _, err := d.ReportErr(ctx, driftT0, 0, nil); !errors.Is(err, index.ErrUnavailable) {
@@ -663,7 +686,7 @@ func TestDriftRedisDown(t *testing.T) {
 		t.Errorf("ResetErr with Redis down: %v, want index.ErrUnavailable", err)
 	}
 	rep := d.Report(driftT0, 0, nil)
-	if len(rep.Sources)+len(rep.LookupMisses) != 0 || rep.Totals != (index.DriftTotals{}) {
+	if len(rep.Sources)+len(rep.LookupMisses) != 0 || rep.Totals != (drift.Totals{}) {
 		t.Errorf("Report with Redis down = %+v, want an empty report", rep)
 	}
 	if d.Failed() != 2 {
@@ -673,7 +696,7 @@ func TestDriftRedisDown(t *testing.T) {
 		t.Errorf("lifetime totals count every observation, sent or not: %+v", d.Totals())
 	}
 
-	srv.restart()
+	srv.Restart()
 	waitFor(t, "the drift report after the restart", func() bool {
 		_, err := d.ReportErr(ctx, driftT0, 0, nil)
 		return err == nil
@@ -691,8 +714,8 @@ func TestDriftRedisDown(t *testing.T) {
 // TestDriftClose: Close applies what is queued; later observations are
 // dropped and counted, never sent on a closed queue.
 func TestDriftClose(t *testing.T) {
-	srv := startRedis(t, false)
-	st := newStore(t, srv, redisstore.Limits{})
+	srv := startRedis(t)
+	st := newConn(t, srv)
 	d := st.Drift(defaultDriftLimits, driftSources)
 	d.Reset(driftT0)
 	for range 10 {
@@ -726,10 +749,10 @@ func TestDriftMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills 100 000 known ids")
 	}
-	srv := startRedis(t, false)
+	srv := startRedis(t)
 	prefix := uniquePrefix()
-	l := index.DriftLimits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5}
-	d := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{}).Drift(l, driftSources)
+	l := drift.Limits{MaxLookupMisses: 1000, MaxConflicts: 1000, MaxKnownIDs: 100000, MaxExamples: 5}
+	d := newConnWithPrefix(t, srv, prefix, 0).Drift(l, driftSources)
 	defer d.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -765,7 +788,7 @@ func TestDriftMemory(t *testing.T) {
 	if sz.KnownIDs != l.MaxKnownIDs || sz.LookupMisses != l.MaxLookupMisses || sz.Conflicts != l.MaxConflicts {
 		t.Fatalf("sizes %+v: the tables should be full", sz)
 	}
-	rdb := srv.client()
+	rdb := srv.Client()
 	keys, err := rdb.Keys(ctx, prefix+"*").Result()
 	if err != nil {
 		t.Fatal(err)
@@ -792,8 +815,8 @@ func TestDriftMemory(t *testing.T) {
 // (batched by the writer, 64 per script): what drift adds to Redis's load
 // per stored payload.
 func BenchmarkDriftPayload(b *testing.B) {
-	srv := startRedis(b, false)
-	d := newStore(b, srv, redisstore.Limits{}).Drift(defaultDriftLimits, driftSources)
+	srv := startRedis(b)
+	d := newConn(b, srv).Drift(defaultDriftLimits, driftSources)
 	defer d.Close()
 	ctx := context.Background()
 	ps := make([]seen, 1000)

@@ -1,20 +1,20 @@
-package index
+package drift
 
 import "time"
 
-// DriftCounters is what a snapshot keeps of the drift tracker: the window's
+// Counters is what a snapshot keeps of the drift tracker: the window's
 // start and per-source counters, the window's lookup totals and the lifetime
 // totals. Lookup misses, conflicts, examples and known ids are not kept; they
 // rebuild from new traffic after a restart.
-type DriftCounters struct {
-	Start  time.Time         `json:"start"`
-	Window DriftTotals       `json:"window"`
-	Life   DriftTotals       `json:"life"`
-	Rows   []DriftCounterRow `json:"rows"`
+type Counters struct {
+	Start  time.Time    `json:"start"`
+	Window Totals       `json:"window"`
+	Life   Totals       `json:"life"`
+	Rows   []CounterRow `json:"rows"`
 }
 
-// DriftCounterRow is one (source, product) row's counters.
-type DriftCounterRow struct {
+// CounterRow is one (source, product) row's counters.
+type CounterRow struct {
 	Source     string           `json:"source"`
 	Product    string           `json:"product"`
 	Provider   string           `json:"provider"`
@@ -26,12 +26,12 @@ type DriftCounterRow struct {
 }
 
 // Counters returns the tracker's counters for a snapshot.
-func (d *Drift) Counters() DriftCounters {
+func (d *Memory) Counters() Counters {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := DriftCounters{Start: d.start, Window: d.window, Life: d.Totals()}
+	c := Counters{Start: d.start, Window: d.window, Life: d.Totals()}
 	for k, r := range d.rows {
-		row := DriftCounterRow{Source: k.source, Product: k.product, Provider: r.provider,
+		row := CounterRow{Source: k.source, Product: k.product, Provider: r.provider,
 			Deliveries: r.deliveries, Payloads: r.payloads, Missing: r.missing, Late: r.late}
 		if len(r.rejected) > 0 {
 			row.Rejected = make(map[string]int64, len(r.rejected))
@@ -47,7 +47,7 @@ func (d *Drift) Counters() DriftCounters {
 // RestoreCounters adds saved counters to the tracker (call it before
 // traffic). Rows of sources no longer configured are dropped, so the row
 // bound holds; rejection codes are capped like live ones.
-func (d *Drift) RestoreCounters(c DriftCounters) {
+func (d *Memory) RestoreCounters(c Counters) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !c.Start.IsZero() {
@@ -66,7 +66,7 @@ func (d *Drift) RestoreCounters(c DriftCounters) {
 		}
 		row, ok := d.rows[rowKey{r.Source, r.Product}]
 		if !ok {
-			if d.extraRows >= driftMaxExtraRows {
+			if d.extraRows >= MaxExtraRows {
 				continue
 			}
 			row = &sourceRow{provider: r.Provider}
@@ -81,7 +81,7 @@ func (d *Drift) RestoreCounters(c DriftCounters) {
 			if row.rejected == nil {
 				row.rejected = map[string]int64{}
 			}
-			if _, seen := row.rejected[code]; seen || len(row.rejected) < driftMaxCodes {
+			if _, seen := row.rejected[code]; seen || len(row.rejected) < MaxCodes {
 				row.rejected[code] += n
 			}
 		}

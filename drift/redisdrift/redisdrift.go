@@ -1,25 +1,27 @@
-package redisstore
+// Package redisdrift keeps package drift's tables in Redis: every replica
+// sharing one Redis and key prefix sees one identity-drift report.
+package redisdrift
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/replayhook/replayhook/drift"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/normalize"
 )
 
-// Drift tracking in Redis: every replica sharing one Redis and key prefix
-// sees one identity-drift report (semantics §6).
-
 // Bounds of the asynchronous write path.
 const (
-	// DriftQueue is how many observations wait for Redis per tracker;
+	// Queue is how many observations wait for Redis per tracker;
 	// beyond it they are dropped and counted (Dropped).
-	DriftQueue = 8192
+	Queue = 8192
 	// driftBatch is the most observations one script applies. A payload
 	// costs about 15 commands inside the script (≈ 50 µs of Redis's time
 	// on a busy 2-vCPU machine), so a full batch holds Redis for a few
@@ -32,11 +34,11 @@ const (
 	driftReadTimeout = 5 * time.Second
 )
 
-// Drift is the identity-drift tracker of package index kept in Redis, so
+// Tracker is the identity-drift tracker kept in Redis, so
 // that every replica sharing the Redis and key prefix reports the same
 // window: the same rows, lookup misses with candidates, conflicts and
-// examples that index.Drift reports for the same observations (report
-// assembly is index.AssembleDriftReport for both). Its method set is
+// examples that drift.Memory reports for the same observations (report
+// assembly is drift.Assemble for both). Its method set is
 // webhooks.DriftTracker's.
 //
 // Observations (Delivery, Payload, Lookup) never block and never fail the
@@ -50,17 +52,18 @@ const (
 // Report and Reset read and write Redis synchronously; ReportErr and
 // ResetErr return Redis's errors, wrapping index.ErrUnavailable.
 //
-// Bounds: the same index.DriftLimits counts as the memory tracker (lookup
+// Bounds: the same drift.Limits counts as the memory tracker (lookup
 // misses, conflicts, known ids, examples per row, rows, codes per row) and
-// every key has a TTL (Limits.FallbackTTL, 30 days by default), refreshed
-// by every batch. Close the tracker before its Store.
-type Drift struct {
-	st      *Store
-	limits  index.DriftLimits
-	sources map[string]index.DriftSource
-	order   []index.DriftSource
+// every key has a TTL (Options.TTL, 30 days by default), refreshed by
+// every batch. Close the tracker before the Redis client.
+type Tracker struct {
+	rdb     redis.UniversalClient
+	ttl     time.Duration
+	limits  drift.Limits
+	sources map[string]drift.Source
+	order   []drift.Source
 	keys    []string
-	scripts driftScripts
+	scripts scripts
 
 	life            struct{ deliveries, payloads, missing, lookups, misses atomic.Int64 }
 	dropped, failed atomic.Int64
@@ -78,25 +81,44 @@ type driftOp struct {
 	flush chan error // a flush marker receives its batch's error, then is closed
 }
 
-// Drift builds the Redis drift tracker for the configured sources (the
-// same on every replica) with the memory tracker's limits, and starts its
-// writer. The window starts at the first observation or Reset Redis sees.
-func (s *Store) Drift(limits index.DriftLimits, sources []index.DriftSource) *Drift {
-	d := s.newDrift(limits, sources, DriftQueue)
+// Options configure a Tracker. Every replica sharing one report uses the
+// same Prefix, Limits and Sources.
+type Options struct {
+	// Prefix starts every key (the store's key prefix); it must not hold
+	// '{' or '}', the Cluster hash tag characters.
+	Prefix string
+	// TTL is every key's time to live, refreshed by every batch; 30 days
+	// when zero.
+	TTL     time.Duration
+	Limits  drift.Limits
+	Sources []drift.Source
+}
+
+// DefaultTTL is the keys' time to live when Options.TTL is zero.
+const DefaultTTL = 30 * 24 * time.Hour
+
+// New builds the Redis drift tracker on rdb and starts its writer. The
+// window starts at the first observation or Reset Redis sees.
+func New(rdb redis.UniversalClient, o Options) *Tracker {
+	d := newTracker(rdb, o, Queue)
 	go d.run()
 	return d
 }
 
-// newDrift builds the tracker with a queue of the given size, writer not
+// newTracker builds the tracker with a queue of the given size, writer not
 // started.
-func (s *Store) newDrift(limits index.DriftLimits, sources []index.DriftSource, queue int) *Drift {
+func newTracker(rdb redis.UniversalClient, o Options, queue int) *Tracker {
+	limits, sources := o.Limits, o.Sources
+	if o.TTL <= 0 {
+		o.TTL = DefaultTTL
+	}
 	limits.MaxLookupMisses = max(limits.MaxLookupMisses, 1)
 	limits.MaxConflicts = max(limits.MaxConflicts, 1)
 	limits.MaxKnownIDs = max(limits.MaxKnownIDs, 1)
 	limits.MaxExamples = max(limits.MaxExamples, 0)
-	d := &Drift{
-		st: s, limits: limits, sources: map[string]index.DriftSource{},
-		keys: s.driftKeys(), scripts: newDriftScripts(),
+	d := &Tracker{
+		rdb: rdb, ttl: o.TTL, limits: limits, sources: map[string]drift.Source{},
+		keys: keys(o.Prefix), scripts: newScripts(),
 		ops: make(chan driftOp, queue), done: make(chan struct{}),
 	}
 	for _, src := range sources {
@@ -109,15 +131,15 @@ func (s *Store) newDrift(limits index.DriftLimits, sources []index.DriftSource, 
 	return d
 }
 
-// driftKeys are the drift's keys, in the scripts' KEYS order. They share
+// keys are the drift's keys, in the scripts' KEYS order. They share
 // the hash tag "{<prefix>drift}": one Cluster slot.
-func (s *Store) driftKeys() []string {
-	base := s.prefix + "{" + s.prefix + "drift}:"
+func keys(prefix string) []string {
+	base := prefix + "{" + prefix + "drift}:"
 	return []string{base + "meta", base + "rows", base + "miss", base + "miss:lru",
 		base + "conf", base + "conf:lru", base + "known", base + "known:lru", base + "seq"}
 }
 
-// Key indexes in driftKeys.
+// Key indexes in keys.
 const (
 	dkMeta = iota
 	dkRows
@@ -131,8 +153,8 @@ const (
 )
 
 // Totals are this process's lifetime counts (never reset).
-func (d *Drift) Totals() index.DriftTotals {
-	return index.DriftTotals{
+func (d *Tracker) Totals() drift.Totals {
+	return drift.Totals{
 		Deliveries:    d.life.deliveries.Load(),
 		Payloads:      d.life.payloads.Load(),
 		MissingUserID: d.life.missing.Load(),
@@ -143,17 +165,17 @@ func (d *Drift) Totals() index.DriftTotals {
 
 // Dropped is how many observations were dropped because the queue was full
 // or the tracker closed.
-func (d *Drift) Dropped() int64 { return d.dropped.Load() }
+func (d *Tracker) Dropped() int64 { return d.dropped.Load() }
 
 // Failed is how many observations were lost because Redis failed their
 // batch.
-func (d *Drift) Failed() int64 { return d.failed.Load() }
+func (d *Tracker) Failed() int64 { return d.failed.Load() }
 
 // Delivery counts one webhook request to source with its outcome, as
-// index.Drift.Delivery does.
-func (d *Drift) Delivery(source, provider, outcome string) {
+// drift.Memory.Delivery does.
+func (d *Tracker) Delivery(source, provider, outcome string) {
 	d.life.deliveries.Add(1)
-	code, rejected := index.DriftOutcome(outcome)
+	code, rejected := drift.Outcome(outcome)
 	if !rejected {
 		code = ""
 	}
@@ -161,10 +183,10 @@ func (d *Drift) Delivery(source, provider, outcome string) {
 	d.enqueue([]any{"D", rk, fb, prov, cfg, fbcfg, code})
 }
 
-// Lookup counts one chat-layer lookup, as index.Drift.Lookup does.
-func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
+// Lookup counts one chat-layer lookup, as drift.Memory.Lookup does.
+func (d *Tracker) Lookup(userID string, hit bool, now time.Time) {
 	d.life.lookups.Add(1)
-	id, remember := index.DriftMissID(userID)
+	id, remember := drift.MissID(userID)
 	if hit || !remember {
 		id = ""
 	}
@@ -176,9 +198,9 @@ func (d *Drift) Lookup(userID string, hit bool, now time.Time) {
 	d.enqueue([]any{"L", h, id, driftTime(now)})
 }
 
-// Payload records one stored payload, as index.Drift.Payload does.
-func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time) {
-	ids, ok := index.DriftReadPayload(p, d.sources[source].ProductID)
+// Payload records one stored payload, as drift.Memory.Payload does.
+func (d *Tracker) Payload(source, provider string, p *normalize.ActionsPayload, late bool, now time.Time) {
+	ids, ok := drift.ReadPayload(p, d.sources[source].ProductID)
 	if !ok {
 		return
 	}
@@ -197,11 +219,11 @@ func (d *Drift) Payload(source, provider string, p *normalize.ActionsPayload, la
 // product wins. fb is the source's product-less row, used when the rows
 // beyond the configured ones are full; cfg and fbcfg tell whether rk and fb
 // are configured rows (which never count against that bound).
-func (d *Drift) rowArgs(source, product, provider string) (rk, fb, prov, cfg, fbcfg string) {
+func (d *Tracker) rowArgs(source, product, provider string) (rk, fb, prov, cfg, fbcfg string) {
 	s, configured := d.sources[source]
 	switch {
 	case !configured:
-		source, product = index.UnknownSource, ""
+		source, product = drift.UnknownSource, ""
 	case s.ProductID != "":
 		product = s.ProductID
 	}
@@ -224,7 +246,7 @@ func flag(b bool) string {
 
 // enqueue hands an observation to the writer without blocking; it is
 // dropped when the queue is full or the tracker closed.
-func (d *Drift) enqueue(args []any) {
+func (d *Tracker) enqueue(args []any) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.closed {
@@ -240,7 +262,7 @@ func (d *Drift) enqueue(args []any) {
 
 // run is the writer: it takes what the queue holds, up to driftBatch
 // observations, and applies it in one script.
-func (d *Drift) run() {
+func (d *Tracker) run() {
 	defer close(d.done)
 	var lastErr error
 	for op := range d.ops {
@@ -291,13 +313,13 @@ func (d *Drift) run() {
 }
 
 // apply runs one batch.
-func (d *Drift) apply(args []any) error {
+func (d *Tracker) apply(args []any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), driftWriteTimeout)
 	defer cancel()
 	head := []any{d.limits.MaxLookupMisses, d.limits.MaxConflicts, d.limits.MaxKnownIDs, d.limits.MaxExamples,
-		ttlMillis(d.st.limits.FallbackTTL), driftTime(time.Now()),
-		index.DriftMaxIDs, index.DriftMaxAnons, index.DriftMaxCodes, index.DriftMaxExtraRows}
-	if err := d.scripts.apply.Run(ctx, d.st.rdb, d.keys, append(head, args...)...).Err(); err != nil {
+		ttlMillis(d.ttl), driftTime(time.Now()),
+		drift.MaxIDs, drift.MaxAnons, drift.MaxCodes, drift.MaxExtraRows}
+	if err := d.scripts.apply.Run(ctx, d.rdb, d.keys, append(head, args...)...).Err(); err != nil {
 		return unavailable("drift apply", err)
 	}
 	return nil
@@ -305,12 +327,12 @@ func (d *Drift) apply(args []any) error {
 
 // Flush waits until every observation queued before it is applied (or
 // failed), and returns the error of the last batch; ctx bounds the wait.
-func (d *Drift) Flush(ctx context.Context) error {
+func (d *Tracker) Flush(ctx context.Context) error {
 	ch := make(chan error, 1)
 	d.mu.RLock()
 	if d.closed {
 		d.mu.RUnlock()
-		return errors.New("redisstore: drift tracker closed")
+		return errors.New("redisdrift: tracker closed")
 	}
 	select {
 	case d.ops <- driftOp{flush: ch}:
@@ -330,7 +352,7 @@ func (d *Drift) Flush(ctx context.Context) error {
 // Close stops accepting observations, applies those queued (giving up on
 // the rest once Redis fails) and stops the writer. It is safe to call
 // more than once.
-func (d *Drift) Close() error {
+func (d *Tracker) Close() error {
 	d.mu.Lock()
 	if !d.closed {
 		d.closed = true
@@ -344,7 +366,7 @@ func (d *Drift) Close() error {
 
 // Reset starts a fresh window at now for every replica; known ids are
 // kept. A Redis failure is ignored here (ResetErr returns it).
-func (d *Drift) Reset(now time.Time) {
+func (d *Tracker) Reset(now time.Time) {
 	ctx, cancel := context.WithTimeout(context.Background(), driftReadTimeout)
 	defer cancel()
 	_ = d.ResetErr(ctx, now)
@@ -353,9 +375,9 @@ func (d *Drift) Reset(now time.Time) {
 // ResetErr starts a fresh window at now for every replica, after this
 // replica's queued observations are applied (they belong to the old
 // window). The error wraps index.ErrUnavailable.
-func (d *Drift) ResetErr(ctx context.Context, now time.Time) error {
+func (d *Tracker) ResetErr(ctx context.Context, now time.Time) error {
 	_ = d.Flush(ctx)
-	if err := d.scripts.reset.Run(ctx, d.st.rdb, d.keys, driftTime(now), ttlMillis(d.st.limits.FallbackTTL)).Err(); err != nil {
+	if err := d.scripts.reset.Run(ctx, d.rdb, d.keys, driftTime(now), ttlMillis(d.ttl)).Err(); err != nil {
 		return unavailable("drift reset", err)
 	}
 	return nil
@@ -364,46 +386,46 @@ func (d *Drift) ResetErr(ctx context.Context, now time.Time) error {
 // Report is ReportErr with a 5 s timeout for callers without a context.
 // When Redis fails it returns an empty report (no rows, no misses) at now:
 // callers that can answer an error should use ReportErr.
-func (d *Drift) Report(now time.Time, limit int, products func(string) bool) index.DriftReport {
+func (d *Tracker) Report(now time.Time, limit int, products func(string) bool) drift.Report {
 	ctx, cancel := context.WithTimeout(context.Background(), driftReadTimeout)
 	defer cancel()
 	rep, err := d.ReportErr(ctx, now, limit, products)
 	if err != nil {
-		return index.AssembleDriftReport(index.DriftState{Start: now}, nil, 0, now, limit, products)
+		return drift.Assemble(drift.State{Start: now}, nil, 0, now, limit, products)
 	}
 	return rep
 }
 
-// ReportErr returns the window's report at now, as index.Drift.Report
+// ReportErr returns the window's report at now, as drift.Memory.Report
 // does, after this replica's queued observations are applied. It reads
 // the window in one MULTI, then the candidates of the misses reported in
 // one round trip. The error wraps index.ErrUnavailable.
-func (d *Drift) ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (index.DriftReport, error) {
+func (d *Tracker) ReportErr(ctx context.Context, now time.Time, limit int, products func(string) bool) (drift.Report, error) {
 	_ = d.Flush(ctx) // best effort: a failed flush is counted in Failed
 	st, err := d.readState(ctx)
 	if err != nil {
-		return index.DriftReport{}, err
+		return drift.Report{}, err
 	}
 	if st.Start.IsZero() {
 		st.Start = now // no window yet
 	}
-	rep := index.AssembleDriftReport(st, d.order, d.limits.MaxExamples, now, limit, products)
+	rep := drift.Assemble(st, d.order, d.limits.MaxExamples, now, limit, products)
 	if len(rep.LookupMisses) == 0 {
 		return rep, nil
 	}
 	fields := make([]string, 0, 3*len(rep.LookupMisses))
 	for _, m := range rep.LookupMisses {
-		norm, email, isEmail, anon := index.DriftCandidateKeys(m.UserID)
+		norm, email, isEmail, anon := drift.CandidateKeys(m.UserID)
 		if !isEmail {
 			email = ""
 		}
 		fields = append(fields, knownField('n', norm, ""), knownField('e', email, ""), knownField('a', anon, ""))
 	}
-	vals, err := d.st.rdb.HMGet(ctx, d.keys[dkKnown], fields...).Result()
+	vals, err := d.rdb.HMGet(ctx, d.keys[dkKnown], fields...).Result()
 	if err != nil {
-		return index.DriftReport{}, unavailable("drift candidates", err)
+		return drift.Report{}, unavailable("drift candidates", err)
 	}
-	refs := func(i int) []index.DriftRef {
+	refs := func(i int) []drift.Ref {
 		s, ok := vals[i].(string)
 		if !ok || fields[i] == knownField('e', "", "") {
 			return nil
@@ -415,22 +437,22 @@ func (d *Drift) ReportErr(ctx context.Context, now time.Time, limit int, product
 		return e
 	}
 	for i := range rep.LookupMisses {
-		rep.LookupMisses[i].Candidates = index.DriftCandidates(rep.LookupMisses[i].UserID, refs(3*i), refs(3*i+1), refs(3*i+2))
+		rep.LookupMisses[i].Candidates = drift.Candidates(rep.LookupMisses[i].UserID, refs(3*i), refs(3*i+1), refs(3*i+2))
 	}
 	return rep, nil
 }
 
 // readState reads the window in one transaction.
-func (d *Drift) readState(ctx context.Context) (index.DriftState, error) {
-	pipe := d.st.rdb.TxPipeline()
+func (d *Tracker) readState(ctx context.Context) (drift.State, error) {
+	pipe := d.rdb.TxPipeline()
 	meta := pipe.HGetAll(ctx, d.keys[dkMeta])
 	rows := pipe.HGetAll(ctx, d.keys[dkRows])
 	misses := pipe.HGetAll(ctx, d.keys[dkMiss])
 	conflicts := pipe.HGetAll(ctx, d.keys[dkConf])
 	if _, err := pipe.Exec(ctx); err != nil {
-		return index.DriftState{}, unavailable("drift report", err)
+		return drift.State{}, unavailable("drift report", err)
 	}
-	st := index.DriftState{}
+	st := drift.State{}
 	m := meta.Val()
 	if v, ok := m["start"]; ok {
 		st.Start = parseDriftTime(v)
@@ -452,14 +474,14 @@ func (d *Drift) readState(ctx context.Context) (index.DriftState, error) {
 }
 
 // SizesErr reports how many entries each bounded table holds in Redis.
-func (d *Drift) SizesErr(ctx context.Context) (index.DriftSizes, error) {
-	pipe := d.st.rdb.TxPipeline()
+func (d *Tracker) SizesErr(ctx context.Context) (drift.Sizes, error) {
+	pipe := d.rdb.TxPipeline()
 	known := pipe.ZCard(ctx, d.keys[dkKnownLRU])
 	misses := pipe.ZCard(ctx, d.keys[dkMissLRU])
 	conflicts := pipe.ZCard(ctx, d.keys[dkConfLRU])
 	rows := pipe.HKeys(ctx, d.keys[dkRows])
 	if _, err := pipe.Exec(ctx); err != nil {
-		return index.DriftSizes{}, unavailable("drift sizes", err)
+		return drift.Sizes{}, unavailable("drift sizes", err)
 	}
 	n := 0
 	for _, f := range rows.Val() {
@@ -467,5 +489,30 @@ func (d *Drift) SizesErr(ctx context.Context) (index.DriftSizes, error) {
 			n++
 		}
 	}
-	return index.DriftSizes{KnownIDs: int(known.Val()), LookupMisses: int(misses.Val()), Conflicts: int(conflicts.Val()), SourceRows: n}, nil
+	return drift.Sizes{KnownIDs: int(known.Val()), LookupMisses: int(misses.Val()), Conflicts: int(conflicts.Val()), SourceRows: n}, nil
+}
+
+// unavailable wraps a Redis failure so that callers answer 503.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%w: redis %s: %w", index.ErrUnavailable, op, err)
+}
+
+// ttlMillis is d in whole milliseconds, rounded up, at least 1.
+func ttlMillis(d time.Duration) int64 { return max(int64((d+time.Millisecond-1)/time.Millisecond), 1) }
+
+// Forget erases userID from the tables in Redis, as drift.Memory.Forget
+// does, after this replica's queued observations are applied (so none of
+// them brings the id back). The error wraps index.ErrUnavailable.
+func (d *Tracker) Forget(ctx context.Context, userID string) error {
+	id, ok := drift.MissID(userID)
+	if !ok {
+		return nil
+	}
+	if err := d.Flush(ctx); err != nil {
+		return unavailable("drift forget", err)
+	}
+	if err := d.scripts.forget.Run(ctx, d.rdb, d.keys, id).Err(); err != nil {
+		return unavailable("drift forget", err)
+	}
+	return nil
 }

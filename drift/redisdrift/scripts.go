@@ -1,4 +1,4 @@
-package redisstore
+package redisdrift
 
 import "github.com/redis/go-redis/v9"
 
@@ -53,6 +53,29 @@ local function enc(t)
   for i, v in ipairs(t) do b[i] = #v .. ':' .. v end
   return table.concat(b)
 end
+
+local function kk(kind, a, b) return kind .. enc({a, b}) end
+
+local function decEntry(v)
+  local t = dec(v)
+  local e = {display = t[1], ids = {}, anons = {}}
+  local n = tonumber(t[2])
+  for i = 1, n do e.ids[i] = {t[1 + 2 * i], t[2 + 2 * i]} end
+  for i = 3 + 2 * n, #t do e.anons[#e.anons + 1] = t[i] end
+  return e
+end
+
+local function encEntry(e)
+  local t = {e.display, tostring(#e.ids)}
+  for _, r in ipairs(e.ids) do t[#t + 1] = r[1]; t[#t + 1] = r[2] end
+  for _, a in ipairs(e.anons) do t[#t + 1] = a end
+  return enc(t)
+end
+
+local function has(list, s)
+  for _, v in ipairs(list) do if v == s then return true end end
+  return false
+end
 `
 
 // driftApplyScript applies a batch of observations in order.
@@ -104,24 +127,6 @@ local function lruNew(z, h, m, size)
   touch(z, m)
 end
 
-local function kk(kind, a, b) return kind .. enc({a, b}) end
-
-local function decEntry(v)
-  local t = dec(v)
-  local e = {display = t[1], ids = {}, anons = {}}
-  local n = tonumber(t[2])
-  for i = 1, n do e.ids[i] = {t[1 + 2 * i], t[2 + 2 * i]} end
-  for i = 3 + 2 * n, #t do e.anons[#e.anons + 1] = t[i] end
-  return e
-end
-
-local function encEntry(e)
-  local t = {e.display, tostring(#e.ids)}
-  for _, r in ipairs(e.ids) do t[#t + 1] = r[1]; t[#t + 1] = r[2] end
-  for _, a in ipairs(e.anons) do t[#t + 1] = a end
-  return enc(t)
-end
-
 local function hasRef(ids, u, p)
   for _, r in ipairs(ids) do if r[1] == u and r[2] == p then return true end end
   return false
@@ -129,11 +134,6 @@ end
 
 local function hasUser(ids, u)
   for _, r in ipairs(ids) do if r[1] == u then return true end end
-  return false
-end
-
-local function has(list, s)
-  for _, v in ipairs(list) do if v == s then return true end end
   return false
 end
 
@@ -236,8 +236,7 @@ local function row(rk, fb, prov, cfg, fbcfg)
   return rk
 end
 
-local function example(r, sess, at)
-  local f = r .. '\1x'
+local function example(f, sess, at)
   local t = dec(redis.call('HGET', rows, f) or '')
   local out = {sess, at}
   for i = 1, #t - 1, 2 do
@@ -292,10 +291,13 @@ while i <= #ARGV do
     local sess, user, email, anon, product = ARGV[i + 8], ARGV[i + 9], ARGV[i + 10], ARGV[i + 11], ARGV[i + 12]
     local normK, emailK, now, exAt = ARGV[i + 13], ARGV[i + 14], ARGV[i + 15], ARGV[i + 16]
     redis.call('HINCRBY', rows, r .. '\1p', 1)
-    if late == '1' then redis.call('HINCRBY', rows, r .. '\1l', 1) end
+    if late == '1' then
+      redis.call('HINCRBY', rows, r .. '\1l', 1)
+      if sess ~= '' and maxEx > 0 then example(r .. '\1y', sess, exAt) end
+    end
     if missing == '1' then
       redis.call('HINCRBY', rows, r .. '\1m', 1)
-      if sess ~= '' and maxEx > 0 then example(r, sess, exAt) end
+      if sess ~= '' and maxEx > 0 then example(r .. '\1x', sess, exAt) end
     end
     if user ~= '' then
       addID(kk('n', normK, ''), user, '', '')
@@ -334,12 +336,59 @@ redis.call('PEXPIRE', meta, ARGV[2])
 return 1
 `
 
-// driftScripts are the drift's scripts, loaded on first use (EVALSHA, then
+// driftForgetScript erases a user id from the tables, as Memory.Forget
+// does: its lookup miss, its refs in known entries (an entry left with no
+// id and no anonymous id is deleted, as is the entry of the id used as an
+// anonymous id), and its refs in conflicts (a conflict left with fewer than
+// two users is deleted). It reads the known and conflict hashes whole
+// (bounded by the limits: about 100 ms of Redis's time with 100 000 known
+// ids), which an erasure, rare and asked by a person, can afford.
+// ARGV: 1 the user id.
+const driftForgetScript = driftLuaLib + `
+local id = ARGV[1]
+redis.call('HDEL', miss, id)
+redis.call('ZREM', missL, id)
+local anonKey = kk('a', id, '')
+local kv = redis.call('HGETALL', known)
+for i = 1, #kv, 2 do
+  local k, e = kv[i], decEntry(kv[i + 1])
+  local ids, anons = {}, {}
+  for _, r in ipairs(e.ids) do if r[1] ~= id then ids[#ids + 1] = r end end
+  for _, a in ipairs(e.anons) do if a ~= id then anons[#anons + 1] = a end end
+  if k == anonKey or (#ids == 0 and #anons == 0) then
+    redis.call('HDEL', known, k)
+    redis.call('ZREM', knownL, k)
+  elseif #ids ~= #e.ids or #anons ~= #e.anons then
+    e.ids, e.anons = ids, anons
+    redis.call('HSET', known, k, encEntry(e))
+  end
+end
+local cv = redis.call('HGETALL', conf)
+for i = 1, #cv, 2 do
+  local t = dec(cv[i + 1])
+  local out, users = {t[1], t[2]}, {}
+  for j = 3, #t - 1, 2 do
+    if t[j] ~= id then
+      out[#out + 1] = t[j]; out[#out + 1] = t[j + 1]
+      if not has(users, t[j]) then users[#users + 1] = t[j] end
+    end
+  end
+  if #users < 2 then
+    redis.call('HDEL', conf, cv[i])
+    redis.call('ZREM', confL, cv[i])
+  elseif #out ~= #t then
+    redis.call('HSET', conf, cv[i], enc(out))
+  end
+end
+return 1
+`
+
+// scripts are the drift's scripts, loaded on first use (EVALSHA, then
 // EVAL when Redis does not know them, as after a restart).
-type driftScripts struct {
-	apply, reset *redis.Script
+type scripts struct {
+	apply, reset, forget *redis.Script
 }
 
-func newDriftScripts() driftScripts {
-	return driftScripts{apply: redis.NewScript(driftApplyScript), reset: redis.NewScript(driftResetScript)}
+func newScripts() scripts {
+	return scripts{apply: redis.NewScript(driftApplyScript), reset: redis.NewScript(driftResetScript), forget: redis.NewScript(driftForgetScript)}
 }

@@ -1,7 +1,8 @@
-package redisstore_test
+package app
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,10 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/replayhook/replayhook/config"
-	"github.com/replayhook/replayhook/index/redisstore"
+	"github.com/replayhook/replayhook/internal/redistest"
 	"github.com/replayhook/replayhook/normalize"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/autoplay"
@@ -28,8 +27,12 @@ const (
 	product   = "prod_demo"
 )
 
-// replica is one replayhook server (the real HTTP stack on a loopback
-// port) whose stores are in Redis.
+// The replica tests: several replayhook servers sharing one Redis, each
+// built by New from a Redis configuration and served on a loopback port,
+// exactly as the service runs (main's TestTwoReplicasShareRedis runs two
+// whole processes through run).
+
+// replica is one replayhook server whose stores are in Redis.
 type replica struct {
 	t      *testing.T
 	url    string
@@ -37,34 +40,58 @@ type replica struct {
 }
 
 // newReplica starts a replayhook server sharing srv (under prefix) with
-// every other replica of the same prefix, wired as main wires the Redis
-// backend.
-func newReplica(t *testing.T, srv *redisServer, prefix string, maxSessionsPerUser int) *replica {
+// every other replica of the same prefix.
+func newReplica(t *testing.T, srv *redistest.Server, prefix string, maxSessionsPerUser int) *replica {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Store.Backend = "redis"
+	cfg.Store.Redis.Addr = srv.Addr()
+	cfg.Store.Redis.KeyPrefix = prefix
 	cfg.Index.LookbackSeconds = 3600
 	cfg.Index.MaxSessionsPerUser = maxSessionsPerUser
 	cfg.Auth.Tokens = []config.Token{{Name: "chat", Token: chatToken, Products: []string{"*"}}}
-	st := newStoreWithPrefix(t, srv, prefix, redisstore.Limits{
-		Lookback: cfg.Index.Lookback(), MaxSessionsPerUser: cfg.Index.MaxSessionsPerUser,
-		MaxActionsPerSession: cfg.Activity.MaxActionsPerSession, DedupeWindow: cfg.Dedupe.Window(),
-		AliasTTL: 30 * 24 * time.Hour, RejectedMax: cfg.Rejected.MaxEntries,
+	cfg.Sources = []config.Source{{Name: "autoplay", Provider: "autoplay", ProductID: product, Secrets: []string{secret}}}
+	cfg.Snapshot.Path = "" // Redis keeps the state: no snapshot, no journal
+	a, err := New(&cfg, NewLogger(cfg.Log, io.Discard), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Restore(time.Now()); err != nil { // opens the ingest gate, as serve does
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = a.Close()
 	})
 	ap, err := autoplay.New(providers.Settings{Secrets: []string{secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	srvHTTP := webhooks.New(webhooks.Deps{
-		Config:  &cfg,
-		Sources: map[string]*webhooks.Source{"autoplay": {Name: "autoplay", ProviderName: "autoplay", ProductID: product, Provider: ap}},
-		Users:   st.Users(), Activity: st.Activity(), Dedupe: st.Dedupe(), Aliases: st.Aliases(), Rejected: st.Rejected(),
-		Log: log, Now: time.Now, Ready: st.Ping,
-	})
-	hs := httptest.NewServer(srvHTTP.Handler())
-	t.Cleanup(hs.Close)
 	return &replica{t: t, url: hs.URL, signer: ap.(providers.Signer)}
+}
+
+// startRedis starts a redis-server for t; persist keeps every acknowledged
+// write across a kill (append-only file, fsync always).
+func startRedis(t *testing.T, persist bool) *redistest.Server {
+	t.Helper()
+	return redistest.Start(t, redistest.Options{Persist: persist})
+}
+
+// uniquePrefix is a key prefix no other test uses.
+func uniquePrefix() string { return "test-" + rand.Text()[:12] + ":" }
+
+// waitFor polls cond until it holds or 20 s pass: how a test waits for a
+// recovery, never a timing assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // delivery is an autoplay actions payload for one user and session.
@@ -244,7 +271,7 @@ func TestRedisOutage(t *testing.T) {
 		acked[session] = user
 	}
 
-	srv.kill()
+	srv.Kill()
 	during := delivery("u9", "during", "lost?")
 	for name, r := range map[string]*replica{"A": a, "B": b} {
 		if code, errCode := r.post(during); code != http.StatusServiceUnavailable || errCode != "unavailable" {
@@ -261,7 +288,7 @@ func TestRedisOutage(t *testing.T) {
 		}
 	}
 
-	srv.restart()
+	srv.Restart()
 	for name, r := range map[string]*replica{"A": a, "B": b} {
 		waitFor(t, name+" to be ready again", func() bool { return r.ready() == http.StatusOK })
 	}

@@ -58,6 +58,9 @@ type ring struct {
 	// changed is closed (and replaced) on every append, and when the ring
 	// is forgotten, to wake the followers waiting in Read.
 	changed chan struct{}
+	// erased are the ids of events Erase removed, newer than dropped: a
+	// client whose last id is one of them has missed nothing.
+	erased map[ID]struct{}
 }
 
 // NewMemory returns an empty Memory backend; now is its clock (ids and
@@ -145,6 +148,39 @@ func (m *Memory) dropLocked(r *ring, n int) {
 	r.dropped = r.events[n-1].ID
 	clear(r.events[:n]) // let the payloads go
 	r.events = r.events[n:]
+	for id := range r.erased {
+		if id.Less(r.dropped) {
+			delete(r.erased, id)
+		}
+	}
+}
+
+// Erase implements Backend: the events naming the user leave every ring
+// (and the byte count); their ids are remembered so that resuming from one
+// of them is not a reset.
+func (m *Memory) Erase(_ context.Context, userID string, emails []string) (int, error) {
+	match := matcher(userID, emails)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, r := range m.rings {
+		kept := r.events[:0]
+		for _, ev := range r.events {
+			if !match(ev.Data) {
+				kept = append(kept, ev)
+				continue
+			}
+			m.bytes -= eventSize(ev)
+			if r.erased == nil {
+				r.erased = map[ID]struct{}{}
+			}
+			r.erased[ev.ID] = struct{}{}
+			n++
+		}
+		clear(r.events[len(kept):]) // let the payloads go
+		r.events = kept
+	}
+	return n, nil
 }
 
 // dropOldestLocked drops the oldest event of all products; false when
@@ -173,7 +209,9 @@ func (m *Memory) Since(_ context.Context, product string, id ID) ([]Event, bool,
 	}
 	m.trimLocked(r)
 	i := r.after(id)
-	found := id == r.dropped && !id.IsZero() || i > 0 && r.events[i-1].ID == id
+	_, erased := r.erased[id]
+	found := id == r.dropped && !id.IsZero() || i > 0 && r.events[i-1].ID == id ||
+		erased && r.dropped.Less(id)
 	if !found {
 		return nil, false, nil
 	}

@@ -56,6 +56,11 @@ func NewRedis(rdb redis.UniversalClient, prefix string, l RedisLimits, block tim
 func (r *Redis) key(product string) string { return r.prefix + "stream:" + product }
 func (r *Redis) productsKey() string       { return r.prefix + "stream-products" }
 
+// erasedKey is the hash of the ids Erase deleted from product's stream,
+// each to the id of the entry that followed it then ("" when none), so
+// that resuming from one of them is not a reset.
+func (r *Redis) erasedKey(product string) string { return r.prefix + "stream-erased:" + product }
+
 // Append implements Backend: one pipeline of XADD per event, the age trim,
 // the key's expiry and the product's place among the fed products.
 func (r *Redis) Append(ctx context.Context, product string, data [][]byte, at time.Time) error {
@@ -79,20 +84,177 @@ func (r *Redis) Append(ctx context.Context, product string, data [][]byte, at ti
 }
 
 // Since implements Backend: the entry id itself must still be in the
-// stream (XRANGE id id), then everything after it.
+// stream (XRANGE id id), then everything after it. An id Erase deleted
+// counts as known while an entry older than it, or the entry that followed
+// it when it was erased, is still in the stream: trimming goes oldest
+// first, so nothing after the id was trimmed.
 func (r *Redis) Since(ctx context.Context, product string, id ID) ([]Event, bool, error) {
 	key, s := r.key(product), id.String()
 	p := r.rdb.Pipeline()
 	self := p.XRangeN(ctx, key, s, s, 1)
 	rest := p.XRangeN(ctx, key, "("+s, "+", int64(r.limits.Events))
-	if _, err := p.Exec(ctx); err != nil {
+	erased := p.HGet(ctx, r.erasedKey(product), s)
+	older := p.XRevRangeN(ctx, key, s, "-", 1)
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, false, fmt.Errorf("stream: redis since: %w", err)
 	}
-	if len(self.Val()) == 0 {
+	for _, err := range []error{self.Err(), rest.Err(), older.Err()} {
+		if err != nil {
+			return nil, false, fmt.Errorf("stream: redis since: %w", err)
+		}
+	}
+	if err := erased.Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, fmt.Errorf("stream: redis since: %w", err)
+	}
+	found := len(self.Val()) > 0
+	if !found && erased.Err() == nil {
+		found = len(older.Val()) > 0
+		if next := erased.Val(); !found && next != "" {
+			msgs, err := r.rdb.XRangeN(ctx, key, next, next, 1).Result()
+			if err != nil {
+				return nil, false, fmt.Errorf("stream: redis since: %w", err)
+			}
+			found = len(msgs) > 0
+		}
+	}
+	if !found {
 		return nil, false, nil
 	}
 	evs, err := decode(rest.Val())
 	return evs, err == nil, err
+}
+
+// Erase implements Backend: for each product of the products set, XRANGE
+// its stream in batches of eraseBatch and XDEL the entries naming the user
+// (recording their ids first, in the same transaction, with the id of the
+// entry that followed them). The recorded ids no longer resumable are
+// pruned, and the record expires with the age bound.
+func (r *Redis) Erase(ctx context.Context, userID string, emails []string) (int, error) {
+	match := matcher(userID, emails)
+	products, err := r.rdb.ZRange(ctx, r.productsKey(), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("stream: redis erase: %w", err)
+	}
+	total := 0
+	for _, product := range products {
+		n, err := r.eraseProduct(ctx, product, match)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// eraseProduct is Erase for one product's stream.
+func (r *Redis) eraseProduct(ctx context.Context, product string, match func([]byte) bool) (int, error) {
+	total := 0
+	key, ekey := r.key(product), r.erasedKey(product)
+	start := "-"
+	var pending []string // erased ids waiting for the next kept entry
+	flush := func(next string, del []string) error {
+		if len(pending) == 0 {
+			return nil
+		}
+		fields := make([]any, 0, 2*len(pending))
+		for _, id := range pending {
+			fields = append(fields, id, next)
+		}
+		_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, ekey, fields...)
+			if r.limits.Age > 0 {
+				p.PExpire(ctx, ekey, r.limits.Age)
+			}
+			if len(del) > 0 {
+				p.XDel(ctx, key, del...)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("stream: redis erase: %w", err)
+		}
+		pending = pending[:0]
+		return nil
+	}
+	for {
+		msgs, err := r.rdb.XRangeN(ctx, key, start, "+", eraseBatch).Result()
+		if err != nil {
+			return total, fmt.Errorf("stream: redis erase: %w", err)
+		}
+		var del []string
+		for _, m := range msgs {
+			d, _ := m.Values["d"].(string)
+			if match([]byte(d)) {
+				pending = append(pending, m.ID)
+				del = append(del, m.ID)
+				continue
+			}
+			if len(pending) > 0 && len(del) == 0 {
+				// Erased ids of the previous batch (already deleted):
+				// record their follower.
+				if err := flush(m.ID, nil); err != nil {
+					return total, err
+				}
+			}
+			if len(del) > 0 {
+				if err := flush(m.ID, del); err != nil {
+					return total, err
+				}
+				total += len(del)
+				del = nil
+			}
+		}
+		if len(del) > 0 {
+			// Deleted now, recorded without a follower (updated when the
+			// next batch has one).
+			carry := append([]string(nil), pending...)
+			if err := flush("", del); err != nil {
+				return total, err
+			}
+			total += len(del)
+			pending = carry
+		}
+		if len(msgs) < eraseBatch {
+			break
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+	if err := r.pruneErased(ctx, key, ekey); err != nil {
+		return total, err
+	}
+	return total, nil
+}
+
+// pruneErased drops the recorded ids no longer resumable: older than the
+// stream's oldest entry with their follower gone too (or the stream gone).
+func (r *Redis) pruneErased(ctx context.Context, key, ekey string) error {
+	first, err := r.rdb.XRangeN(ctx, key, "-", "+", 1).Result()
+	if err != nil {
+		return fmt.Errorf("stream: redis erase: %w", err)
+	}
+	if len(first) == 0 {
+		return r.rdb.Del(ctx, ekey).Err()
+	}
+	oldest, err := ParseID(first[0].ID)
+	if err != nil {
+		return err
+	}
+	rec, err := r.rdb.HGetAll(ctx, ekey).Result()
+	if err != nil {
+		return fmt.Errorf("stream: redis erase: %w", err)
+	}
+	var gone []string
+	for id, next := range rec {
+		a, err1 := ParseID(id)
+		n, err2 := ParseID(next)
+		if err1 != nil || a.Less(oldest) && (err2 != nil || n.Less(oldest)) {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		return r.rdb.HDel(ctx, ekey, gone...).Err()
+	}
+	return nil
 }
 
 // Last implements Backend.

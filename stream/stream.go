@@ -54,6 +54,12 @@ type Backend interface {
 	// Known reports whether a stored delivery carried product (among the
 	// most recently fed products the backend remembers).
 	Known(ctx context.Context, product string) (bool, error)
+	// Erase drops from every product's buffer the events whose payload's
+	// user_id is userID or whose email is one of emails, and returns how
+	// many it dropped. The other events keep their ids and order, and a
+	// client whose Last-Event-ID is a dropped event still resumes after it
+	// (without a reset) while the buffer keeps what followed.
+	Erase(ctx context.Context, userID string, emails []string) (int, error)
 }
 
 // Errors of Subscribe.
@@ -173,6 +179,13 @@ func (s *Stream) Publish(ctx context.Context, payloads []normalize.ActionsPayloa
 // Known reports whether a stored delivery carried product.
 func (s *Stream) Known(ctx context.Context, product string) (bool, error) {
 	return s.backend.Known(ctx, product)
+}
+
+// Erase drops the user's events from every product's replay buffer
+// (Backend.Erase): a client resuming with Last-Event-ID can no longer be
+// sent them. Events already sent to subscribers stay sent.
+func (s *Stream) Erase(ctx context.Context, userID string, emails []string) (int, error) {
+	return s.backend.Erase(ctx, userID, emails)
 }
 
 // Since is the backend's Since.

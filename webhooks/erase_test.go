@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,16 +10,23 @@ import (
 	"time"
 
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/drift"
+	"github.com/replayhook/replayhook/drift/redisdrift"
 	"github.com/replayhook/replayhook/index"
 	"github.com/replayhook/replayhook/index/redisstore"
 	"github.com/replayhook/replayhook/internal/redistest"
+	"github.com/replayhook/replayhook/stream"
 )
 
 // backends are the stores every test of this file runs on: the memory
 // stores and the Redis stores on a real redis-server.
 func backends(t *testing.T) map[string]option {
 	return map[string]option{
-		"memory": func(*config.Config, *Deps) {},
+		"memory": func(_ *config.Config, d *Deps) {
+			md := drift.NewMemory(eraseDriftLimits, nil)
+			md.Reset(T0)
+			d.Drift = md
+		},
 		"redis": func(cfg *config.Config, d *Deps) {
 			srv := redistest.Start(t, redistest.Options{})
 			rs, err := redisstore.New(context.Background(), config.Redis{Addr: srv.Addr(), KeyPrefix: "t:"}, redisstore.Limits{
@@ -31,9 +39,19 @@ func backends(t *testing.T) map[string]option {
 			}
 			t.Cleanup(func() { _ = rs.Close() })
 			d.Users, d.Activity, d.Dedupe, d.Aliases, d.Rejected = rs.Users(), rs.Activity(), rs.Dedupe(), rs.Aliases(), rs.Rejected()
+			rd := redisdrift.New(rs.Client(), redisdrift.Options{Prefix: "t:", Limits: eraseDriftLimits})
+			t.Cleanup(func() { _ = rd.Close() })
+			d.Drift = rd
+			// The SSE stream on Redis Streams, fed by the ingest.
+			d.Stream = NewStream(cfg.Stream, stream.NewRedis(rs.Client(), "t:", stream.RedisLimits{
+				Events: cfg.Stream.ReplayEvents, Age: cfg.Stream.ReplayAge(), Products: cfg.Stream.MaxProducts,
+			}, 50*time.Millisecond), nil)
+			d.Outbound = append(d.Outbound, d.Stream)
 		},
 	}
 }
+
+var eraseDriftLimits = drift.Limits{MaxLookupMisses: 100, MaxConflicts: 100, MaxKnownIDs: 1000, MaxExamples: 5}
 
 // TestEraseUserEverywhere erases a user with more sessions than the
 // per-user cap keeps, some of them older than the lookback, and then reads
@@ -71,9 +89,62 @@ func TestEraseUserEverywhere(t *testing.T) {
 				t.Fatalf("post: %d %s", rec.Code, rec.Body)
 			}
 			h.do(http.MethodPost, "/webhooks/autoplay", []byte(`{}`), http.Header{}) // a rejection, for the rejected log
+			// A chat layer that looked them up by email left a drift miss
+			// named by it.
+			h.get("/v1/users/"+email, tokChat)
+			if rec := h.get("/v1/drift", tokChat); !strings.Contains(rec.Body.String(), email) {
+				t.Fatalf("the drift report should name the email before erasure: %s", rec.Body)
+			}
+
+			// The stream's replay buffers hold their payloads before
+			// erasure; resuming from the first of them must keep working.
+			names := func(ev stream.Event) bool {
+				return strings.Contains(string(ev.Data), id) || strings.Contains(string(ev.Data), email)
+			}
+			var firstErased stream.ID
+			for _, p := range []string{"prod_demo", "prod_other"} {
+				n := 0
+				for _, ev := range streamBuffer(t, h, p) {
+					if names(ev) {
+						if n++; firstErased.IsZero() && p == "prod_demo" {
+							firstErased = ev.ID
+						}
+					}
+				}
+				if n == 0 {
+					t.Fatalf("the stream buffer of %s should hold the user's payloads before erasure", p)
+				}
+			}
 
 			if rec := h.do(http.MethodDelete, "/v1/users/"+id, nil, http.Header{"Authorization": {"Bearer " + tokChat}}); rec.Code != 204 {
 				t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+			}
+			// No replay can send their payloads: not the whole buffer, not a
+			// resume from the id of one of them; another user's stay.
+			for _, p := range []string{"prod_demo", "prod_other"} {
+				for _, ev := range streamBuffer(t, h, p) {
+					if names(ev) {
+						t.Errorf("the stream buffer of %s still holds %s %s", p, ev.ID, ev.Data)
+					}
+				}
+			}
+			resumed, found, err := h.srv.streams.st.Since(context.Background(), "prod_demo", firstErased)
+			if err != nil || !found {
+				t.Fatalf("resuming prod_demo from an erased id: found=%v %v; want no reset", found, err)
+			}
+			keptInStream := false
+			for _, ev := range resumed {
+				if names(ev) {
+					t.Errorf("resume from %s replays %s", firstErased, ev.Data)
+				}
+				keptInStream = keptInStream || strings.Contains(string(ev.Data), "usr_kept")
+			}
+			if !keptInStream {
+				t.Errorf("resume from %s lost another user's event: %d events", firstErased, len(resumed))
+			}
+			// (The drift report first: the lookups below are new misses.)
+			if rec := h.get("/v1/drift", tokChat); strings.Contains(rec.Body.String(), id) || strings.Contains(rec.Body.String(), email) {
+				t.Errorf("GET /v1/drift after erasure: %s", rec.Body)
 			}
 
 			u := decode[UserResponse](t, h.get("/v1/users/"+id, tokChat))
@@ -106,6 +177,30 @@ func TestEraseUserEverywhere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// streamBuffer is every event of product's replay buffer (from the first
+// id on), which is what a client resuming with any Last-Event-ID can get.
+func streamBuffer(t *testing.T, h *harness, product string) []stream.Event {
+	t.Helper()
+	b := h.srv.streams.st.Backend()
+	last, err := b.Last(context.Background(), product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []stream.Event
+	for pos := (stream.ID{}); pos.Less(last); {
+		evs, err := b.Read(context.Background(), product, pos, 100)
+		if err != nil && !errors.Is(err, stream.ErrBehind) {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		out = append(out, evs...)
+		pos = evs[len(evs)-1].ID
+	}
+	return out
 }
 
 // TestLookupIsKeyedByProduct: a delivery of product B never changes what

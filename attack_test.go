@@ -42,8 +42,12 @@ const (
 	attackPhases = 6
 	attackPhase  = time.Second
 	// attackFloor is the least share of its unattacked rate ingest keeps
-	// under attack.
-	attackFloor = 0.8
+	// under attack. Under the race detector, whose slowdown distorts any
+	// ratio of rates, the test holds ingest to attackFloorRace instead: far
+	// above the 0.00 of a stalled server. scripts/test runs the test again
+	// without -race, where attackFloor applies.
+	attackFloor     = 0.8
+	attackFloorRace = 0.4
 )
 
 // TestIngestHoldsUnderAttack: well-behaved clients (127.0.0.1) keep at
@@ -67,16 +71,20 @@ func TestIngestHoldsUnderAttack(t *testing.T) {
 			}
 			base, _, _ := startServer(t, testConfig(t, extra))
 			addr := strings.TrimPrefix(base, "http://")
+			floor := attackFloor
+			if raceEnabled {
+				floor = attackFloorRace
+			}
 			ratio, calm, attacked := measureAttack(t, addr)
-			if ratio < attackFloor {
+			if ratio < floor {
 				// One noisy phase on a shared machine can sink one
 				// measurement; a real regression sinks both.
 				t.Logf("%s: first measurement %.2f (%.0f vs %.0f deliveries/s), measuring again", backend, ratio, attacked, calm)
 				ratio, calm, attacked = measureAttack(t, addr)
 			}
 			t.Logf("%s: unattacked %.0f deliveries/s, attacked %.0f deliveries/s: ratio %.2f", backend, calm, attacked, ratio)
-			if ratio < attackFloor {
-				t.Errorf("%s: ingest under attack kept %.2f of its rate, want at least %.2f", backend, ratio, attackFloor)
+			if ratio < floor {
+				t.Errorf("%s: ingest under attack kept %.2f of its rate, want at least %.2f", backend, ratio, floor)
 			}
 		})
 	}

@@ -29,15 +29,21 @@ const crashChildEnv = "REPLAYHOOK_CRASH_CHILD_CONFIG"
 // started with crashChildEnv set, it runs `replayhook serve` until killed.
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv(crashChildEnv); cfg != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := run(ctx, []string{"serve", "--config", cfg}, os.Getenv, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, "replayhook:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(crashChild(cfg))
 	}
 	os.Exit(m.Run())
+}
+
+// crashChild runs `replayhook serve` on cfg until SIGTERM (or SIGKILL) and
+// returns the process's exit code.
+func crashChild(cfg string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, []string{"serve", "--config", cfg}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "replayhook:", err)
+		return 1
+	}
+	return 0
 }
 
 // child is one server process of the crash test.
@@ -139,7 +145,9 @@ func TestKillNineLosesNoAcknowledgedDelivery(t *testing.T) {
 			cfg := testConfig(t, fmt.Sprintf("durability: %s\n", mode.durability))
 			doc, _ := os.ReadFile(cfg)
 			doc = bytes.Replace(doc, []byte(`path: ""`), []byte("path: "+snap+"\n  interval: 150ms"), 1)
-			os.WriteFile(cfg, doc, 0o600)
+			if err := os.WriteFile(cfg, doc, 0o600); err != nil {
+				t.Fatal(err)
+			}
 
 			var acked []string // session ids answered 2xx, all rounds
 			for round := range mode.rounds {
@@ -200,12 +208,15 @@ func load(t *testing.T, c *child, round int, d time.Duration) []string {
 				if err != nil {
 					return // killed
 				}
-				io.Copy(io.Discard, resp.Body)
+				_, copyErr := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode/100 == 2 {
 					mu.Lock()
 					acked = append(acked, sid)
 					mu.Unlock()
+				}
+				if copyErr != nil {
+					return // killed while the answer's body was read
 				}
 			}
 		}()
@@ -232,8 +243,12 @@ func checkAcked(t *testing.T, c *child, acked []string) {
 			c.kill()
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			c.kill()
+			t.Fatal(err)
+		}
 		if resp.StatusCode != http.StatusOK {
 			lost = append(lost, sid)
 		}

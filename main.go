@@ -22,12 +22,20 @@ import (
 )
 
 func main() {
+	os.Exit(mainCode())
+}
+
+// mainCode runs the command line until it finishes or SIGINT/SIGTERM and
+// returns the process's exit code; a function of its own so that its
+// deferred calls run before main exits.
+func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "replayhook:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // commands is every subcommand, in the order `replayhook help` lists them.

@@ -135,7 +135,12 @@ func startWithEnv(t *testing.T, cfgPath string, getenv func(string) string) stri
 	out := &lineWriter{addr: make(chan string, 1)}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", cfgPath}, getenv, out, io.Discard) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
 	select {
 	case addr := <-out.addr:
 		return "http://" + addr
@@ -168,7 +173,9 @@ forward:
     concurrency: 2
 `, rcv.URL, forwardSecret))
 	doc, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(doc), `path: ""`, "path: "+snap, 1)), 0o600)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(doc), `path: ""`, "path: "+snap, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	base, _, stop := startServer(t, cfg)
 	const n = 8

@@ -275,7 +275,9 @@ func TestCheckConfigShowsEffectiveTolerance(t *testing.T) {
 
 func TestServeRefusesBadStarts(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("server:\n  adress: x\n"), 0o600)
+	if err := os.WriteFile(bad, []byte("server:\n  adress: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -302,7 +304,9 @@ func TestServeRefusesBadStarts(t *testing.T) {
 func TestDrainDelayKeepsServingWhileReadyzFails(t *testing.T) {
 	cfg := testConfig(t, "")
 	doc, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(doc), "  addr: 127.0.0.1:0\n", "  addr: 127.0.0.1:0\n  drain_delay: 700ms\n", 1)), 0o600)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(doc), "  addr: 127.0.0.1:0\n", "  addr: 127.0.0.1:0\n  drain_delay: 700ms\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	base, _, stop := startServer(t, cfg)
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
@@ -356,7 +360,9 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server never started reading the body")
 	}
-	pw.Write([]byte(`{"type":"heartbeat"`)) // the body stays unfinished
+	if _, err := pw.Write([]byte(`{"type":"heartbeat"`)); err != nil { // the body stays unfinished
+		t.Fatal(err)
+	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	// The shutdown has begun once the listener is closed: new connections
@@ -369,7 +375,9 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		}
 		return err != nil
 	})
-	pw.Write([]byte(`}`))
+	if _, err := pw.Write([]byte(`}`)); err != nil {
+		t.Fatal(err)
+	}
 	pw.Close()
 	resp := <-respc
 	if resp == nil {
@@ -394,7 +402,9 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 	snap := filepath.Join(t.TempDir(), "state", "replayhook.snapshot")
 	cfg := testConfig(t, "")
 	doc, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(doc), `path: ""`, "path: "+snap, 1)), 0o600)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(doc), `path: ""`, "path: "+snap, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	base, _, stop := startServer(t, cfg)
 	var acked []string
@@ -402,7 +412,9 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 		body := fmt.Sprintf(`{"type":"actions","product_id":"prod_demo","session_id":"restart-%d","user_id":"u-%d","actions":[{"index":0,"type":"click","description":"d","canonical_url":"https://x.example/a"}]}`, i, i)
 		var out bytes.Buffer
 		file := filepath.Join(t.TempDir(), "b.json")
-		os.WriteFile(file, []byte(body), 0o600)
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		if err := run(context.Background(), []string{"send", "--config", cfg, "--url", base, "--source", "autoplay", file}, func(string) string { return "" }, &out, io.Discard); err != nil {
 			t.Fatalf("send %d: %v %s", i, err, out.String())
 		}
@@ -440,11 +452,15 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 			t.Fatalf("session restart-%s lost: %d", i, code)
 		}
 	}
-	stop()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 
 	// A damaged newest snapshot: the previous one is restored whole (the
 	// journal holds what came after it) and the damaged file moved aside.
-	os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600)
+	if err := os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	base, out, stop = startServer(t, cfg)
 	if !strings.Contains(out.String(), "SNAPSHOT DAMAGED") || !strings.Contains(out.String(), "snapshot restored") {
 		t.Fatalf("damaged snapshot not reported loudly, or the previous one not restored:\n%s", out)
@@ -457,12 +473,18 @@ func TestRestartKeepsAcknowledgedSessions(t *testing.T) {
 	if aside, _ := filepath.Glob(snap + ".corrupt-*"); len(aside) != 1 {
 		t.Fatalf("damaged snapshot not moved aside: %v", aside)
 	}
-	stop()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 
 	// Both files damaged (and the journal already truncated past them):
 	// nothing to restore, said loudly, and the server starts empty.
-	os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600)
-	os.WriteFile(snap+".1", []byte(`{"version":2,"parts":[{"name":"users","records":[`), 0o600)
+	if err := os.WriteFile(snap, []byte("{definitely not a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(snap+".1", []byte(`{"version":2,"parts":[{"name":"users","records":[`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	base, out, _ = startServer(t, cfg)
 	if !strings.Contains(out.String(), "SNAPSHOT NOT RESTORED") {
 		t.Fatalf("damaged snapshots not reported loudly:\n%s", out)
@@ -517,7 +539,12 @@ func TestEveryVendorEndToEnd(t *testing.T) {
 	out := &lineWriter{addr: make(chan string, 1)}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--config", "config.yaml"}, getenv, out, io.Discard) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
 	var base string
 	select {
 	case addr := <-out.addr:

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func mapCommand(args []string, getenv func(string) string, stdin io.Reader, stdo
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%v (see replayhook map --help)", err)
+		return fmt.Errorf("%w (see replayhook map --help)", err)
 	}
 	if *source == "" || len(pos) != 1 {
 		return errors.New("usage: replayhook map --source NAME [--config PATH] FILE|- (see replayhook map --help)")
@@ -103,7 +104,7 @@ func mapBody(w io.Writer, sc *config.Source, p providers.Provider, body []byte, 
 	for _, ident := range d.Identities {
 		fmt.Fprintf(w, "identity: anonymous_id %s -> user_id %s\n", ident.AnonymousID, ident.UserID)
 	}
-	payloads := append(d.Payloads, normalize.Payloads(d.Events, now)...)
+	payloads := slices.Concat(d.Payloads, normalize.Payloads(d.Events, now))
 	stored, invalid := 0, 0
 	v := normalize.NewValidator()
 	for i := range payloads {
@@ -178,7 +179,7 @@ func rejected(w io.Writer, err error) error {
 		status = "400"
 	}
 	fmt.Fprintf(w, "rejected (replayhook would answer %s): %v\n", status, err)
-	return fmt.Errorf("the source refuses this body: %v", err)
+	return fmt.Errorf("the source refuses this body: %w", err)
 }
 
 func orNone(s *string) string {

@@ -68,7 +68,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdin 
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%v (see replayhook send --help)", err)
+		return fmt.Errorf("%w (see replayhook send --help)", err)
 	}
 	if *source == "" || len(pos) != 1 {
 		return errors.New("usage: replayhook send --source NAME [--config PATH] [--url URL] [--now] [-v] FILE|- (see replayhook send --help)")

@@ -79,7 +79,9 @@ func sendServer(t *testing.T) (string, func() []*http.Request, func() [][]byte) 
 		mu.Lock()
 		reqs, bodies = append(reqs, r), append(bodies, b)
 		mu.Unlock()
-		w.Write([]byte(`{"status":"accepted"}`))
+		if _, err := w.Write([]byte(`{"status":"accepted"}`)); err != nil {
+			t.Error(err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, func() []*http.Request { mu.Lock(); defer mu.Unlock(); return reqs }, func() [][]byte { mu.Lock(); defer mu.Unlock(); return bodies }

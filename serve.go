@@ -90,12 +90,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var saving sync.WaitGroup
 	select {
 	case err := <-errc:
-		<-restored
+		if rerr := <-restored; rerr != nil {
+			log.WithError(rerr).Error("restore failed after the listener stopped serving")
+		}
 		return err
 	case <-ctx.Done():
 		// SIGTERM while restoring: the state on disk is unchanged, finish
 		// reading it before closing the files under it.
-		<-restored
+		if err := <-restored; err != nil {
+			log.WithError(err).Error("restore failed: stopping anyway")
+		}
 	case err := <-restored:
 		if err != nil {
 			log.WithError(err).Error("restore failed: serving what could be restored")

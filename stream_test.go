@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -343,7 +344,7 @@ func TestStreamAcrossRedisReplicas(t *testing.T) {
 		t.Fatalf("stopping A: %v", err)
 	}
 	nextSSE(t, onA) // s-3, then the end
-	if _, err := onA.Next(); err != io.EOF {
+	if _, err := onA.Next(); !errors.Is(err, io.EOF) {
 		t.Fatalf("A's stream after A stopped: %v", err)
 	}
 	if strings.Contains(aOut.String(), "shutdown did not finish") {

@@ -88,7 +88,9 @@ func TestLiveButNotReadyUntilRestored(t *testing.T) {
 func TestSnapshotsStopAndAbandonCleanly(t *testing.T) {
 	snap := filepath.Join(t.TempDir(), "s")
 	a := newMemoryApp(t, snap)
-	a.Restore(time.Now())
+	if err := a.Restore(time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if deliver(t, a, "s1") != 200 {
 		t.Fatal("delivery refused")
 	}
@@ -157,7 +159,9 @@ func TestFullDiskIsVisibleAndNoAckIsLost(t *testing.T) {
 	disk := smallDisk(t, "1m")
 	snap := filepath.Join(disk, "s")
 	a := newMemoryApp(t, snap)
-	a.Restore(time.Now())
+	if err := a.Restore(time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if deliver(t, a, "before") != 200 || metric(t, a, "replayhook_disk_fault") != "0" {
 		t.Fatal("healthy disk: delivery refused or fault raised")
 	}

@@ -176,7 +176,7 @@ func forwardStatus(base string) (forwardTarget, error) {
 	defer resp.Body.Close()
 	var body struct{ Targets []forwardTarget }
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Targets) == 0 {
-		return forwardTarget{}, fmt.Errorf("GET /v1/forwards: %d %v", resp.StatusCode, err)
+		return forwardTarget{}, fmt.Errorf("GET /v1/forwards: %d %w", resp.StatusCode, err)
 	}
 	return body.Targets[0], nil
 }

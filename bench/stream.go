@@ -91,7 +91,8 @@ func openSubscribers(base string, n int, acks *ackLog, lag *lagHist) (*subscribe
 		}
 		s.wg.Go(func() {
 			defer resp.Body.Close()
-			if err := s.read(resp.Body, &s.got[i], acks, lag); err != nil && ctx.Err() == nil {
+			s.read(resp.Body, &s.got[i], acks, lag)
+			if ctx.Err() == nil { // the stream ended before the round did
 				s.failed.Add(1)
 			}
 		})
@@ -120,8 +121,10 @@ func openStream(ctx context.Context, hc *http.Client, base string) (*http.Respon
 var seqMark = []byte("seq=")
 
 // read counts the events of one stream and their lag, parsing only the
-// sequence number out of each data line.
-func (s *subscribers) read(body io.Reader, got *atomic.Int64, acks *ackLog, lag *lagHist) error {
+// sequence number out of each data line. It returns when the stream ends,
+// which is always on a read error: io.EOF when the server closes the
+// stream, or the failure of the read once the round cancels it.
+func (s *subscribers) read(body io.Reader, got *atomic.Int64, acks *ackLog, lag *lagHist) {
 	r := bufio.NewReaderSize(body, 64<<10)
 	for {
 		line, err := r.ReadSlice('\n')
@@ -131,7 +134,7 @@ func (s *subscribers) read(body io.Reader, got *atomic.Int64, acks *ackLog, lag 
 			}
 		}
 		if err != nil {
-			return err
+			return
 		}
 		if !bytes.HasPrefix(line, []byte("data: {")) {
 			continue

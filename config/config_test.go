@@ -222,13 +222,13 @@ func TestRefusesDevSecretsOffLoopback(t *testing.T) {
 		!strings.Contains(err.Error(), "remove the sources you do not use") {
 		t.Fatalf("want refusal naming the dev keys, got %v", err)
 	}
-	real := map[string]string{"REPLAYHOOK_ADDR": "0.0.0.0:8080", "REPLAYHOOK_API_TOKEN": "prod-token-abcdefgh"}
+	realEnv := map[string]string{"REPLAYHOOK_ADDR": "0.0.0.0:8080", "REPLAYHOOK_API_TOKEN": "prod-token-abcdefgh"}
 	for _, k := range []string{"AUTOPLAY_CONNECTOR_SECRET", "POSTHOG_WEBHOOK_SECRET", "FULLSTORY_WEBHOOK_SECRET", "SENTRY_CLIENT_SECRET",
 		"SEGMENT_SHARED_SECRET", "AMPLITUDE_WEBHOOK_SECRET", "HIGHLIGHT_WEBHOOK_SECRET"} {
-		real[k] = "real-secret-0123456789"
+		realEnv[k] = "real-secret-0123456789"
 	}
-	real["STANDARD_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	cfg, err = Load("../config.yaml", env(real))
+	realEnv["STANDARD_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	cfg, err = Load("../config.yaml", env(realEnv))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (c *Config) Validate() error {
 	if err := v.Struct(c); err != nil {
 		var ves validator.ValidationErrors
 		if !errors.As(err, &ves) {
-			return fmt.Errorf("config: %v", err)
+			return fmt.Errorf("config: %w", err)
 		}
 		for _, fe := range ves {
 			key := fe.Namespace()

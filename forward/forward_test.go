@@ -386,7 +386,7 @@ func TestDeadLettersBoundedPagedRedeliveredDropped(t *testing.T) {
 	if len(page2) != 1 || next2 != "" {
 		t.Fatalf("page 2: %d %q", len(page2), next2)
 	}
-	kept := append(page1, page2...)
+	kept := slices.Concat(page1, page2)
 	ids := map[string]bool{}
 	for _, d := range kept {
 		ids[d.ID] = true

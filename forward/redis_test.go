@@ -2,6 +2,7 @@ package forward_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -222,12 +223,12 @@ func TestRedisDeadLettersAndBound(t *testing.T) {
 	}
 	f := forward.New([]config.ForwardTarget{full}, store, forward.Options{}) // not started: nothing drains
 	publish(t, f, payload("p", "s", 0), payload("p", "s", 1))
-	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "s", 2)}, t0); err != forward.ErrQueueFull {
+	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "s", 2)}, t0); !errors.Is(err, forward.ErrQueueFull) {
 		t.Fatalf("over the bound: %v", err)
 	}
 	// Redis down: Publish fails, so ingest answers 503 and the vendor retries.
 	srv.Kill()
-	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "other", 0)}, t0); err == nil || err == forward.ErrQueueFull {
+	if err := f.Publish(ctx, []normalize.ActionsPayload{payload("p", "other", 0)}, t0); err == nil || errors.Is(err, forward.ErrQueueFull) {
 		t.Fatalf("with Redis down: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -134,7 +135,7 @@ func TestMemoryAliasesExportImport(t *testing.T) {
 	restarted := NewMemoryAliases(10, time.Hour)
 	restarted.Import(back, t0)
 	restarted.Import(back, t0)
-	wantAll := append(want[:2:2], AliasRecord{ProductID: "p", AnonymousID: "anon-f", UserID: "uf", At: t0.UTC()})
+	wantAll := slices.Concat(want[:2], []AliasRecord{{ProductID: "p", AnonymousID: "anon-f", UserID: "uf", At: t0.UTC()}})
 	if got := restarted.Export(t0); !reflect.DeepEqual(got, wantAll) {
 		t.Fatalf("Export after Import = %+v, want %+v", got, wantAll)
 	}

@@ -148,14 +148,14 @@ func (e UserErasure) matches(userID, email string) bool {
 type ClaimState int
 
 const (
-	// Claimed: the key was new and is now claimed for ClaimLease. The
+	// Claimed means the key was new and is now claimed for ClaimLease. The
 	// caller stores the delivery, then Confirms the key, or Releases it if
 	// storing failed.
 	Claimed ClaimState = iota + 1
-	// Seen: the key was confirmed within the window: a duplicate, whose
+	// Seen means the key was confirmed within the window: a duplicate, whose
 	// first delivery is stored.
 	Seen
-	// InFlight: another request claimed the key less than ClaimLease ago
+	// InFlight means another request claimed the key less than ClaimLease ago
 	// and has neither confirmed nor released it. Its delivery may still
 	// fail, so this one is not a duplicate yet: the vendor must retry.
 	InFlight

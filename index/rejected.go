@@ -13,9 +13,9 @@ type MemoryRejected struct {
 	full bool
 }
 
-// NewMemoryRejected keeps at most max rejections (0 keeps none).
-func NewMemoryRejected(max int) *MemoryRejected {
-	return &MemoryRejected{ring: make([]Rejection, max)}
+// NewMemoryRejected keeps at most limit rejections (0 keeps none).
+func NewMemoryRejected(limit int) *MemoryRejected {
+	return &MemoryRejected{ring: make([]Rejection, limit)}
 }
 
 // Add records r, evicting the oldest when full.

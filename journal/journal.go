@@ -97,7 +97,7 @@ func decode(data []byte) (*Entry, error) {
 	}
 	var e Entry
 	if err := json.Unmarshal(data[4:], &e); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorruptEntry, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorruptEntry, err)
 	}
 	return &e, nil
 }

@@ -90,7 +90,7 @@ func Open(opts Options) (*Log, OpenReport, error) {
 		}
 		rep.MovedAside = fmt.Sprintf("%s.corrupt-%d", filepath.Clean(opts.Dir), time.Now().Unix())
 		if rerr := os.Rename(opts.Dir, rep.MovedAside); rerr != nil {
-			return nil, rep, fmt.Errorf("journal: open %s: %w (and it could not be moved aside: %v)", opts.Dir, err, rerr)
+			return nil, rep, fmt.Errorf("journal: open %s: %w (and it could not be moved aside: %w)", opts.Dir, err, rerr)
 		}
 		if w, _, err = openWAL(opts); err != nil {
 			return nil, rep, fmt.Errorf("journal: open %s: %w", opts.Dir, err)

@@ -172,9 +172,16 @@ func TestDamagedLogRestoresEveryGoodEntry(t *testing.T) {
 		{"three bytes cut off the end", func(t *testing.T, p string) { cut(t, p, 3) }, keysOf(1, 9), 0, true},
 		{"half of the last entry written", func(t *testing.T, p string) { cut(t, p, 40) }, keysOf(1, 9), 0, true},
 		{"garbage after the last entry", func(t *testing.T, p string) {
-			f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
-			f.Write([]byte{0xff, 0xff, 0xff, 0x0f, 'x'})
-			f.Close()
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Write([]byte{0xff, 0xff, 0xff, 0x0f, 'x'}); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}, keysOf(1, 10), 0, true},
 		{"a flipped byte inside entry 5", func(t *testing.T, p string) {
 			data, _ := os.ReadFile(p)
@@ -183,9 +190,15 @@ func TestDamagedLogRestoresEveryGoodEntry(t *testing.T) {
 				at = skipEntry(data, at)
 			}
 			data[at+20] ^= 0x20
-			os.WriteFile(p, data, 0o640)
+			if err := os.WriteFile(p, data, 0o640); err != nil {
+				t.Fatal(err)
+			}
 		}, append(keysOf(1, 4), keysOf(6, 10)...), 1, false},
-		{"an empty file", func(t *testing.T, p string) { os.Truncate(p, 0) }, nil, 0, false},
+		{"an empty file", func(t *testing.T, p string) {
+			if err := os.Truncate(p, 0); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, 0, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,7 +274,9 @@ func TestDamagedOlderSegmentIsSkippedAlone(t *testing.T) {
 	// Tear the middle of the second segment (not the newest one).
 	second := filepath.Join(dir, fmt.Sprintf("%020d", starts[1]))
 	data, _ := os.ReadFile(second)
-	os.WriteFile(second, data[:len(data)/2], 0o640)
+	if err := os.WriteFile(second, data[:len(data)/2], 0o640); err != nil {
+		t.Fatal(err)
+	}
 	keys, rep := replayKeys(t, dir, 0)
 	inSecond := starts[2] - starts[1]
 	if rep.Corrupt == 0 || rep.Corrupt >= inSecond || rep.Applied+rep.Corrupt != 1500 {

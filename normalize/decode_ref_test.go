@@ -35,7 +35,7 @@ func refDecodeObject(data []byte, prefix string, errs *FieldErrors) (refObject, 
 		return refObject{}, ErrNotObject
 	}
 	if err := json.Unmarshal(d, &m); err != nil {
-		return refObject{}, fmt.Errorf("%w: %v", ErrNotObject, err)
+		return refObject{}, fmt.Errorf("%w: %w", ErrNotObject, err)
 	}
 	return refObject{m: m, prefix: prefix, errs: errs}, nil
 }
@@ -62,7 +62,7 @@ func (o refObject) raw(key string) json.RawMessage {
 }
 
 func refIsZeroNumber(s string) bool {
-	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+	if s == "" || s[0] != '-' && (s[0] < '0' || s[0] > '9') {
 		return false
 	}
 	var f float64
@@ -70,7 +70,7 @@ func refIsZeroNumber(s string) bool {
 }
 
 func refIsBlankContainer(s string) bool {
-	if len(s) < 2 || !(s[0] == '[' && s[len(s)-1] == ']' || s[0] == '{' && s[len(s)-1] == '}') {
+	if len(s) < 2 || (s[0] != '[' || s[len(s)-1] != ']') && (s[0] != '{' || s[len(s)-1] != '}') {
 		return false
 	}
 	return strings.TrimSpace(s[1:len(s)-1]) == ""

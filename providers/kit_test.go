@@ -186,7 +186,7 @@ func TestCombinators(t *testing.T) {
 		t.Fatal(err)
 	}
 	weak := NewToken("", []string{"s1"})
-	first, any := FirstPresent(strong, weak), AnyOf(strong, weak)
+	first, anyOf := FirstPresent(strong, weak), AnyOf(strong, weak)
 	tests := []struct {
 		name      string
 		header    http.Header
@@ -206,15 +206,15 @@ func TestCombinators(t *testing.T) {
 			if err := first.Verify(r); !errors.Is(err, tt.firstWant) || (tt.firstWant == nil) != (err == nil) {
 				t.Errorf("FirstPresent: got %v, want %v", err, tt.firstWant)
 			}
-			if err := any.Verify(r); !errors.Is(err, tt.anyWant) || (tt.anyWant == nil) != (err == nil) {
+			if err := anyOf.Verify(r); !errors.Is(err, tt.anyWant) || (tt.anyWant == nil) != (err == nil) {
 				t.Errorf("AnyOf: got %v, want %v", err, tt.anyWant)
 			}
 		})
 	}
-	if err := any.Verify(&Request{Header: hdr()}); err == nil || !strings.Contains(err.Error(), "missing") {
+	if err := anyOf.Verify(&Request{Header: hdr()}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("AnyOf with nothing present must say missing: %v", err)
 	}
-	if err := any.Verify(&Request{Header: hdr("Authorization", "Bearer nope")}); err == nil || !strings.Contains(err.Error(), "does not match") {
+	if err := anyOf.Verify(&Request{Header: hdr("Authorization", "Bearer nope")}); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Errorf("AnyOf with a wrong secret must say does not match: %v", err)
 	}
 }

@@ -191,16 +191,6 @@ func values(h http.Header, name string, several bool) ([]string, error) {
 	return v, nil
 }
 
-// nonBlank reports whether any line of header name holds more than space.
-func nonBlank(h http.Header, name string) bool {
-	for _, v := range h.Values(name) {
-		if strings.TrimSpace(v) != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // errNoSecret is the factory error of a source with no secret.
 func errNoSecret(vendor, help string) error {
 	return fmt.Errorf("%s: %s (or mark the source unsigned for local development only)", vendor, help)

@@ -217,9 +217,8 @@ func restoreV1(path string, parts []Part, now time.Time, rep Report) (Report, er
 		Parts   map[string]json.RawMessage `json:"parts"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return rep, fmt.Errorf("%w: format 1: %v", ErrDamaged, err)
+		return rep, fmt.Errorf("%w: format 1: %w", ErrDamaged, err)
 	}
-	data = nil
 	for _, p := range parts {
 		raw, ok := doc.Parts[p.Name]
 		if !ok {

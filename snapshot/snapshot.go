@@ -317,7 +317,7 @@ func (d *decoder) damaged(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("%w: at byte %d: %v", ErrDamaged, d.dec.InputOffset(), err)
+	return fmt.Errorf("%w: at byte %d: %w", ErrDamaged, d.dec.InputOffset(), err)
 }
 
 func (d *decoder) delim(want json.Delim) error {

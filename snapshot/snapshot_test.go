@@ -97,7 +97,9 @@ func TestMissingFileIsAFirstStart(t *testing.T) {
 func TestTempFilesOfInterruptedWritesAreRemovedAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "replayhook.snapshot")
 	for _, n := range []string{".tmp-123", ".tmp-456"} {
-		os.WriteFile(path+n, []byte(`{"version":2,"par`), 0o600)
+		if err := os.WriteFile(path+n, []byte(`{"version":2,"par`), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	rep, err := Restore(path, nil, t0)
 	if err != nil || rep.RemovedTemp != 2 {
@@ -145,7 +147,9 @@ func TestDamagedNewestFallsBackToThePreviousWhole(t *testing.T) {
 				t.Fatal(err)
 			}
 			data, _ := os.ReadFile(path)
-			os.WriteFile(path, tc.hurt(data), 0o600)
+			if err := os.WriteFile(path, tc.hurt(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
 
 			a, b, rep, err := restoreInto(t, path)
 			if err != nil || rep.File != Previous(path) || rep.Mark != 5 || len(rep.Problems) != 1 || len(rep.Skipped) != 0 {
@@ -174,7 +178,13 @@ func TestDamagedPartIsSkippedAloneWithoutAPreviousFile(t *testing.T) {
 		restoreA bool
 	}{
 		{"a flipped byte inside part b", damage[5].hurt, "b: snapshot damaged: checksum mismatch", true},
-		{"the file cut inside part b", func(d []byte) []byte { return d[:bytes.Index(d, []byte("new-b010"))] }, "b: snapshot damaged: at byte", true},
+		{"the file cut inside part b", func(d []byte) []byte {
+			i := bytes.Index(d, []byte("new-b010"))
+			if i < 0 {
+				panic("marker new-b010 not found in the snapshot")
+			}
+			return d[:i]
+		}, "b: snapshot damaged: at byte", true},
 		{"a flipped byte inside part a", func(d []byte) []byte {
 			i := bytes.Index(d, []byte("new-a003"))
 			d[i+6] ^= 0x01
@@ -189,7 +199,9 @@ func TestDamagedPartIsSkippedAloneWithoutAPreviousFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			data, _ := os.ReadFile(path)
-			os.WriteFile(path, tc.hurt(data), 0o600)
+			if err := os.WriteFile(path, tc.hurt(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			a, b, rep, err := restoreInto(t, path)
 			if err != nil || len(rep.Skipped) != 1 || !strings.HasPrefix(rep.Skipped[0], tc.skipped) || len(rep.Loaded) != 1 {
 				t.Fatalf("report %+v, err %v", rep, err)
@@ -213,7 +225,9 @@ func TestOnlyThePreviousFileLeft(t *testing.T) {
 	if err := Write(path, []Part{oa.part("a", time.Hour), ob.part("b", time.Hour)}, 5, t0); err != nil {
 		t.Fatal(err)
 	}
-	os.Rename(path, Previous(path))
+	if err := os.Rename(path, Previous(path)); err != nil {
+		t.Fatal(err)
+	}
 	a, _, rep, err := restoreInto(t, path)
 	if err != nil || rep.File != Previous(path) || len(a.m) != 3 {
 		t.Fatalf("%+v %v %v", rep, err, a.m)
@@ -246,7 +260,9 @@ func TestFileIsStreamedOneRecordPerLine(t *testing.T) {
 func TestFormatOneIsRestored(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "replayhook.snapshot")
 	v1 := `{"version":1,"saved_at":"2025-03-14T09:45:00Z","parts":{"a":[{"key":"k1","at":"2025-03-14T09:45:00Z"}],"b":[]}}`
-	os.WriteFile(path, []byte(v1), 0o600)
+	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a, b, rep, err := restoreInto(t, path)
 	if err != nil || len(a.m) != 1 || len(b.m) != 0 || len(rep.Loaded) != 2 || rep.Mark != 0 {
 		t.Fatalf("%+v %v %v", rep, err, a.m)

@@ -62,7 +62,7 @@ type keyedCaps struct {
 	max int
 }
 
-func newKeyedCaps(max int) *keyedCaps { return &keyedCaps{n: map[string]int{}, max: max} }
+func newKeyedCaps(limit int) *keyedCaps { return &keyedCaps{n: map[string]int{}, max: limit} }
 
 // acquire takes a slot for key, or reports false when key holds max.
 func (k *keyedCaps) acquire(key string) bool {

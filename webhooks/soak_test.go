@@ -60,7 +60,11 @@ func TestSoakNothingAcknowledgedIsLost(t *testing.T) {
 				t.Errorf("post: %v", err)
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				resp.Body.Close()
+				t.Errorf("post: read body: %v", err)
+				return
+			}
 			resp.Body.Close()
 			switch {
 			case resp.StatusCode == 200:
@@ -111,7 +115,11 @@ func TestSoakNothingAcknowledgedIsLost(t *testing.T) {
 					t.Errorf("lookup: %v", err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
+				if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+					resp.Body.Close()
+					t.Errorf("lookup: read body: %v", err)
+					return
+				}
 				resp.Body.Close()
 				if resp.StatusCode != 200 && resp.StatusCode != 204 {
 					t.Errorf("%s %s: %d", method, path, resp.StatusCode)

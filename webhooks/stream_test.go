@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -411,7 +412,7 @@ func TestStreamShutdownClosesStreams(t *testing.T) {
 	}
 	for {
 		m, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil || m.Event != "heartbeat" {

@@ -55,8 +55,8 @@ type NewDedupe func(t *testing.T, window time.Duration) index.Deduper
 // room for every id the case remembers.
 type NewAliases func(t *testing.T, ttl time.Duration) index.Aliases
 
-// NewRejected returns a new, empty RejectedLog keeping at most max entries.
-type NewRejected func(t *testing.T, max int) index.RejectedLog
+// NewRejected returns a new, empty RejectedLog keeping at most limit entries.
+type NewRejected func(t *testing.T, limit int) index.RejectedLog
 
 // link is one Link call: user, email, the ref, and the server clock (s
 // from t0).

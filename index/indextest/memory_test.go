@@ -30,5 +30,5 @@ func TestMemoryAliases(t *testing.T) {
 }
 
 func TestMemoryRejected(t *testing.T) {
-	indextest.RunRejected(t, func(_ *testing.T, max int) index.RejectedLog { return index.NewMemoryRejected(max) })
+	indextest.RunRejected(t, func(_ *testing.T, limit int) index.RejectedLog { return index.NewMemoryRejected(limit) })
 }

@@ -72,8 +72,8 @@ func TestClusterConformance(t *testing.T) {
 		})
 	})
 	t.Run("rejected", func(t *testing.T) {
-		indextest.RunRejected(t, func(t *testing.T, max int) index.RejectedLog {
-			return newClusterStore(t, cl, redisstore.Limits{RejectedMax: max}).Rejected()
+		indextest.RunRejected(t, func(t *testing.T, limit int) index.RejectedLog {
+			return newClusterStore(t, cl, redisstore.Limits{RejectedMax: limit}).Rejected()
 		})
 	})
 }

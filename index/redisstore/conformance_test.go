@@ -43,7 +43,7 @@ func TestRedisAliases(t *testing.T) {
 
 func TestRedisRejected(t *testing.T) {
 	srv := startRedis(t, false)
-	indextest.RunRejected(t, func(t *testing.T, max int) index.RejectedLog {
-		return newStore(t, srv, redisstore.Limits{RejectedMax: max}).Rejected()
+	indextest.RunRejected(t, func(t *testing.T, limit int) index.RejectedLog {
+		return newStore(t, srv, redisstore.Limits{RejectedMax: limit}).Rejected()
 	})
 }

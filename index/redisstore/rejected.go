@@ -54,7 +54,7 @@ func (r *rejected) Recent(ctx context.Context, limit int) ([]index.Rejection, er
 	for _, s := range raw {
 		var rej index.Rejection
 		if err := json.Unmarshal([]byte(s), &rej); err != nil {
-			return nil, fmt.Errorf("redisstore: malformed rejection: %v", err)
+			return nil, fmt.Errorf("redisstore: malformed rejection: %w", err)
 		}
 		out = append(out, rej)
 	}

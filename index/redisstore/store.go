@@ -332,7 +332,7 @@ func (s *Store) Rejected() index.RejectedLog { return (*rejected)(s) }
 // unavailable wraps a Redis error so that errors.Is(err,
 // index.ErrUnavailable) holds.
 func unavailable(op string, err error) error {
-	return fmt.Errorf("%w: redis %s: %v", index.ErrUnavailable, op, err)
+	return fmt.Errorf("%w: redis %s: %w", index.ErrUnavailable, op, err)
 }
 
 // maxIDInKey is the longest id put into a key name as it is.

@@ -109,7 +109,7 @@
 // ("File Downloaded"); a form started is a "focus". session_id is only
 // unique per device: two devices starting a session in the same
 // millisecond share an id (rare; the replay id would tell them apart, but
-// vendors.md asks for session_id, which the chat layer can also see in
-// Amplitude). Event, user and group properties other than those above are
+// the session id is session_id, as docs/providers.md says, which the chat
+// layer can also see in Amplitude). Event, user and group properties other than those above are
 // not stored.
 package amplitude

@@ -373,17 +373,17 @@ func (f compiledField) read(root, ev gjson.Result, idx []gjson.Result) Value {
 	}
 	if v.From == "" && len(f.template) > 0 {
 		var b strings.Builder
-		any := false
+		anyPath := false
 		for _, seg := range f.template {
 			if !seg.isPath {
 				b.WriteString(seg.text)
 				continue
 			}
 			s := text(seg.path.read(root, ev, idx))
-			any = any || s != ""
+			anyPath = anyPath || s != ""
 			b.WriteString(s)
 		}
-		if s := strings.TrimSpace(b.String()); any && s != "" {
+		if s := strings.TrimSpace(b.String()); anyPath && s != "" {
 			v.Value, v.From = s, "template"
 		}
 	}

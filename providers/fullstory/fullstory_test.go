@@ -77,8 +77,8 @@ func TestStreamsTokenDoesNotCoverBody(t *testing.T) {
 	}
 }
 
-// The vector from /work/shared/fixtures/vendors/README.md, over the exact
-// bytes of the shared fixture (copied byte for byte into testdata).
+// The vendor's published known-answer vector, over the exact bytes of
+// the vendor sample it was computed on (testdata/v1-recording.event.custom.json).
 func TestKnownAnswer(t *testing.T) {
 	const header = "o:o-1A2B3C-na1,t:1741945270,v:QvuVQluSCKOpMrZfkJSSUb24NCcas7hZ4nSJgpVfI2s="
 	body := providertest.Fixtures(t, "v1-recording.event.custom.json")["v1-recording.event.custom.json"]

@@ -22,9 +22,9 @@ const (
 	email   = "dana.whitfield@example.com"
 )
 
-// testdata/new-session-alert.json is a byte-for-byte copy of the shared
-// vendor sample fixtures/vendors/highlight-new-session-alert.json; its
-// SHA-256 pins that, so an edit to either copy shows up here.
+// testdata/new-session-alert.json is a byte-for-byte copy of Highlight's
+// sample new-session alert; its SHA-256 pins that, so an edit to the
+// sample shows up here.
 func TestSharedFixtureIsVerbatim(t *testing.T) {
 	const want = "d177a15b75b24131c100fee1032e49c0d68106166d2199b145c6347f27e78566"
 	sum := sha256.Sum256(providertest.Fixtures(t, "")["new-session-alert.json"])

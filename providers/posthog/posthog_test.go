@@ -20,8 +20,8 @@ var now = time.Date(2025, 3, 14, 9, 41, 9, 0, time.UTC)
 const testSecret = "posthog_test_secret_do_not_use"
 
 // testdata/webhook-destination-autocapture.json is a byte-for-byte copy of
-// the shared vendor sample fixtures/vendors/posthog-webhook-destination-autocapture.json;
-// its SHA-256 pins that, so an edit to either copy shows up here.
+// PostHog's sample webhook-destination autocapture event; its SHA-256 pins
+// that, so an edit to the sample shows up here.
 func TestSharedFixtureIsVerbatim(t *testing.T) {
 	const want = "64e904b3ed9b46353cf23d93f9f8f876f2a1e168d2791d032cf02bf82e291d80"
 	sum := sha256.Sum256(providertest.Fixtures(t, "")["webhook-destination-autocapture.json"])

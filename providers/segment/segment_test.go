@@ -36,8 +36,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// The vector from /work/shared/fixtures/vendors/README.md, over the exact
-// bytes of the shared fixture (copied byte for byte into testdata).
+// The vendor's published known-answer vector, over the exact bytes of
+// the vendor sample it was computed on (testdata/track.json).
 func TestKnownAnswer(t *testing.T) {
 	const (
 		secret = "segment_test_shared_secret"

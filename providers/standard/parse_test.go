@@ -349,7 +349,7 @@ func TestRRWebBounds(t *testing.T) {
 	})
 }
 
-// actionLine is the SDK's action line (semantics.md §3):
+// actionLine is the SDK's action line, as EVENTS.md shows it:
 // "[{index}] {type}: {description} — {canonical_url}".
 func actionLine(a normalize.SlimAction) string {
 	return fmt.Sprintf("[%d] %s: %s \u2014 %s", a.Index, a.Type, a.Description, a.CanonicalURL)

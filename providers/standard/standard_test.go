@@ -86,9 +86,10 @@ func header(id, ts, sig string) http.Header {
 	return h
 }
 
-// TestKnownAnswers checks the vectors of /work/shared/fixtures/vendors/README.md,
-// computed by the Standard Webhooks reference library: our Verify accepts
-// them and our Signer reproduces them.
+// TestKnownAnswers checks known-answer vectors computed by the Standard
+// Webhooks reference library (one over the vendor sample in
+// testdata/standard-webhooks-session.ended.json): our Verify accepts them
+// and our Signer reproduces them.
 func TestKnownAnswers(t *testing.T) {
 	shared := providertest.Fixtures(t, "")["standard-webhooks-session.ended.json"]
 	tests := []struct {

@@ -54,15 +54,7 @@ func mapCommand(args []string, getenv func(string) string, stdin io.Reader, stdo
 	if *source == "" || len(pos) != 1 {
 		return errors.New("usage: replayhook map --source NAME [--config PATH] FILE|- (see replayhook map --help)")
 	}
-	cfg, _, err := loadConfig(*cfgPath, getenv)
-	if err != nil {
-		return err
-	}
-	sc, err := findSource(cfg, *source)
-	if err != nil {
-		return err
-	}
-	body, err := readInput(pos[0], stdin)
+	_, sc, body, err := sourceAndBody(*cfgPath, *source, pos[0], getenv, stdin)
 	if err != nil {
 		return err
 	}

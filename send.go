@@ -73,15 +73,7 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdin 
 	if *source == "" || len(pos) != 1 {
 		return errors.New("usage: replayhook send --source NAME [--config PATH] [--url URL] [--now] [-v] FILE|- (see replayhook send --help)")
 	}
-	cfg, _, err := loadConfig(*cfgPath, getenv)
-	if err != nil {
-		return err
-	}
-	sc, err := findSource(cfg, *source)
-	if err != nil {
-		return err
-	}
-	body, err := readInput(pos[0], stdin)
+	cfg, sc, body, err := sourceAndBody(*cfgPath, *source, pos[0], getenv, stdin)
 	if err != nil {
 		return err
 	}
@@ -113,6 +105,25 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdin 
 }
 
 // findSource is the configured source name, or an error listing them all.
+// sourceAndBody is where send and map both start: the configuration at
+// cfgPath, its source named source, and the delivery read from file ("-"
+// is standard input).
+func sourceAndBody(cfgPath, source, file string, getenv func(string) string, stdin io.Reader) (*config.Config, *config.Source, []byte, error) {
+	cfg, _, err := loadConfig(cfgPath, getenv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sc, err := findSource(cfg, source)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	body, err := readInput(file, stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, sc, body, nil
+}
+
 func findSource(cfg *config.Config, name string) (*config.Source, error) {
 	var names []string
 	for i := range cfg.Sources {

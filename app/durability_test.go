@@ -9,14 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/replayhook/replayhook/config"
+	"github.com/replayhook/replayhook/internal/diskfull"
 	"github.com/replayhook/replayhook/providers"
 	"github.com/replayhook/replayhook/providers/autoplay"
 	"github.com/replayhook/replayhook/snapshot"
@@ -119,44 +118,11 @@ func TestSnapshotsStopAndAbandonCleanly(t *testing.T) {
 	}
 }
 
-// smallDisk mounts a tmpfs of size (a disk that fills up). It needs root;
-// outside CI a machine without it skips.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs (the disk-full test needs root): %v: %s", err, out)
-		}
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
-	}
-}
-
 // A full disk: deliveries get 503 (never an ack that is not on disk),
 // /readyz fails and replayhook_disk_fault is 1; once there is room again
 // the journal reopens and everything is back.
 func TestFullDiskIsVisibleAndNoAckIsLost(t *testing.T) {
-	disk := smallDisk(t, "1m")
+	disk := diskfull.Mount(t, "1m")
 	snap := filepath.Join(disk, "s")
 	a := newMemoryApp(t, snap)
 	if err := a.Restore(time.Now()); err != nil {
@@ -165,7 +131,7 @@ func TestFullDiskIsVisibleAndNoAckIsLost(t *testing.T) {
 	if deliver(t, a, "before") != 200 || metric(t, a, "replayhook_disk_fault") != "0" {
 		t.Fatal("healthy disk: delivery refused or fault raised")
 	}
-	fill(t, filepath.Join(disk, "filler"))
+	diskfull.Fill(t, filepath.Join(disk, "filler"))
 	codes := map[int]int{}
 	acked := []string{"before"}
 	for i := range 400 {

@@ -2,55 +2,20 @@ package journal
 
 import (
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
+
+	"github.com/replayhook/replayhook/internal/diskfull"
 )
 
-// smallDisk mounts a tmpfs of size bytes (a disk that fills up) and
-// returns its path. It needs root; outside CI a machine without it skips.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs (the disk-full test needs root): %v: %s", err, out)
-		}
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
-// fill writes to path until the disk is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling the disk: %v", err)
-			}
-			return
-		}
-	}
-}
-
 func TestFullDiskFailsAppendsUntilItHasRoomAgain(t *testing.T) {
-	disk := smallDisk(t, "2m")
+	disk := diskfull.Mount(t, "2m")
 	dir := filepath.Join(disk, "wal")
 	l := open(t, dir, false)
 	appendN(t, l, 1, 5)
-	fill(t, filepath.Join(disk, "filler"))
+	diskfull.Fill(t, filepath.Join(disk, "filler"))
 
 	// Entries bigger than what is left: the write fails, never a silent ack.
 	acked := keysOf(1, 5)

@@ -1,10 +1,8 @@
 package index
 
 import (
-	"cmp"
 	"hash/maphash"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -189,34 +187,12 @@ func (s *shards[K, V]) drop(v V) {
 // len is the number of entries held, never above the bound.
 func (s *shards[K, V]) len() int { return int(s.count.Load()) }
 
-// exportLRU converts every entry with conv (under its shard's lock, so conv
-// may read mutable values) and returns the results least recently used
-// first. Within a shard the order is exact; across shards, entries are
-// interleaved by their relative position in their shard's LRU, which is a
-// close approximation of the global order since the shards fill evenly.
-// conv returns false to leave an entry out.
+// exportLRU converts every entry with conv and returns the results least
+// recently used first, in eachLRU's order (exact within a shard, shards
+// interleaved by relative position). conv returns false to leave an entry
+// out.
 func exportLRU[K comparable, V any, R any](s *shards[K, V], conv func(k K, v V) (R, bool)) []R {
-	type ranked struct {
-		rank float64
-		rec  R
-	}
-	var all []ranked
-	for i := range s.list {
-		sh := &s.list[i]
-		sh.mu.Lock()
-		keys := sh.lru.Keys() // oldest first
-		for j, k := range keys {
-			v, _ := sh.lru.Peek(k)
-			if r, ok := conv(k, v); ok {
-				all = append(all, ranked{rank: (float64(j) + 0.5) / float64(len(keys)), rec: r})
-			}
-		}
-		sh.mu.Unlock()
-	}
-	slices.SortStableFunc(all, func(a, b ranked) int { return cmp.Compare(a.rank, b.rank) })
-	out := make([]R, len(all))
-	for i := range all {
-		out[i] = all[i].rec
-	}
+	out := make([]R, 0, s.len())
+	_ = eachLRU(s, conv, func(r R) error { out = append(out, r); return nil }) // emit never fails
 	return out
 }

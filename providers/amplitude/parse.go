@@ -79,7 +79,7 @@ func (p *Provider) Parse(req *providers.Request) (*providers.Delivery, error) {
 	var firstIgnored string
 	for _, ev := range events {
 		if ev.userID != "" && ev.deviceID != "" {
-			d.Identities = addIdentity(d.Identities, normalize.Identity{AnonymousID: ev.deviceID, UserID: ev.userID, Email: ev.email})
+			d.Identities = normalize.AddIdentity(d.Identities, normalize.Identity{AnonymousID: ev.deviceID, UserID: ev.userID, Email: ev.email})
 		}
 		out, reason := mapEvent(ev)
 		if reason != "" {
@@ -259,20 +259,6 @@ func prefixed(prefix, label string) string {
 
 func ignoredReason(name, why string) string {
 	return "amplitude event " + strconv.Quote(name) + " ignored: " + why
-}
-
-// addIdentity appends id unless the same (anonymous id, user) pair is
-// already there; a later non-empty email fills a missing one.
-func addIdentity(ids []normalize.Identity, id normalize.Identity) []normalize.Identity {
-	for i := range ids {
-		if ids[i].AnonymousID == id.AnonymousID && ids[i].UserID == id.UserID {
-			if ids[i].Email == "" {
-				ids[i].Email = id.Email
-			}
-			return ids
-		}
-	}
-	return append(ids, id)
 }
 
 // deliveryID is the dedupe key: one event's insert_id/uuid, or for a batch

@@ -90,7 +90,7 @@ func (m *Mapper) Delivery(res *Result, now time.Time) *providers.Delivery {
 		kept++
 		ev := e.Event
 		if u, a := normalize.CleanID(ev.UserID), normalize.CleanID(ev.AnonymousID); u != "" && a != "" {
-			d.Identities = addIdentity(d.Identities, normalize.Identity{AnonymousID: a, UserID: u, Email: normalize.CleanID(ev.Email)})
+			d.Identities = normalize.AddIdentity(d.Identities, normalize.Identity{AnonymousID: a, UserID: u, Email: normalize.CleanID(ev.Email)})
 		}
 		d.Events = append(d.Events, ev)
 		canon = append(canon, e.CanonicalURL)
@@ -126,20 +126,6 @@ func withCanonical(payloads []normalize.ActionsPayload, events []normalize.Event
 		}
 	}
 	return payloads
-}
-
-// addIdentity appends id unless the same pair is there; a later email fills
-// a missing one.
-func addIdentity(ids []normalize.Identity, id normalize.Identity) []normalize.Identity {
-	for i := range ids {
-		if ids[i].AnonymousID == id.AnonymousID && ids[i].UserID == id.UserID {
-			if ids[i].Email == "" {
-				ids[i].Email = id.Email
-			}
-			return ids
-		}
-	}
-	return append(ids, id)
 }
 
 // refuseAll is the scheme of verify: none; the source is unsigned, so Auth
